@@ -1,5 +1,10 @@
+using MailApi.Hosting;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddMailApi();
+
 var app = builder.Build();
+app.MapMailApi();
 app.Run();
 
 /// <summary>The entry point, visible to the tests' WebApplicationFactory.</summary>

@@ -1,0 +1,29 @@
+namespace MailApi.Delivery;
+
+/// <summary>What one SMTP dialogue produced: the transcript and, where the dialogue broke, why.</summary>
+/// <param name="Upstream">host:port of the relay.</param>
+/// <param name="Transcript">Every command with its reply (null where none came).</param>
+/// <param name="Error">A one-line description of the exception that ended the dialogue, or null.</param>
+public sealed record AttemptResult(string Upstream, IReadOnlyList<TranscriptEntry> Transcript, string? Error)
+{
+    /// <summary>The reply to the end of data, if it came.</summary>
+    public SmtpReply? FinalReply => Transcript.LastOrDefault(e => e.Command == ".")?.Reply;
+
+    /// <summary>The end of data went out and no reply came back: the relay may or may not have the message.</summary>
+    public bool Unconfirmed => Transcript.Any(e => e.Command == "." && e.Reply is null);
+
+    /// <summary>The reply to <c>RCPT TO</c> for <paramref name="address"/> in this dialogue, if it came.</summary>
+    public SmtpReply? RecipientReply(string address) =>
+        Transcript.LastOrDefault(e => e.Command is { } c
+            && c.StartsWith("RCPT TO:<", StringComparison.OrdinalIgnoreCase)
+            && c.AsSpan(9).StartsWith(address + ">", StringComparison.OrdinalIgnoreCase))?.Reply;
+
+    /// <summary>
+    /// A 5yz to MAIL FROM, DATA or the end of data: the message itself was refused, so no retry can help
+    /// (a 5yz to the greeting, EHLO or AUTH is the relay's configuration, and is retried).
+    /// </summary>
+    public SmtpReply? PermanentRejection => Transcript.FirstOrDefault(e =>
+        e.Reply is { IsPermanent: true }
+        && e.Command is { } c
+        && (c.StartsWith("MAIL FROM:", StringComparison.OrdinalIgnoreCase) || c == "DATA" || c == "."))?.Reply;
+}

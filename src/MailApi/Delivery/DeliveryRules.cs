@@ -1,0 +1,81 @@
+using MailApi.Storage;
+
+namespace MailApi.Delivery;
+
+/// <summary>
+/// The delivery rules of the contract, as a pure function from (message, attempt) to the next state:
+/// 2yz goes on; a 5yz to MAIL FROM, DATA or the end of data fails the message; a 5yz to a RCPT rejects that
+/// recipient only; anything else that breaks the dialogue (4yz, 421, refused, timeout, TLS, AUTH) defers it.
+/// </summary>
+public static class DeliveryRules
+{
+    public static StoredMessage Apply(
+        StoredMessage message, AttemptResult attempt, DeliveryOptions options, DateTimeOffset startedAt, DateTimeOffset now)
+    {
+        var final = attempt.FinalReply;
+        var rejection = attempt.PermanentRejection;
+        var delivered = final is { IsPositive: true };
+
+        var recipients = message.Recipients.Select(r =>
+        {
+            if (r.Status is RecipientStatus.Accepted or RecipientStatus.Rejected)
+            {
+                return r;
+            }
+            var rcpt = attempt.RecipientReply(r.Address);
+            return rcpt switch
+            {
+                null when rejection is not null => r with { Status = RecipientStatus.Rejected, Reply = rejection },
+                null => r,
+                { IsPermanent: true } => r with { Status = RecipientStatus.Rejected, Reply = rcpt },
+                { IsTransient: true } => r with { Status = RecipientStatus.Deferred, Reply = rcpt },
+                _ when delivered => r with { Status = RecipientStatus.Accepted, Reply = rcpt },
+                _ when rejection is not null => r with { Status = RecipientStatus.Rejected, Reply = rejection },
+                // The relay took the RCPT but the transaction did not complete: offer it again.
+                _ => r with { Status = RecipientStatus.Deferred, Reply = final ?? rcpt },
+            };
+        }).ToList();
+
+        var retriesUsed = message.Attempts.Count;
+        var open = recipients.Any(r => r.Status is RecipientStatus.Pending or RecipientStatus.Deferred);
+        var canRetry = retriesUsed < options.EffectiveRetryDelays.Count && now - message.CreatedAt < options.MaxAge;
+        var status = open && canRetry
+            ? MessageStatus.Deferred
+            : recipients.Any(r => r.Status == RecipientStatus.Accepted)
+                ? recipients.All(r => r.Status == RecipientStatus.Accepted) ? MessageStatus.Sent : MessageStatus.PartiallySent
+                : MessageStatus.Failed;
+
+        var record = new DeliveryAttempt
+        {
+            Number = message.Attempts.Count + 1,
+            StartedAt = startedAt,
+            FinishedAt = now,
+            Outcome = status,
+            Error = attempt.Error ?? (open && !canRetry ? GiveUpReason(message, options, now) : null),
+            Upstream = attempt.Upstream,
+            Transcript = attempt.Transcript,
+        };
+        return message with
+        {
+            Status = status,
+            UpdatedAt = now,
+            Recipients = recipients,
+            Attempts = [.. message.Attempts, record],
+            Upstream = attempt.Upstream,
+            FinalReply = final ?? message.FinalReply,
+            QueueId = delivered ? QueueIdParser.Parse(final!.Text) : message.QueueId,
+            SentAt = delivered ? now : message.SentAt,
+            NextAttemptAt = status == MessageStatus.Deferred ? now + options.EffectiveRetryDelays[retriesUsed] : null,
+            // An earlier attempt lost the connection after the end of data; this one delivered again.
+            PossibleDuplicate = message.PossibleDuplicate || (delivered && message.Attempts.Any(WasUnconfirmed)),
+        };
+    }
+
+    private static bool WasUnconfirmed(DeliveryAttempt attempt) =>
+        attempt.Transcript.Any(e => e.Command == "." && e.Reply is null);
+
+    private static string GiveUpReason(StoredMessage message, DeliveryOptions options, DateTimeOffset now) =>
+        now - message.CreatedAt >= options.MaxAge
+            ? $"Gave up: the message is older than Delivery:MaxAge ({options.MaxAge})."
+            : $"Gave up after {message.Attempts.Count + 1} attempts (Delivery:RetryDelays).";
+}

@@ -1,0 +1,53 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace MailApi.Delivery;
+
+/// <summary>How to talk to the upstream relay (section <c>Smtp</c>).</summary>
+public sealed class SmtpOptions
+{
+    public const string Section = "Smtp";
+
+    [Required(AllowEmptyStrings = false)]
+    public string Host { get; set; } = "127.0.0.1";
+
+    [Range(1, 65535)]
+    public int Port { get; set; } = 25;
+
+    public SmtpSecurity Security { get; set; } = SmtpSecurity.StartTlsWhenAvailable;
+
+    public string? Username { get; set; }
+    public string? Password { get; set; }
+
+    [Required(AllowEmptyStrings = false)]
+    public string HeloName { get; set; } = "mailapi.local";
+
+    /// <summary>Per-command timeout. RFC 5321 §4.5.3.2 allows the relay up to 10 minutes for the final reply.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Skip certificate validation: only for test relays with self-signed certificates.</summary>
+    public bool AcceptAnyCertificate { get; set; }
+
+    /// <summary>The domain of generated Message-IDs; the sender's domain when empty.</summary>
+    public string? MessageIdDomain { get; set; }
+
+    public bool HasCredentials => !string.IsNullOrEmpty(Username);
+
+    /// <summary>The relay as shown in the resource's <c>upstream</c> field.</summary>
+    public string Upstream => $"{Host}:{Port}";
+}
+
+/// <summary>The TLS mode towards the relay (<c>Smtp:Security</c>).</summary>
+public enum SmtpSecurity
+{
+    /// <summary>Plain text, never STARTTLS.</summary>
+    None,
+    /// <summary>STARTTLS required: fail if the relay does not offer it.</summary>
+    StartTls,
+    /// <summary>STARTTLS when the relay offers it, plain text otherwise.</summary>
+    StartTlsWhenAvailable,
+    /// <summary>TLS from the first byte (port 465).</summary>
+    SslOnConnect,
+    /// <summary>MailKit decides from the port: 465 → TLS on connect, otherwise STARTTLS when available.</summary>
+    Auto,
+}

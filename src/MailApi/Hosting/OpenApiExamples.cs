@@ -1,0 +1,94 @@
+using System.Text.Json.Nodes;
+using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace MailApi.Hosting;
+
+/// <summary>An example on every request body and every answer, so Swagger UI's "Try it out" starts from a working message.</summary>
+public sealed class OpenApiExamples : IOperationFilter
+{
+    public const string SendBody = """
+        {
+          "from": "Zotrim <zotrim@domain.local>",
+          "to": ["student@domain.local"],
+          "cc": [],
+          "bcc": [],
+          "replyTo": [],
+          "subject": "Test message",
+          "text": "Hello,\nIt's a simple message.\n\nZotrim Uka",
+          "html": "<p>Hello,</p><p>It's a simple message.</p><p>Zotrim Uka</p>",
+          "headers": { "X-Campaign": "welcome" },
+          "attachments": [],
+          "tags": ["welcome"],
+          "metadata": { "userId": "42" }
+        }
+        """;
+
+    public const string Resource = """
+        {
+          "id": "0193f1e2-7c1a-7b3e-9a55-6c1f1e0d2a11",
+          "status": "sent",
+          "createdAt": "2026-11-28T10:00:00+00:00", "updatedAt": "2026-11-28T10:00:00.21+00:00",
+          "sendAt": null, "sentAt": "2026-11-28T10:00:00.21+00:00",
+          "from": "Zotrim <zotrim@domain.local>", "to": ["student@domain.local"], "cc": [], "bcc": [],
+          "replyTo": [], "subject": "Test message", "tags": ["welcome"], "metadata": { "userId": "42" },
+          "messageId": "<0193f1e2-7c1a-7b3e-9a55-6c1f1e0d2a11@domain.local>",
+          "upstream": "smtp.domain.local:587",
+          "queueId": "092D0CD01",
+          "finalReply": { "code": 250, "enhancedCode": "2.0.0", "text": "Ok: queued as 092D0CD01" },
+          "recipients": [
+            { "address": "student@domain.local", "status": "accepted", "reply": { "code": 250, "enhancedCode": "2.1.5", "text": "Ok" } }
+          ],
+          "attempts": [
+            { "number": 1, "startedAt": "2026-11-28T10:00:00.01+00:00", "finishedAt": "2026-11-28T10:00:00.21+00:00",
+              "outcome": "sent", "error": null, "upstream": "smtp.domain.local:587",
+              "transcript": [
+                { "command": null, "reply": { "code": 220, "enhancedCode": null, "text": "profbox.domain.local ESMTP Postfix" } },
+                { "command": "EHLO mailapi.local", "reply": { "code": 250, "enhancedCode": null, "text": "profbox.domain.local\nPIPELINING\nSTARTTLS\nAUTH PLAIN LOGIN" } },
+                { "command": "AUTH LOGIN ***", "reply": { "code": 235, "enhancedCode": "2.7.0", "text": "Authentication successful" } },
+                { "command": "MAIL FROM:<zotrim@domain.local>", "reply": { "code": 250, "enhancedCode": "2.1.0", "text": "Ok" } },
+                { "command": "RCPT TO:<student@domain.local>", "reply": { "code": 250, "enhancedCode": "2.1.5", "text": "Ok" } },
+                { "command": "DATA", "reply": { "code": 354, "enhancedCode": null, "text": "End data with <CR><LF>.<CR><LF>" } },
+                { "command": ".", "reply": { "code": 250, "enhancedCode": "2.0.0", "text": "Ok: queued as 092D0CD01" } },
+                { "command": "QUIT", "reply": { "code": 221, "enhancedCode": "2.0.0", "text": "Bye" } }
+              ] }
+          ],
+          "nextAttemptAt": null,
+          "possibleDuplicate": false
+        }
+        """;
+
+    private static readonly Dictionary<string, string> Problems = new()
+    {
+        ["400"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1", "title": "The request is not valid", "status": 400, "detail": "2 field(s) failed validation: from, to[1].", "errors": { "from": ["'from' is required."], "to[1]": ["'not-an-address' is not a mailbox: use \"Name <local@domain>\" or \"local@domain\", without CR or LF."] } }""",
+        ["401"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.2", "title": "Unauthorized", "status": 401, "detail": "Send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'." }""",
+        ["403"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.4", "title": "Sender not allowed", "status": 403, "detail": "1 field(s) failed validation: from.", "errors": { "from": ["The API key 'billing' may not send as 'ceo@domain.local'."] } }""",
+        ["404"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.5", "title": "Message not found", "status": 404, "detail": "No message with id '0193f1e2-0000-7000-8000-000000000000' exists for this API key." }""",
+        ["413"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.14", "title": "Request too large", "status": 413, "detail": "The request body is 40000000 bytes; Limits:MaxRequestBytes allows 31457280." }""",
+        ["415"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.16", "title": "Unsupported Media Type", "status": 415, "detail": "Send the message as 'Content-Type: application/json'." }""",
+        ["503"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.6.4", "title": "Too many messages waiting", "status": 503, "detail": "More messages are waiting to be sent than Limits:MaxPendingMessages allows; nothing was stored. Retry later." }""",
+    };
+
+    public void Apply(OpenApiOperation operation, OperationFilterContext context)
+    {
+        if (operation.RequestBody?.Content is { } requestContent)
+        {
+            foreach (var media in requestContent.Values)
+            {
+                ((OpenApiMediaType)media).Example = JsonNode.Parse(SendBody);
+            }
+        }
+        foreach (var (status, response) in operation.Responses ?? [])
+        {
+            var example = status is "200" or "202" ? Resource : Problems.GetValueOrDefault(status);
+            if (example is null || response.Content is null)
+            {
+                continue;
+            }
+            foreach (var media in response.Content.Values)
+            {
+                ((OpenApiMediaType)media).Example = JsonNode.Parse(example);
+            }
+        }
+    }
+}

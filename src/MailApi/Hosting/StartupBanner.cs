@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+using MailApi.Auth;
+
+namespace MailApi.Hosting;
+
+/// <summary>Says where Swagger UI is once the server listens, and which dev key to use.</summary>
+public sealed class StartupBanner(
+    IServer server, IHostApplicationLifetime lifetime, IHostEnvironment environment,
+    IOptions<ApiKeyOptions> keys, ILogger<StartupBanner> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            foreach (var address in addresses)
+            {
+                logger.LogInformation("Swagger UI: {Address}/swagger", address.TrimEnd('/'));
+            }
+            if (environment.IsDevelopment() && keys.Value.ApiKeys.Any(k => k.Key == "mailapi-dev-key"))
+            {
+                logger.LogInformation("Development API key: mailapi-dev-key (Authorize in Swagger UI, or send 'X-Api-Key: mailapi-dev-key')");
+            }
+        });
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

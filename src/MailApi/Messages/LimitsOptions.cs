@@ -1,0 +1,24 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace MailApi.Messages;
+
+/// <summary>Size and count limits on what callers send (section <c>Limits</c>).</summary>
+public sealed class LimitsOptions
+{
+    public const string Section = "Limits";
+
+    [Range(1024, long.MaxValue)]
+    public long MaxRequestBytes { get; set; } = 30 * 1024 * 1024;
+
+    /// <summary>To, Cc and Bcc together.</summary>
+    [Range(1, 10_000)]
+    public int MaxRecipients { get; set; } = 100;
+
+    /// <summary>Decoded size of all attachments of one message.</summary>
+    [Range(0, long.MaxValue)]
+    public long MaxAttachmentBytes { get; set; } = 20 * 1024 * 1024;
+
+    /// <summary>Above this many messages waiting to be sent, POST answers 503 instead of storing more.</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxPendingMessages { get; set; } = 100_000;
+}

@@ -1,0 +1,51 @@
+using MailApi.Delivery;
+using MailApi.Storage;
+
+namespace MailApi.Messages;
+
+/// <summary>A message and what happened to it, as <c>GET /v1/messages/{id}</c> returns it.</summary>
+public sealed record MessageResource(
+    Guid Id,
+    MessageStatus Status,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? SendAt,
+    DateTimeOffset? SentAt,
+    string From,
+    IReadOnlyList<string> To,
+    IReadOnlyList<string> Cc,
+    IReadOnlyList<string> Bcc,
+    IReadOnlyList<string> ReplyTo,
+    string Subject,
+    IReadOnlyList<string> Tags,
+    IReadOnlyDictionary<string, string> Metadata,
+    string MessageId,
+    string? Upstream,
+    string? QueueId,
+    SmtpReply? FinalReply,
+    IReadOnlyList<RecipientResource> Recipients,
+    IReadOnlyList<AttemptResource> Attempts,
+    DateTimeOffset? NextAttemptAt,
+    bool PossibleDuplicate)
+{
+    public static MessageResource Of(StoredMessage m) => new(
+        m.Id, m.Status, m.CreatedAt, m.UpdatedAt, m.SendAt, m.SentAt,
+        m.Content.From, m.Content.To, m.Content.Cc, m.Content.Bcc, m.Content.ReplyTo, m.Content.Subject,
+        m.Content.Tags, m.Content.Metadata, m.MessageId, m.Upstream, m.QueueId, m.FinalReply,
+        m.Recipients.Select(r => new RecipientResource(r.Address, r.Status, r.Reply)).ToList(),
+        m.Attempts.Select(a => new AttemptResource(a.Number, a.StartedAt, a.FinishedAt, a.Outcome, a.Error, a.Upstream, a.Transcript)).ToList(),
+        m.NextAttemptAt, m.PossibleDuplicate);
+}
+
+/// <summary>One envelope recipient and the upstream's reply to its RCPT TO.</summary>
+public sealed record RecipientResource(string Address, RecipientStatus Status, SmtpReply? Reply);
+
+/// <summary>One SMTP dialogue: when, how it ended, and every command with the reply it got.</summary>
+public sealed record AttemptResource(
+    int Number,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? FinishedAt,
+    MessageStatus Outcome,
+    string? Error,
+    string Upstream,
+    IReadOnlyList<TranscriptEntry> Transcript);

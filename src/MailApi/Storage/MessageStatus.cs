@@ -1,0 +1,42 @@
+namespace MailApi.Storage;
+
+/// <summary>Where a message is on its way to the upstream relay. Serialised in snake_case (<c>partially_sent</c>).</summary>
+public enum MessageStatus
+{
+    /// <summary>Waiting for its <c>sendAt</c> time.</summary>
+    Scheduled,
+    /// <summary>Stored and waiting for a delivery worker.</summary>
+    Queued,
+    /// <summary>A worker is in the SMTP dialogue for it.</summary>
+    Sending,
+    /// <summary>A transient failure; retried at <c>nextAttemptAt</c>.</summary>
+    Deferred,
+    /// <summary>Every recipient accepted by the upstream.</summary>
+    Sent,
+    /// <summary>Some recipients accepted, the rest rejected for good.</summary>
+    PartiallySent,
+    /// <summary>No recipient accepted, or a permanent error.</summary>
+    Failed,
+    /// <summary>Canceled by the caller before it was sent.</summary>
+    Canceled,
+}
+
+/// <summary>What the upstream said about one recipient.</summary>
+public enum RecipientStatus
+{
+    /// <summary>Not offered to the upstream yet.</summary>
+    Pending,
+    /// <summary>The upstream took the message for this recipient.</summary>
+    Accepted,
+    /// <summary>A 4yz reply: offered again on the next attempt.</summary>
+    Deferred,
+    /// <summary>A 5yz reply: never offered again.</summary>
+    Rejected,
+}
+
+public static class MessageStatusExtensions
+{
+    /// <summary>True for the statuses a message never leaves.</summary>
+    public static bool IsFinal(this MessageStatus status) =>
+        status is MessageStatus.Sent or MessageStatus.PartiallySent or MessageStatus.Failed or MessageStatus.Canceled;
+}

@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace MailApi.Storage;
+
+public static class StorageExtensions
+{
+    public static WebApplicationBuilder AddStorage(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section)
+            .Validate(o => o.Provider == StorageProvider.InMemory,
+                "Storage:Provider=PostgreSql is not available in this version; use InMemory.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IMessageStore, InMemoryMessageStore>();
+        builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
+        return builder;
+    }
+}
+
+/// <summary>Ready when the message store answers.</summary>
+public sealed class StorageHealthCheck(IMessageStore store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await store.IsReadyAsync(cancellationToken)
+                ? HealthCheckResult.Healthy("The message store answers.")
+                : HealthCheckResult.Unhealthy("The message store is not ready.");
+        }
+        catch (Exception ex)
+        {
+            return HealthCheckResult.Unhealthy("The message store failed.", ex);
+        }
+    }
+}

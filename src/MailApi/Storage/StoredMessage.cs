@@ -1,0 +1,71 @@
+using MailApi.Delivery;
+
+namespace MailApi.Storage;
+
+/// <summary>
+/// A message as the store keeps it: what the caller sent and everything the delivery learned.
+/// Immutable: every change is a new instance written with <see cref="IMessageStore.TryUpdateAsync"/>.
+/// </summary>
+public sealed record StoredMessage
+{
+    public required Guid Id { get; init; }
+
+    /// <summary>The name of the API key that created it; only that key can see it.</summary>
+    public required string Owner { get; init; }
+
+    public required MessageStatus Status { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+    public DateTimeOffset? SendAt { get; init; }
+    public DateTimeOffset? SentAt { get; init; }
+    public DateTimeOffset? NextAttemptAt { get; init; }
+
+    public required MessageContent Content { get; init; }
+
+    /// <summary>The Message-ID header, with its angle brackets.</summary>
+    public required string MessageId { get; init; }
+
+    public string? Upstream { get; init; }
+    public string? QueueId { get; init; }
+    public SmtpReply? FinalReply { get; init; }
+    public required IReadOnlyList<RecipientState> Recipients { get; init; }
+    public IReadOnlyList<DeliveryAttempt> Attempts { get; init; } = [];
+    public bool PossibleDuplicate { get; init; }
+
+    /// <summary>Bumped by the store on every update; the compare-and-set token.</summary>
+    public long Version { get; init; }
+}
+
+/// <summary>What the caller asked to send, validated and normalised (CRLF line ends, decoded attachments).</summary>
+public sealed record MessageContent
+{
+    public required string From { get; init; }
+    public IReadOnlyList<string> To { get; init; } = [];
+    public IReadOnlyList<string> Cc { get; init; } = [];
+    public IReadOnlyList<string> Bcc { get; init; } = [];
+    public IReadOnlyList<string> ReplyTo { get; init; } = [];
+    public required string Subject { get; init; }
+    public string? Text { get; init; }
+    public string? Html { get; init; }
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyList<AttachmentContent> Attachments { get; init; } = [];
+    public IReadOnlyList<string> Tags { get; init; } = [];
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+}
+
+public sealed record AttachmentContent(string Filename, string? ContentType, byte[] Content, string? ContentId);
+
+/// <summary>One envelope recipient (To, Cc and Bcc alike) and the upstream's last word on it.</summary>
+public sealed record RecipientState(string Address, RecipientStatus Status, SmtpReply? Reply);
+
+/// <summary>One SMTP dialogue with the upstream, successful or not.</summary>
+public sealed record DeliveryAttempt
+{
+    public required int Number { get; init; }
+    public required DateTimeOffset StartedAt { get; init; }
+    public DateTimeOffset? FinishedAt { get; init; }
+    public required MessageStatus Outcome { get; init; }
+    public string? Error { get; init; }
+    public required string Upstream { get; init; }
+    public IReadOnlyList<TranscriptEntry> Transcript { get; init; } = [];
+}
