@@ -341,4 +341,115 @@ public class TranscriptRecorderTests
 
         Assert.Equal([E("DATA", 354, null, "go"), new TranscriptEntry(".", null), new TranscriptEntry("QUIT", null)], recorder.Entries);
     }
+
+    // ---- Against a real MailKit SmtpClient and a scripted server on 127.0.0.1 ----
+
+    static MimeKit.MimeMessage SecretMessage()
+    {
+        var message = new MimeKit.MimeMessage();
+        message.From.Add(MimeKit.MailboxAddress.Parse("Zotrim <zotrim@domain.local>"));
+        message.To.Add(MimeKit.MailboxAddress.Parse("student@domain.local"));
+        message.Cc.Add(MimeKit.MailboxAddress.Parse("other@domain.local"));
+        message.Subject = "Top secret plans";
+        message.Body = new MimeKit.TextPart("plain")
+        {
+            Text = "secret line one\r\n.\r\n..hidden dotted line\r\n" + string.Concat(Enumerable.Repeat("secret filler line\r\n", 500)),
+        };
+        return message;
+    }
+
+    [Theory]
+    [InlineData("PLAIN", true)]
+    [InlineData("LOGIN", true)]
+    [InlineData("PLAIN", false)]
+    [InlineData("LOGIN", false)]
+    public async Task Real_MailKit_session_is_recorded_command_by_command(string mechanism, bool pipelining)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = new ScriptedSmtpServer { Pipelining = pipelining, AuthMechanisms = mechanism };
+        var recorder = new TranscriptRecorder();
+        var spy = new ChunkSpy(recorder);
+        string finalText;
+        using (var client = new MailKit.Net.Smtp.SmtpClient(spy))
+        {
+            client.LocalDomain = "mailapi.local";
+            await client.ConnectAsync("127.0.0.1", server.Port, MailKit.Security.SecureSocketOptions.None, ct);
+            await client.AuthenticateAsync(User, Password, ct);
+            finalText = await client.SendAsync(SecretMessage(), ct);
+            await client.DisconnectAsync(true, ct);
+        }
+
+        var entries = recorder.Entries;
+        Assert.Equal(E(null, 220, null, "profbox.domain.local ESMTP Postfix"), entries[0]);
+        Assert.Equal(server.Commands, entries.Skip(1).Select(e => e.Command));
+        Assert.All(entries, e => Assert.NotNull(e.Reply));
+        Assert.Equal(
+            ["EHLO mailapi.local", $"AUTH {mechanism} ***"],
+            entries.Skip(1).Take(2).Select(e => e.Command));
+        Assert.Equal(new SmtpReply(235, "2.7.0", "Authentication successful"), entries[2].Reply);
+        Assert.StartsWith("MAIL FROM:<zotrim@domain.local>", entries[3].Command);
+        Assert.Equal(E("RCPT TO:<student@domain.local>", 250, "2.1.5", "Ok"), entries[4]);
+        Assert.Equal(E("RCPT TO:<other@domain.local>", 250, "2.1.5", "Ok"), entries[5]);
+        Assert.Equal(E("DATA", 354, null, "End data with <CR><LF>.<CR><LF>"), entries[6]);
+        Assert.Equal(E(".", 250, "2.0.0", "Ok: queued as 4Y3Xq45ZKxz9sWN"), entries[7]);
+        Assert.Equal(E("QUIT", 221, "2.0.0", "Bye"), entries[8]);
+        Assert.Equal(9, entries.Count);
+
+        Assert.Equal("2.0.0 Ok: queued as 4Y3Xq45ZKxz9sWN", finalText);
+        Assert.Equal("4Y3Xq45ZKxz9sWN", QueueIdParser.Parse(finalText));
+        Assert.Equal("4Y3Xq45ZKxz9sWN", QueueIdParser.Parse(recorder.FindLast(e => e.Command == ".")?.Reply?.Text));
+
+        // The server really got the credentials, and the recorder holds none of them.
+        Assert.NotEmpty(server.Credentials);
+        var recorded = string.Join("\n", entries.Select(e => $"{e.Command}|{e.Reply?.Text}"));
+        foreach (var credential in server.Credentials)
+            Assert.DoesNotContain(credential, recorded, StringComparison.Ordinal);
+        AssertNoSecrets(entries);
+
+        // MailKit's write pattern, which the recorder must cope with.
+        var clientChunks = spy.Chunks.Where(c => c.Client).Select(c => c.Text).ToList();
+        if (pipelining)
+            Assert.Contains(clientChunks, c => c.StartsWith("MAIL FROM:", StringComparison.Ordinal) && c.Contains("RCPT TO:<other@domain.local>\r\n", StringComparison.Ordinal));
+        else
+            Assert.DoesNotContain(clientChunks, c => c.StartsWith("MAIL FROM:", StringComparison.Ordinal) && c.Contains("RCPT", StringComparison.Ordinal));
+        Assert.Contains("DATA\r\n", clientChunks);
+        Assert.DoesNotContain(clientChunks, c => c.StartsWith("BDAT", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Real_MailKit_hang_up_after_the_dot_leaves_the_dot_without_reply()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = new ScriptedSmtpServer { HangUpAfterDot = true };
+        var recorder = new TranscriptRecorder();
+        using var client = new MailKit.Net.Smtp.SmtpClient(recorder);
+        client.LocalDomain = "mailapi.local";
+        await client.ConnectAsync("127.0.0.1", server.Port, MailKit.Security.SecureSocketOptions.None, ct);
+
+        await Assert.ThrowsAsync<MailKit.Net.Smtp.SmtpProtocolException>(() => client.SendAsync(SecretMessage(), ct));
+
+        Assert.False(client.IsConnected);
+        Assert.Equal(new TranscriptEntry(".", null), recorder.LastEntry);
+        Assert.Equal(E("DATA", 354, null, "End data with <CR><LF>.<CR><LF>"), recorder.Entries[^2]);
+        AssertNoSecrets(recorder.Entries);
+    }
+
+    [Fact]
+    public async Task Real_MailKit_refused_recipient_is_recorded_with_its_reply()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = new ScriptedSmtpServer { RefuseRecipient = "other@domain.local" };
+        var recorder = new TranscriptRecorder();
+        using var client = new MailKit.Net.Smtp.SmtpClient(recorder);
+        client.LocalDomain = "mailapi.local";
+        await client.ConnectAsync("127.0.0.1", server.Port, MailKit.Security.SecureSocketOptions.None, ct);
+
+        // MailKit's default: the first refused RCPT throws and it sends RSET.
+        await Assert.ThrowsAsync<MailKit.Net.Smtp.SmtpCommandException>(() => client.SendAsync(SecretMessage(), ct));
+        await client.DisconnectAsync(true, ct);
+
+        Assert.Contains(E("RCPT TO:<other@domain.local>", 550, "5.1.1", "<other@domain.local>: Recipient address rejected: User unknown"), recorder.Entries);
+        Assert.Equal(server.Commands, recorder.Entries.Skip(1).Select(e => e.Command));
+        Assert.All(recorder.Entries, e => Assert.NotNull(e.Reply));
+    }
 }
