@@ -35,7 +35,7 @@ public sealed class SmtpDelivery(IOptionsMonitor<SmtpOptions> options, ILogger<S
         {
             await client.ConnectAsync(smtp.Host, smtp.Port, ToMailKit(smtp.Security), cancellationToken);
             // DATA rather than BDAT (CHUNKING): the dialogue our users know, and a transcript with its 354.
-            client.Capabilities &= ~SmtpCapabilities.Chunking;
+            client.Capabilities &= ~(SmtpCapabilities.Chunking | SmtpCapabilities.BinaryMime);
             if (smtp.HasCredentials && client.Capabilities.HasFlag(SmtpCapabilities.Authentication))
             {
                 if (!client.IsSecure)

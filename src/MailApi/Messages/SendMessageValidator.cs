@@ -23,7 +23,7 @@ public sealed partial class SendMessageValidator : AbstractValidator<SendMessage
         var maxAttachmentBytes = limits.Value.MaxAttachmentBytes;
 
         RuleFor(m => m.From).NotEmpty().WithMessage("'from' is required.")
-            .Must(BeMailbox).When(m => !string.IsNullOrEmpty(m.From)).WithMessage(MailboxMessage);
+            .Must(BeMailbox).When(m => !string.IsNullOrEmpty(m.From), ApplyConditionTo.CurrentValidator).WithMessage(MailboxMessage);
         RuleForEach(m => m.To).Must(BeMailbox).WithMessage(MailboxMessage);
         RuleForEach(m => m.Cc).Must(BeMailbox).WithMessage(MailboxMessage);
         RuleForEach(m => m.Bcc).Must(BeMailbox).WithMessage(MailboxMessage);
@@ -130,7 +130,7 @@ public sealed class AttachmentValidator : AbstractValidator<AttachmentRequest>
             .Must(SendMessageValidator.NotContainLineBreak).WithMessage("'contentType' must not contain CR or LF.")
             .Must(t => t is null || ContentType.TryParse(t, out _)).WithMessage("'contentType' is not a MIME type such as 'application/pdf'.");
         RuleFor(a => a.Content).NotNull().WithMessage("'content' is required.")
-            .Must(BeBase64).When(a => a.Content is not null).WithMessage("'content' is not valid base64.");
+            .Must(BeBase64).When(a => a.Content is not null, ApplyConditionTo.CurrentValidator).WithMessage("'content' is not valid base64.");
         RuleFor(a => a.ContentId)
             .Must(id => id is null || (id.Length is > 0 and <= 255 && id.All(c => c is > ' ' and <= '~' and not '<' and not '>')))
             .WithMessage("'contentId' must be 1-255 printable ASCII characters without spaces or angle brackets.");
