@@ -14,6 +14,7 @@ namespace MailApi.DevRelay;
 /// The embedded capture relay for local runs: an SMTP server on 127.0.0.1 that accepts every sender and
 /// recipient, writes each message as <c>QUEUEID.eml</c> into <see cref="DevRelayOptions.Folder"/> and answers
 /// the final dot like Postfix does (<c>250 2.0.0 Ok: queued as QUEUEID</c>). Nothing is ever delivered.
+/// It offers no AUTH and no STARTTLS.
 /// </summary>
 /// <remarks>
 /// <see cref="StartAsync"/> returns once the listener is bound, so a host that starts this service before its
@@ -161,17 +162,21 @@ public sealed class CaptureRelay : IHostedService, IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the relay if it still runs.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        _lifecycle.Dispose();
-    }
+    /// <summary>Stops the relay if it still runs. Safe to call more than once.</summary>
+    public ValueTask DisposeAsync() => new(StopAsync(CancellationToken.None));
 
     private async Task<string> SaveAsync(IMessageTransaction transaction, ReadOnlySequence<byte> buffer,
         CancellationToken cancellationToken)
     {
-        var raw = buffer.ToArray();
+        // SmtpServer hands over the data without the "\r\n.\r\n" that ends it; its CRLF belongs to the message
+        var raw = buffer.IsEmpty ? [] : new byte[buffer.Length + 2];
+        if (raw.Length > 0)
+        {
+            buffer.CopyTo(raw);
+            raw[^2] = (byte)'\r';
+            raw[^1] = (byte)'\n';
+        }
+
         while (true)
         {
             var queueId = QueueIdGenerator.Next();
