@@ -1,0 +1,266 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace MailApi.Tests.Infrastructure;
+
+/// <summary>
+/// A bare TCP server on 127.0.0.1 for the faults SmtpServer cannot play: a 421 greeting, a hang-up after the
+/// final dot, a server that never answers. Each connection runs <see cref="RawSmtpServer"/>'s handler.
+/// </summary>
+public sealed class RawSmtpServer : IAsyncDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly Func<RawSmtpConnection, CancellationToken, Task> _handler;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<RawSmtpConnection, Task> _connections = new();
+    private readonly ConcurrentQueue<string> _received = new();
+    private readonly Task _accepting;
+    private int _connectionCount;
+
+    private RawSmtpServer(int port, Func<RawSmtpConnection, CancellationToken, Task> handler)
+    {
+        _handler = handler;
+        _listener = new TcpListener(IPAddress.Loopback, port);
+        _listener.Start();
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        _accepting = AcceptLoopAsync();
+    }
+
+    /// <summary>Always 127.0.0.1.</summary>
+    public string Host => "127.0.0.1";
+
+    /// <summary>The port the server listens on.</summary>
+    public int Port { get; }
+
+    /// <summary>How many connections were accepted.</summary>
+    public int ConnectionCount => Volatile.Read(ref _connectionCount);
+
+    /// <summary>Every line clients sent (commands and message lines), in order, across connections.</summary>
+    public IReadOnlyList<string> ReceivedLines => [.. _received];
+
+    /// <summary>Starts a server that runs <paramref name="handler"/> for each connection (closed afterwards).</summary>
+    public static RawSmtpServer Start(Func<RawSmtpConnection, CancellationToken, Task> handler, int port = 0) =>
+        new(port, handler);
+
+    /// <summary>Sends <paramref name="greeting"/> (default <c>421 4.3.2 Service not available</c>) and closes.</summary>
+    public static RawSmtpServer GreetAndClose(string greeting = "421 4.3.2 Service not available", int port = 0) =>
+        Start(async (c, ct) => await c.SendAsync(greeting, ct).ConfigureAwait(false), port);
+
+    /// <summary>Accepts connections and closes them at once, without a word.</summary>
+    public static RawSmtpServer CloseAtOnce(int port = 0) => Start((c, _) => { c.Abort(); return Task.CompletedTask; }, port);
+
+    /// <summary>Accepts connections and never says anything (for connect/greeting timeouts).</summary>
+    public static RawSmtpServer Silent(int port = 0) =>
+        Start(async (_, ct) => await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false), port);
+
+    /// <summary>
+    /// A line-by-line dialogue: greets with <paramref name="greeting"/>, then answers each command line with
+    /// <c>answer(line)</c>. The message after a 354 is read up to its final dot, which is answered as the
+    /// command <c>"."</c>. An answer of null resets the connection (no reply). See <see cref="DefaultAnswer"/>.
+    /// </summary>
+    public static RawSmtpServer Dialogue(Func<string, string?> answer, string greeting = "220 raw.localhost ESMTP RawSmtpServer",
+        int port = 0) =>
+        Start(async (c, ct) =>
+        {
+            await c.SendAsync(greeting, ct).ConfigureAwait(false);
+            while (await c.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+            {
+                var reply = answer(line);
+                if (reply is null)
+                {
+                    c.Abort();
+                    return;
+                }
+
+                await c.SendAsync(reply, ct).ConfigureAwait(false);
+                if (reply.StartsWith("354", StringComparison.Ordinal))
+                {
+                    await c.ReadMessageAsync(ct).ConfigureAwait(false);
+                    var final = answer(".");
+                    if (final is null)
+                    {
+                        c.Abort();
+                        return;
+                    }
+
+                    await c.SendAsync(final, ct).ConfigureAwait(false);
+                }
+                else if (reply.StartsWith("221", StringComparison.Ordinal) || reply.StartsWith("421", StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+        }, port);
+
+    /// <summary>
+    /// Postfix-like answers (no PIPELINING, no AUTH, no STARTTLS): EHLO/HELO, MAIL, RCPT, DATA, the final
+    /// <c>.</c> (<c>250 2.0.0 Ok: queued as RAW0000001</c>), RSET, NOOP, QUIT; anything else 502.
+    /// Multi-line replies are separated by CRLF.
+    /// </summary>
+    public static string DefaultAnswer(string command)
+    {
+        var verb = command.Split(' ', 2)[0].ToUpperInvariant();
+        return verb switch
+        {
+            "EHLO" => "250-raw.localhost\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES",
+            "HELO" => "250 raw.localhost",
+            "MAIL" => "250 2.1.0 Ok",
+            "RCPT" => "250 2.1.5 Ok",
+            "DATA" => "354 End data with <CR><LF>.<CR><LF>",
+            "." => "250 2.0.0 Ok: queued as RAW0000001",
+            "RSET" => "250 2.0.0 Ok",
+            "NOOP" => "250 2.0.0 Ok",
+            "QUIT" => "221 2.0.0 Bye",
+            _ => "502 5.5.2 Error: command not recognized",
+        };
+    }
+
+    /// <summary>Stops listening, resets open connections and frees the port.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener.Stop();
+        foreach (var connection in _connections.Keys)
+        {
+            connection.Abort();
+        }
+
+        try
+        {
+            await Task.WhenAll([_accepting, .. _connections.Values]).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException or SocketException or IOException or ObjectDisposedException)
+        {
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            Interlocked.Increment(ref _connectionCount);
+            var connection = new RawSmtpConnection(client, _received);
+            _connections[connection] = RunAsync(connection, token);
+        }
+    }
+
+    private async Task RunAsync(RawSmtpConnection connection, CancellationToken token)
+    {
+        await Task.Yield();
+        try
+        {
+            await _handler(connection, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            connection.Dispose();
+            _connections.TryRemove(connection, out _);
+        }
+    }
+}
+
+/// <summary>One connection to a <see cref="RawSmtpServer"/>.</summary>
+public sealed class RawSmtpConnection : IDisposable
+{
+    private readonly TcpClient _client;
+    private readonly NetworkStream _stream;
+    private readonly ConcurrentQueue<string> _received;
+    private readonly byte[] _buffer = new byte[8192];
+    private readonly List<byte> _pending = [];
+
+    internal RawSmtpConnection(TcpClient client, ConcurrentQueue<string> received)
+    {
+        _client = client;
+        _stream = client.GetStream();
+        _received = received;
+    }
+
+    /// <summary>Sends <paramref name="reply"/> followed by CRLF.</summary>
+    public async Task SendAsync(string reply, CancellationToken cancellationToken = default)
+    {
+        await _stream.WriteAsync(Encoding.UTF8.GetBytes(reply + "\r\n"), cancellationToken).ConfigureAwait(false);
+        await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The next line from the client without its CRLF, or null when it closed the connection.</summary>
+    public async Task<string?> ReadLineAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            for (var i = 0; i + 1 < _pending.Count; i++)
+            {
+                if (_pending[i] == '\r' && _pending[i + 1] == '\n')
+                {
+                    var line = Encoding.UTF8.GetString(_pending.GetRange(0, i).ToArray());
+                    _pending.RemoveRange(0, i + 2);
+                    _received.Enqueue(line);
+                    return line;
+                }
+            }
+
+            var read = await _stream.ReadAsync(_buffer, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return null;
+            }
+
+            _pending.AddRange(_buffer.AsSpan(0, read));
+        }
+    }
+
+    /// <summary>Reads message lines up to the final <c>.</c>; returns them (still dot-stuffed) or null on close.</summary>
+    public async Task<IReadOnlyList<string>?> ReadMessageAsync(CancellationToken cancellationToken = default)
+    {
+        var lines = new List<string>();
+        while (await ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            if (line == ".")
+            {
+                return lines;
+            }
+
+            lines.Add(line);
+        }
+
+        return null;
+    }
+
+    /// <summary>Resets the connection at once (RST).</summary>
+    public void Abort()
+    {
+        try
+        {
+            _client.Client.LingerState = new LingerOption(true, 0);
+            _client.Client.Close();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>Closes the connection.</summary>
+    public void Dispose() => _client.Dispose();
+}

@@ -1,0 +1,420 @@
+using System.Net.Sockets;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+
+namespace MailApi.Tests.Infrastructure;
+
+public sealed class TestSmtpServerTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static MimeMessage Message(string subject = "Test message", params string[] to)
+    {
+        var message = new MimeMessage();
+        message.From.Add(MailboxAddress.Parse("Zotrim <zotrim@domain.local>"));
+        foreach (var address in to.Length == 0 ? ["student@domain.local"] : to)
+        {
+            message.To.Add(MailboxAddress.Parse(address));
+        }
+
+        message.Subject = subject;
+        message.Body = new TextPart("plain") { Text = "Hello,\r\n.a line that starts with a dot\r\nBye\r\n" };
+        return message;
+    }
+
+    private static async Task<SmtpClient> ConnectAsync(TestSmtpServer server,
+        SecureSocketOptions security = SecureSocketOptions.None, SmtpClient? client = null)
+    {
+        client ??= new SmtpClient();
+        client.Timeout = 10_000;
+        client.ServerCertificateValidationCallback = (_, _, _, _) => true;
+        await client.ConnectAsync(server.Host, server.Port, security, Ct);
+        return client;
+    }
+
+    [Fact]
+    public async Task Takes_a_message_and_answers_like_postfix()
+    {
+        await using var server = await TestSmtpServer.StartAsync(cancellationToken: Ct);
+        using var client = await ConnectAsync(server);
+
+        var reply = await client.SendAsync(Message(), Ct);
+        var received = await server.WaitForMessageAsync(Timeout, Ct);
+
+        Assert.Equal($"2.0.0 Ok: queued as {received.QueueId}", reply);
+        Assert.Matches("^[0-9A-F]{10}$", received.QueueId);
+        Assert.Equal("zotrim@domain.local", received.From);
+        Assert.Equal(["student@domain.local"], received.Recipients);
+        Assert.Equal("Test message", received.Message.Subject);
+        Assert.Equal("Hello,\n.a line that starts with a dot\nBye\n", received.Message.TextBody?.ReplaceLineEndings("\n"));
+        Assert.Contains("\r\n.a line that starts with a dot\r\n", received.RawText);
+        Assert.EndsWith("Bye\r\n", received.RawText);
+        Assert.False(received.Secure);
+        Assert.Null(received.AuthenticatedUser);
+        Assert.Equal(1, server.ConnectionCount);
+        Assert.Contains("MAIL", server.Commands);
+    }
+
+    [Fact]
+    public async Task Advertises_pipelining_8bitmime_and_smtputf8_but_no_auth_or_starttls_by_default()
+    {
+        await using var server = await TestSmtpServer.StartAsync(cancellationToken: Ct);
+        using var client = await ConnectAsync(server);
+
+        Assert.True(client.Capabilities.HasFlag(SmtpCapabilities.Pipelining));
+        Assert.True(client.Capabilities.HasFlag(SmtpCapabilities.EightBitMime));
+        Assert.True(client.Capabilities.HasFlag(SmtpCapabilities.UTF8));
+        Assert.False(client.Capabilities.HasFlag(SmtpCapabilities.StartTLS));
+        Assert.False(client.Capabilities.HasFlag(SmtpCapabilities.Authentication));
+        Assert.False(client.Capabilities.HasFlag(SmtpCapabilities.Size));
+    }
+
+    [Fact]
+    public async Task Wire_replies_carry_the_scripted_text_exactly_and_multi_line_replies_work()
+    {
+        await using var server = await TestSmtpServer.StartAsync(new() { MaxMessageSize = 1000 }, Ct);
+        server.RejectRecipient("bad@domain.local");
+        server.RecipientReply("multi@domain.local", 550, "5.1.1 first line\nsecond line");
+        await using var wire = await SmtpWire.ConnectAsync(server.Port, Ct);
+
+        Assert.Equal(["220 testsmtp.localhost ESMTP TestSmtpServer"], await wire.ReadReplyAsync(Ct));
+        Assert.Equal(
+            ["250-testsmtp.localhost", "250-PIPELINING", "250-8BITMIME", "250-SMTPUTF8", "250 SIZE 1000"],
+            await wire.CommandAsync("EHLO client.local", Ct));
+        Assert.Equal(["250 Ok"], await wire.CommandAsync("MAIL FROM:<a@domain.local>", Ct));
+        Assert.Equal(["550 5.1.1 <bad@domain.local>: Recipient address rejected: User unknown"],
+            await wire.CommandAsync("RCPT TO:<bad@domain.local>", Ct));
+        Assert.Equal(["550-5.1.1 first line", "550 second line"], await wire.CommandAsync("RCPT TO:<multi@domain.local>", Ct));
+        Assert.Equal(["250 Ok"], await wire.CommandAsync("RCPT TO:<good@domain.local>", Ct));
+        Assert.Equal(["354 end with <CRLF>.<CRLF>"], await wire.CommandAsync("DATA", Ct));
+        await wire.SendAsync("Subject: hi\r\n\r\n..dot", Ct);
+        var final = await wire.CommandAsync(".", Ct);
+        Assert.Equal([$"250 2.0.0 Ok: queued as {server.Messages[0].QueueId}"], final);
+        Assert.Equal(["221 bye"], await wire.CommandAsync("QUIT", Ct));
+
+        Assert.Equal("Subject: hi\r\n\r\n.dot\r\n", server.Messages[0].RawText);
+        Assert.Equal(["good@domain.local"], server.Messages[0].Recipients);
+    }
+
+    [Theory]
+    [InlineData(550, "5.7.1 Sender rejected", SmtpStatusCode.MailboxUnavailable)]
+    [InlineData(451, "4.3.0 Try again later", SmtpStatusCode.ErrorInProcessing)]
+    public async Task Mail_from_reply_can_be_scripted(int code, string text, SmtpStatusCode expected)
+    {
+        await using var server = await TestSmtpServer.StartAsync(cancellationToken: Ct);
+        server.MailFromReply(code, text, times: 1);
+        using var client = await ConnectAsync(server);
+
+        var error = await Assert.ThrowsAsync<SmtpCommandException>(() => client.SendAsync(Message(), Ct));
+        Assert.Equal(SmtpErrorCode.SenderNotAccepted, error.ErrorCode);
+        Assert.Equal(expected, error.StatusCode);
+        Assert.Equal(text, error.Message);
+
+        await client.SendAsync(Message(), Ct); // once only: accepted again
+        Assert.Single(server.Messages);
+    }
+
+    [Fact]
+    public async Task Mail_from_421_closes_the_connection()
+    {
+        await using var server = await TestSmtpServer.StartAsync(cancellationToken: Ct);
+        server.MailFromReply(421, "4.3.2 Shutting down");
+        using var client = await ConnectAsync(server);
+
+        var error = await Assert.ThrowsAsync<SmtpCommandException>(() => client.SendAsync(Message(), Ct));
+        Assert.Equal(SmtpStatusCode.ServiceNotAvailable, error.StatusCode);
+        Assert.False(client.IsConnected);
+    }
+
+    [Fact]
+    public async Task Rejected_recipient_gets_550_and_the_others_still_get_the_message()
+    {
+        await using var server = await TestSmtpServer.StartAsync(cancellationToken: Ct);
+        server.RejectRecipient("nobody@domain.local", 550, "5.1.1 <nobody@domain.local>: User unknown");
+
+        using (var client = await ConnectAsync(server))
+        {
+            var error = await Assert.ThrowsAsync<SmtpCommandException>(
+                () => client.SendAsync(Message("one", "student@domain.local", "nobody@domain.local"), Ct));
+            Assert.Equal(SmtpErrorCode.RecipientNotAccepted, error.ErrorCode);
+            Assert.Equal(SmtpStatusCode.MailboxUnavailable, error.StatusCode);
+            Assert.Equal("nobody@domain.local", error.Mailbox?.Address);
+            Assert.StartsWith("5.1.1 ", error.Message, StringComparison.Ordinal);
+        }
+
+        using (var lenient = await ConnectAsync(server, client: new LenientSmtpClient()))
+        {
+            await lenient.SendAsync(Message("two", "student@domain.local", "nobody@domain.local"), Ct);
+        }
+
+        var received = await server.WaitForMessageAsync(Timeout, Ct);
+        Assert.Equal("two", received.Message.Subject);
+        Assert.Equal(["student@domain.local"], received.Recipients);
+    }
+
+    [Fact]
+    public async Task Deferred_recipient_is_accepted_after_the_given_number_of_times()
+    {
+        await using var server = await TestSmtpServer.StartAsync(cancellationToken: Ct);
+        server.DeferRecipientTimes("later@domain.local", 2);
+        using var client = await ConnectAsync(server);
+
+        for (var i = 0; i < 2; i++)
+        {
+            var error = await Assert.ThrowsAsync<SmtpCommandException>(
+                () => client.SendAsync(Message(to: "later@domain.local"), Ct));
+            Assert.Equal(SmtpStatusCode.MailboxBusy, error.StatusCode);
+            Assert.StartsWith("4.2.0 ", error.Message, StringComparison.Ordinal);
+        }
+
+        await client.SendAsync(Message(to: "later@domain.local"), Ct);
+        var received = await server.WaitForMessageAsync(Timeout, Ct);
+        Assert.Equal(["later@domain.local"], received.Recipients);
+    }
+
+    [Theory]
+    [InlineData(554, "5.7.1 rejected", SmtpStatusCode.TransactionFailed)]
+    [InlineData(451, "4.3.0 Error: queue file write error", SmtpStatusCode.ErrorInProcessing)]
+    public async Task Final_reply_can_be_scripted(int code, string text, SmtpStatusCode expected)
+    {
+        await using var server = await TestSmtpServer.StartAsync(cancellationToken: Ct);
+        server.FinalReply(code, text, times: 1);
+        using var client = await ConnectAsync(server);
+
+        var error = await Assert.ThrowsAsync<SmtpCommandException>(() => client.SendAsync(Message(), Ct));
+        Assert.Equal(SmtpErrorCode.MessageNotAccepted, error.ErrorCode);
+        Assert.Equal(expected, error.StatusCode);
+        Assert.Equal(text, error.Message);
+        Assert.Empty(server.Messages);
+        Assert.Single(server.RejectedMessages);
+
+        var reply = await client.SendAsync(Message(), Ct);
+        Assert.StartsWith("2.0.0 Ok: queued as ", reply, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Final_reply_text_can_carry_the_queue_id_in_another_form()
+    {
+        await using var server = await TestSmtpServer.StartAsync(cancellationToken: Ct);
+        server.FinalReply(250, "OK id={id}");
+        using var client = await ConnectAsync(server);
+
+        var reply = await client.SendAsync(Message(), Ct);
+        Assert.Equal($"OK id={server.Messages[0].QueueId}", reply);
+    }
+
+    [Fact]
+    public async Task Dropping_the_connection_after_data_keeps_the_message_but_gives_no_reply()
+    {
+        await using var server = await TestSmtpServer.StartAsync(cancellationToken: Ct);
+        server.DropConnectionAfterData();
+        using var client = await ConnectAsync(server);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => client.SendAsync(Message(), Ct));
+        Assert.False(client.IsConnected);
+        Assert.Single(server.Messages);
+
+        using var again = await ConnectAsync(server);
+        await again.SendAsync(Message(), Ct);
+        Assert.Equal(2, (await server.WaitForMessagesAsync(2, Timeout, Ct)).Count);
+        Assert.Equal(2, server.ConnectionCount);
+    }
+
+    [Fact]
+    public async Task Auth_plain_and_login_succeed_with_the_right_password()
+    {
+        await using var server = await TestSmtpServer.StartAsync(new() { User = "relayuser", Password = "s3cret" }, Ct);
+
+        foreach (var mechanism in new[] { "PLAIN", "LOGIN" })
+        {
+            using var client = await ConnectAsync(server);
+            Assert.Contains("PLAIN", client.AuthenticationMechanisms);
+            Assert.Contains("LOGIN", client.AuthenticationMechanisms);
+            client.AuthenticationMechanisms.RemoveWhere(m => m != mechanism);
+
+            await client.AuthenticateAsync("relayuser", "s3cret", Ct);
+            await client.SendAsync(Message(mechanism), Ct);
+        }
+
+        var messages = await server.WaitForMessagesAsync(2, Timeout, Ct);
+        Assert.All(messages, m => Assert.Equal("relayuser", m.AuthenticatedUser));
+        Assert.Equal(2, server.AuthAttempts);
+        Assert.Equal(0, server.AuthFailures);
+    }
+
+    [Fact]
+    public async Task Auth_with_a_wrong_password_gets_535()
+    {
+        await using var server = await TestSmtpServer.StartAsync(new() { User = "relayuser", Password = "s3cret" }, Ct);
+        using var client = await ConnectAsync(server);
+        client.AuthenticationMechanisms.RemoveWhere(m => m != "PLAIN"); // else MailKit tries LOGIN next
+
+        var error = await Assert.ThrowsAsync<AuthenticationException>(() => client.AuthenticateAsync("relayuser", "wrong", Ct));
+        Assert.Contains("authentication failed", error.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(1, server.AuthAttempts);
+        Assert.Equal(1, server.AuthFailures);
+
+        await client.AuthenticateAsync("relayuser", "s3cret", Ct); // the session goes on
+        Assert.Equal(2, server.AuthAttempts);
+    }
+
+    [Fact]
+    public async Task Without_a_user_auth_is_not_offered_even_under_tls()
+    {
+        await using var server = await TestSmtpServer.StartAsync(new() { StartTls = true }, Ct);
+        using var client = await ConnectAsync(server, SecureSocketOptions.StartTls);
+
+        Assert.True(client.IsSecure);
+        Assert.False(client.Capabilities.HasFlag(SmtpCapabilities.Authentication));
+        Assert.Empty(client.AuthenticationMechanisms);
+    }
+
+    [Fact]
+    public async Task Require_auth_refuses_mail_from_before_auth()
+    {
+        await using var server = await TestSmtpServer.StartAsync(
+            new() { User = "relayuser", Password = "s3cret", RequireAuth = true }, Ct);
+        using var client = await ConnectAsync(server);
+
+        var error = await Assert.ThrowsAsync<ServiceNotAuthenticatedException>(() => client.SendAsync(Message(), Ct));
+        Assert.Contains("authentication required", error.Message, StringComparison.Ordinal);
+        Assert.Empty(server.Messages);
+    }
+
+    [Fact]
+    public async Task Starttls_with_a_self_signed_localhost_certificate()
+    {
+        await using var server = await TestSmtpServer.StartAsync(
+            new() { StartTls = true, User = "relayuser", Password = "s3cret", AllowAuthWithoutTls = false }, Ct);
+        Assert.Equal("CN=localhost", server.Certificate?.Subject);
+
+        using (var plain = await ConnectAsync(server))
+        {
+            Assert.True(plain.Capabilities.HasFlag(SmtpCapabilities.StartTLS));
+            Assert.False(plain.Capabilities.HasFlag(SmtpCapabilities.Authentication)); // AUTH only after TLS here
+        }
+
+        using var client = await ConnectAsync(server, SecureSocketOptions.StartTls);
+        Assert.True(client.IsSecure);
+        Assert.Contains("PLAIN", client.AuthenticationMechanisms);
+        await client.AuthenticateAsync("relayuser", "s3cret", Ct);
+        await client.SendAsync(Message(), Ct);
+
+        var received = await server.WaitForMessageAsync(Timeout, Ct);
+        Assert.True(received.Secure);
+        Assert.Equal("relayuser", received.AuthenticatedUser);
+    }
+
+    [Fact]
+    public async Task Starttls_is_refused_by_the_client_without_the_accept_all_callback()
+    {
+        await using var server = await TestSmtpServer.StartAsync(new() { StartTls = true }, Ct);
+        using var client = new SmtpClient { Timeout = 10_000 };
+
+        await Assert.ThrowsAsync<SslHandshakeException>(
+            () => client.ConnectAsync(server.Host, server.Port, SecureSocketOptions.StartTls, Ct));
+    }
+
+    [Fact]
+    public async Task Connection_refused_until_a_server_starts_on_a_reserved_port_and_again_after_dispose()
+    {
+        var port = FreePort.Get();
+        await AssertRefusedAsync(port);
+
+        await using (var server = await TestSmtpServer.StartAsync(new() { Port = port }, Ct))
+        {
+            Assert.Equal(port, server.Port);
+            using var client = await ConnectAsync(server);
+            await client.SendAsync(Message(), Ct);
+            await client.DisconnectAsync(true, Ct);
+        }
+
+        await AssertRefusedAsync(port);
+    }
+
+    [Fact]
+    public async Task Dispose_closes_open_connections()
+    {
+        var server = await TestSmtpServer.StartAsync(cancellationToken: Ct);
+        using var client = await ConnectAsync(server);
+        await server.DisposeAsync();
+
+        await Assert.ThrowsAnyAsync<Exception>(() => client.SendAsync(Message(), Ct));
+        await AssertRefusedAsync(server.Port);
+    }
+
+    [Fact]
+    public async Task Waiting_for_a_message_that_does_not_come_times_out()
+    {
+        await using var server = await TestSmtpServer.StartAsync(cancellationToken: Ct);
+        await Assert.ThrowsAsync<TimeoutException>(() => server.WaitForMessageAsync(TimeSpan.FromMilliseconds(200), Ct));
+    }
+
+    [Fact]
+    public async Task Raw_server_greets_with_421_and_closes()
+    {
+        await using var raw = RawSmtpServer.GreetAndClose();
+        using var client = new SmtpClient { Timeout = 10_000 };
+
+        var error = await Assert.ThrowsAsync<SmtpCommandException>(
+            () => client.ConnectAsync(raw.Host, raw.Port, SecureSocketOptions.None, Ct));
+        Assert.Equal(SmtpStatusCode.ServiceNotAvailable, error.StatusCode);
+        Assert.False(client.IsConnected);
+        Assert.Equal(1, raw.ConnectionCount);
+    }
+
+    [Fact]
+    public async Task Raw_server_can_hang_up_after_the_final_dot()
+    {
+        await using var raw = RawSmtpServer.Dialogue(command => command == "." ? null : RawSmtpServer.DefaultAnswer(command));
+        using var client = new SmtpClient { Timeout = 10_000 };
+        await client.ConnectAsync(raw.Host, raw.Port, SecureSocketOptions.None, Ct);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => client.SendAsync(Message(), Ct));
+        Assert.False(client.IsConnected);
+        Assert.Contains("DATA", raw.ReceivedLines);
+        Assert.Contains("Subject: Test message", raw.ReceivedLines);
+    }
+
+    [Fact]
+    public async Task Raw_server_default_dialogue_takes_a_message()
+    {
+        await using var raw = RawSmtpServer.Dialogue(RawSmtpServer.DefaultAnswer);
+        using var client = new SmtpClient { Timeout = 10_000 };
+        await client.ConnectAsync(raw.Host, raw.Port, SecureSocketOptions.None, Ct);
+
+        var reply = await client.SendAsync(Message(), Ct);
+        await client.DisconnectAsync(true, Ct);
+
+        Assert.Equal("2.0.0 Ok: queued as RAW0000001", reply);
+        Assert.Contains("QUIT", raw.ReceivedLines);
+    }
+
+    [Fact]
+    public async Task Silent_raw_server_makes_the_client_time_out()
+    {
+        await using var raw = RawSmtpServer.Silent();
+        using var client = new SmtpClient { Timeout = 300 };
+
+        await Assert.ThrowsAnyAsync<Exception>(() => client.ConnectAsync(raw.Host, raw.Port, SecureSocketOptions.None, Ct));
+    }
+
+    private static async Task AssertRefusedAsync(int port)
+    {
+        using var tcp = new TcpClient();
+        var error = await Assert.ThrowsAsync<SocketException>(() => tcp.ConnectAsync("127.0.0.1", port, Ct).AsTask());
+        Assert.Equal(SocketError.ConnectionRefused, error.SocketErrorCode);
+    }
+
+    /// <summary>Goes on with the accepted recipients when some are rejected (as the delivery job must).</summary>
+    private sealed class LenientSmtpClient : SmtpClient
+    {
+        protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response)
+        {
+        }
+    }
+}
