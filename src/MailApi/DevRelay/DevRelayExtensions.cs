@@ -1,3 +1,6 @@
+using MailApi.Delivery;
+using Microsoft.Extensions.Options;
+
 namespace MailApi.DevRelay;
 
 /// <summary>Registers the embedded capture relay.</summary>
@@ -27,6 +30,18 @@ public static class DevRelayExtensions
         {
             builder.Services.AddSingleton<CaptureRelay>();
             builder.Services.AddHostedService(services => services.GetRequiredService<CaptureRelay>());
+            // The relay is the upstream: deliveries go to it in plain text, without AUTH.
+            builder.Services.AddOptions<SmtpOptions>()
+                .Configure<IOptions<DevRelayOptions>>((smtp, relay) =>
+                {
+                    smtp.Host = DevRelayOptions.Host;
+                    smtp.Port = relay.Value.Port;
+                    smtp.Security = SmtpSecurity.None;
+                    smtp.Username = null;
+                    smtp.Password = null;
+                });
+            builder.Services.AddOptions<DevRelayOptions>()
+                .Validate(o => o.Port > 0, "DevRelay:Port must be a fixed port (1-65535) when the service delivers to the relay.");
         }
 
         return builder;

@@ -71,7 +71,7 @@ public sealed class DeliveryIntegrationTests
         Assert.Equal(["student@domain.local", "teacher@domain.local", "archive@domain.local"], received.Recipients);
         var mime = received.Message;
         Assert.Equal($"<{mime.MessageId}>", (string?)message["messageId"]);
-        Assert.Equal("Zotrim <zotrim@domain.local>", mime.From.ToString());
+        Assert.Equal(("Zotrim", "zotrim@domain.local"), (mime.From.Mailboxes.Single().Name, mime.From.Mailboxes.Single().Address));
         Assert.Equal("student@domain.local", mime.To.ToString());
         Assert.Equal("\"Teacher\" <teacher@domain.local>", mime.Cc.ToString());
         Assert.Equal("help@domain.local", mime.ReplyTo.ToString());
@@ -82,11 +82,11 @@ public sealed class DeliveryIntegrationTests
         Assert.Equal("Test message", mime.Subject);
         Assert.Equal("welcome", mime.Headers["X-Campaign"]);
         Assert.NotEqual(default, mime.Date);
-        Assert.Contains("It's a simple message.", mime.TextBody);
+        Assert.Contains("It's a simple message.", mime.TextBody!);
         Assert.Contains("cid:logo@domain.local", mime.HtmlBody);
         var attachment = (MimeKit.MimePart)mime.Attachments.Single(a => a.ContentDisposition?.FileName == "hello.txt");
         using var decoded = new MemoryStream();
-        attachment.Content.DecodeTo(decoded);
+        attachment.Content!.DecodeTo(decoded);
         Assert.Equal("Hi!", Encoding.UTF8.GetString(decoded.ToArray()));
         Assert.Contains(mime.BodyParts, p => p.ContentId == "logo@domain.local");
     }
@@ -313,7 +313,7 @@ public sealed class DeliveryIntegrationTests
         Assert.Equal(["student@domain.local"], received.Recipients);
         Assert.Equal(
             "first line\n.\nMAIL FROM:<x@y>\nRCPT TO:<victim@domain.local>\nlast line",
-            received.Message.TextBody.Replace("\r\n", "\n").TrimEnd('\n'));
+            received.Message.TextBody!.Replace("\r\n", "\n").TrimEnd('\n'));
         // Every line end on the wire is CRLF: no bare CR or LF reached the relay.
         var raw = received.RawText;
         for (var i = 0; i < raw.Length; i++)

@@ -222,7 +222,7 @@ public sealed class CaptureRelayTests : IDisposable
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["DevRelay:Enabled"] = "true",
-            ["DevRelay:Port"] = "0",
+            ["DevRelay:Port"] = FreePort.Get().ToString(),
         });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();

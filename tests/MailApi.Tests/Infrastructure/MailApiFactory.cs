@@ -13,7 +13,8 @@ namespace MailApi.Tests.Infrastructure;
 /// The real service in-process, configured for tests: environment "Testing" (no dev relay, no dev key),
 /// two API keys, the relay at <c>127.0.0.1:smtpPort</c>, and a retry schedule of seconds.
 /// </summary>
-public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
+public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? settings = null, string environment = "Testing")
+    : WebApplicationFactory<Program>
 {
     public const string AlphaKey = "alpha-secret-key";
     public const string BetaKey = "beta-secret-key";
@@ -22,15 +23,9 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Testing");
+        builder.UseEnvironment(environment);
         var values = new Dictionary<string, string?>
         {
-            ["Auth:ApiKeys:0:Name"] = "alpha",
-            ["Auth:ApiKeys:0:Key"] = AlphaKey,
-            ["Auth:ApiKeys:0:AllowedSenders:0"] = "@domain.local",
-            ["Auth:ApiKeys:1:Name"] = "beta",
-            ["Auth:ApiKeys:1:Key"] = BetaKey,
-            ["Auth:ApiKeys:1:AllowedSenders:0"] = "*",
             ["Smtp:Host"] = "127.0.0.1",
             ["Smtp:Port"] = smtpPort.ToString(),
             ["Smtp:Security"] = "StartTlsWhenAvailable",
@@ -42,6 +37,20 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
             ["Delivery:RetryDelays:2"] = "00:00:01",
             ["Delivery:SchedulePollingInterval"] = "00:00:00.2",
         };
+        // Development brings its own dev key; elsewhere the tests' two keys are the only ones.
+        var keys = environment == "Development" ? new Dictionary<string, string?>() : new Dictionary<string, string?>
+        {
+            ["Auth:ApiKeys:0:Name"] = "alpha",
+            ["Auth:ApiKeys:0:Key"] = AlphaKey,
+            ["Auth:ApiKeys:0:AllowedSenders:0"] = "@domain.local",
+            ["Auth:ApiKeys:1:Name"] = "beta",
+            ["Auth:ApiKeys:1:Key"] = BetaKey,
+            ["Auth:ApiKeys:1:AllowedSenders:0"] = "*",
+        };
+        foreach (var (key, value) in keys)
+        {
+            values[key] = value;
+        }
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             values[key] = value;
