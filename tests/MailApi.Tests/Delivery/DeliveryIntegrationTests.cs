@@ -52,6 +52,7 @@ public sealed class DeliveryIntegrationTests
         var received = Assert.Single(relay.Messages);
         Assert.Equal(received.QueueId, (string?)message["queueId"]);
         Assert.Equal(250, (int)message["finalReply"]!["code"]!);
+        Assert.Equal(["code", "enhancedCode", "text"], message["finalReply"]!.AsObject().Select(p => p.Key));
         Assert.Equal($"127.0.0.1:{relay.Port}", (string?)message["upstream"]);
         Assert.All(message["recipients"]!.AsArray(), r => Assert.Equal("accepted", (string?)r!["status"]));
 
@@ -235,6 +236,14 @@ public sealed class DeliveryIntegrationTests
         Assert.DoesNotContain(password, json);
         Assert.DoesNotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes(password)), json);
         Assert.DoesNotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes("\0mailer\0" + password)), json);
+
+        // Nor in the logs, at any level: no password, no API key, no message body.
+        var logs = string.Join("\n", factory.Logs.Lines);
+        Assert.Contains(id, logs);
+        Assert.DoesNotContain(password, logs);
+        Assert.DoesNotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes(password)), logs);
+        Assert.DoesNotContain(MailApiFactory.AlphaKey, logs);
+        Assert.DoesNotContain("It's a simple message", logs);
     }
 
     [Fact]

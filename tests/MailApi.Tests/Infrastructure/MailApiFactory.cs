@@ -6,6 +6,7 @@ using MailApi.Hosting;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace MailApi.Tests.Infrastructure;
 
@@ -20,6 +21,9 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
     public const string BetaKey = "beta-secret-key";
 
     public static readonly JsonSerializerOptions Json = CreateJson();
+
+    /// <summary>Everything the service logged, at every level.</summary>
+    public LogSink Logs { get; } = new();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -56,6 +60,7 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
             values[key] = value;
         }
         builder.ConfigureAppConfiguration(c => c.AddInMemoryCollection(values));
+        builder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs));
     }
 
     /// <summary>A client that sends <paramref name="key"/> as a Bearer token.</summary>
