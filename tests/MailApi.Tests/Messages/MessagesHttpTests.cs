@@ -208,6 +208,23 @@ public sealed class MessagesHttpTests : IClassFixture<MessagesHttpTests.Service>
     }
 
     [Fact]
+    public async Task Past_the_pending_limit_post_is_503_with_retry_after_and_stores_nothing()
+    {
+        // The relay port is closed: the first message stays deferred, so it keeps counting as pending.
+        using var factory = new MailApiFactory(FreePort.Get(), new Dictionary<string, string?> { ["Limits:MaxPendingMessages"] = "1" });
+        var client = factory.ClientFor();
+        var store = factory.Services.GetRequiredService<IMessageStore>();
+
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsJsonAsync("/v1/messages", Bodies.Valid())).StatusCode);
+        var refused = await client.PostAsJsonAsync("/v1/messages", Bodies.Valid());
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType!.MediaType);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal(1, await store.CountPendingAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Hangfire_dashboard_refuses_requests_that_are_not_local()
     {
         // TestServer requests carry no local address, so the dashboard's local-only filter refuses them.
