@@ -6,6 +6,12 @@ namespace MailApi.Delivery;
 /// <param name="Error">A one-line description of the exception that ended the dialogue, or null.</param>
 public sealed record AttemptResult(string Upstream, IReadOnlyList<TranscriptEntry> Transcript, string? Error)
 {
+    /// <summary>Which relay connection carried this attempt (its greeting, EHLO and AUTH are in the attempt that opened it).</summary>
+    public string? ConnectionId { get; init; }
+
+    /// <summary>True when the connection was already open from an earlier message: the transcript starts at MAIL FROM.</summary>
+    public bool ReusedConnection { get; init; }
+
     /// <summary>The reply to the end of data, if it came.</summary>
     public SmtpReply? FinalReply => Transcript.LastOrDefault(e => e.Command == ".")?.Reply;
 

@@ -53,6 +53,8 @@ public static class DeliveryRules
             Outcome = status,
             Error = attempt.Error ?? (open && !canRetry ? GiveUpReason(message, options, now) : null),
             Upstream = attempt.Upstream,
+            ConnectionId = attempt.ConnectionId,
+            ReusedConnection = attempt.ReusedConnection,
             Transcript = attempt.Transcript,
         };
         return message with

@@ -33,7 +33,7 @@ public sealed record MessageResource(
         m.Content.From, m.Content.To, m.Content.Cc, m.Content.Bcc, m.Content.ReplyTo, m.Content.Subject,
         m.Content.Tags, m.Content.Metadata, m.MessageId, m.Upstream, m.QueueId, m.FinalReply,
         m.Recipients.Select(r => new RecipientResource(r.Address, r.Status, r.Reply)).ToList(),
-        m.Attempts.Select(a => new AttemptResource(a.Number, a.StartedAt, a.FinishedAt, a.Outcome, a.Error, a.Upstream, a.Transcript)).ToList(),
+        m.Attempts.Select(a => new AttemptResource(a.Number, a.StartedAt, a.FinishedAt, a.Outcome, a.Error, a.Upstream, a.ConnectionId, a.ReusedConnection, a.Transcript)).ToList(),
         m.NextAttemptAt, m.PossibleDuplicate);
 }
 
@@ -48,4 +48,6 @@ public sealed record AttemptResource(
     MessageStatus Outcome,
     string? Error,
     string Upstream,
+    string? ConnectionId,
+    bool ReusedConnection,
     IReadOnlyList<TranscriptEntry> Transcript);

@@ -67,5 +67,12 @@ public sealed record DeliveryAttempt
     public required MessageStatus Outcome { get; init; }
     public string? Error { get; init; }
     public required string Upstream { get; init; }
+
+    /// <summary>The relay connection that carried the attempt.</summary>
+    public string? ConnectionId { get; init; }
+
+    /// <summary>The connection was opened for an earlier message; its greeting, EHLO and AUTH are in that message's attempt.</summary>
+    public bool ReusedConnection { get; init; }
+
     public IReadOnlyList<TranscriptEntry> Transcript { get; init; } = [];
 }
