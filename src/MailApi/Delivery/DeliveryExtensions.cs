@@ -19,10 +19,15 @@ public static class DeliveryExtensions
             .Validate(o => o.MaxAge > TimeSpan.Zero, "Delivery:MaxAge must be positive.")
             .Validate(o => o.Workers is > 0 and <= 1000, "Delivery:Workers must be between 1 and 1000.")
             .Validate(o => o.SchedulePollingInterval >= TimeSpan.FromMilliseconds(100), "Delivery:SchedulePollingInterval must be at least 00:00:00.1.")
+            .Validate(o => o.HeartbeatInterval > TimeSpan.Zero && o.InstanceTimeout > 2 * o.HeartbeatInterval,
+                "Delivery:InstanceTimeout must be more than twice Delivery:HeartbeatInterval.")
+            .Validate(o => o.SweepInterval > TimeSpan.Zero, "Delivery:SweepInterval must be positive.")
             .ValidateOnStart();
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SmtpDelivery>();
+        builder.Services.AddSingleton<WorkerIdentity>();
+        builder.Services.AddHostedService<OrphanSweeper>();
         builder.Services.AddTransient<DeliveryJob>();
         builder.Services.AddSingleton<IDeliveryQueue, HangfireDeliveryQueue>();
 

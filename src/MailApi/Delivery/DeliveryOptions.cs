@@ -21,5 +21,14 @@ public sealed class DeliveryOptions
     /// <summary>How often scheduled retries are looked for; the default keeps retries within a second of their time.</summary>
     public TimeSpan SchedulePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How often this instance says it is alive.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>An instance silent this long is taken for dead: the messages it was sending are taken over.</summary>
+    public TimeSpan InstanceTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often messages whose job may be lost are looked for (and how late a message must be to count).</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     public IReadOnlyList<TimeSpan> EffectiveRetryDelays => RetryDelays.Length > 0 ? RetryDelays : DefaultRetryDelays;
 }

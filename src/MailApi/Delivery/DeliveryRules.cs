@@ -74,7 +74,7 @@ public static class DeliveryRules
     }
 
     private static bool WasUnconfirmed(DeliveryAttempt attempt) =>
-        attempt.Transcript.Any(e => e.Command == "." && e.Reply is null);
+        attempt.Interrupted || attempt.Transcript.Any(e => e.Command == "." && e.Reply is null);
 
     private static string GiveUpReason(StoredMessage message, DeliveryOptions options, DateTimeOffset now) =>
         now - message.CreatedAt >= options.MaxAge

@@ -17,6 +17,9 @@ public static class ApiProblems
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Message not found",
             detail: $"No message with id '{id}' exists for this API key.");
 
+    public static ProblemHttpResult Conflict(string title, string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: title, detail: detail);
+
     public static ProblemHttpResult Overloaded(HttpContext context, TimeSpan retryAfter)
     {
         context.Response.Headers.RetryAfter = ((int)retryAfter.TotalSeconds).ToString();

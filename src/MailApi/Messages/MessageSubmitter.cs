@@ -1,10 +1,13 @@
+using System.Security.Cryptography;
+using System.Text.Json;
 using MailApi.Delivery;
+using MailApi.Hosting;
 using MailApi.Storage;
 using Microsoft.Extensions.Options;
 
 namespace MailApi.Messages;
 
-/// <summary>Turns a validated request into a stored message and hands its id to the delivery queue.</summary>
+/// <summary>Turns validated requests into stored messages and hands their ids to the delivery queue.</summary>
 public sealed class MessageSubmitter(
     IMessageStore store,
     IDeliveryQueue queue,
@@ -13,21 +16,69 @@ public sealed class MessageSubmitter(
     TimeProvider clock,
     ILogger<MessageSubmitter> logger)
 {
-    /// <summary>Outcome of a submission: the stored message, or why nothing was stored.</summary>
-    public sealed record Result(StoredMessage? Message, bool Overloaded);
+    /// <summary>How long an <c>Idempotency-Key</c> is remembered.</summary>
+    public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
 
-    public async Task<Result> SubmitAsync(SendMessageRequest request, string owner, CancellationToken cancellationToken)
+    private static readonly JsonSerializerOptions HashJson = CreateHashJson();
+
+    public enum Outcome
     {
-        if (await store.CountPendingAsync(cancellationToken) >= limits.Value.MaxPendingMessages)
+        /// <summary>Stored now and queued.</summary>
+        Created,
+        /// <summary>The same Idempotency-Key and body came before: the earlier messages.</summary>
+        Replayed,
+        /// <summary>The Idempotency-Key came before with a different body: nothing stored.</summary>
+        KeyReused,
+        /// <summary>Too many messages wait to be sent: nothing stored.</summary>
+        Overloaded,
+    }
+
+    public sealed record Result(Outcome Outcome, IReadOnlyList<StoredMessage> Messages);
+
+    /// <summary>
+    /// Stores <paramref name="requests"/> all or none, then queues them. An <paramref name="idempotencyKey"/>
+    /// (already checked to be 1-255 printable ASCII characters) makes a repeat of the same requests a replay.
+    /// </summary>
+    public async Task<Result> SubmitAsync(
+        IReadOnlyList<SendMessageRequest> requests, string owner, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        if (await store.CountPendingAsync(cancellationToken) + requests.Count > limits.Value.MaxPendingMessages)
         {
-            return new Result(null, Overloaded: true);
+            return new Result(Outcome.Overloaded, []);
         }
 
         var now = clock.GetUtcNow();
+        var messages = requests.Select(r => ToMessage(r, owner, now)).ToList();
+        var claim = idempotencyKey is null ? null : new IdempotencyClaim(owner, idempotencyKey, Hash(requests), now + IdempotencyWindow);
+        var added = await store.AddAsync(messages, claim, cancellationToken);
+        if (!added.Created)
+        {
+            return new Result(added.ExistingRequestHash == claim!.RequestHash ? Outcome.Replayed : Outcome.KeyReused, added.Messages);
+        }
+
+        foreach (var message in added.Messages)
+        {
+            if (message.Status == MessageStatus.Scheduled)
+            {
+                queue.Schedule(message.Id, message.SendAt!.Value);
+            }
+            else
+            {
+                queue.Enqueue(message.Id);
+            }
+            logger.LogInformation("Message {MessageId} accepted from key {KeyName} for {RecipientCount} recipient(s), {Status}",
+                message.Id, owner, message.Recipients.Count, message.Status);
+        }
+        return new Result(Outcome.Created, added.Messages);
+    }
+
+    private StoredMessage ToMessage(SendMessageRequest request, string owner, DateTimeOffset now)
+    {
         var id = Guid.CreateVersion7(now);
         var content = ToContent(request);
+        var sender = Mailboxes.TryParse(content.From)!;
         var scheduled = request.SendAt is { } sendAt && sendAt > now;
-        var message = new StoredMessage
+        return new StoredMessage
         {
             Id = id,
             Owner = owner,
@@ -36,26 +87,14 @@ public sealed class MessageSubmitter(
             UpdatedAt = now,
             SendAt = request.SendAt?.ToUniversalTime(),
             Content = content,
-            MessageId = $"<{id}@{smtp.Value.MessageIdDomain ?? DomainOf(content.From)}>",
+            Sender = sender.Address,
+            MessageId = $"<{id}@{smtp.Value.MessageIdDomain ?? sender.Domain}>",
             Recipients = content.To.Concat(content.Cc).Concat(content.Bcc)
                 .Select(Mailboxes.Address)
                 .Distinct(StringComparer.OrdinalIgnoreCase)
                 .Select(a => new RecipientState(a, RecipientStatus.Pending, null))
                 .ToList(),
         };
-
-        await store.AddAsync(message, cancellationToken);
-        if (scheduled)
-        {
-            queue.Schedule(id, message.SendAt!.Value);
-        }
-        else
-        {
-            queue.Enqueue(id);
-        }
-        logger.LogInformation("Message {MessageId} accepted from key {KeyName} for {RecipientCount} recipient(s), {Status}",
-            id, owner, message.Recipients.Count, message.Status);
-        return new Result(message with { Version = 1 }, Overloaded: false);
     }
 
     private static MessageContent ToContent(SendMessageRequest r) => new()
@@ -78,5 +117,14 @@ public sealed class MessageSubmitter(
 
     private static List<string> NonNull(List<string?>? values) => values?.Select(v => v!).ToList() ?? [];
 
-    private static string DomainOf(string from) => Mailboxes.TryParse(from)!.Domain;
+    /// <summary>A digest of the requests as bound, so the same body with other whitespace is still "the same body".</summary>
+    private static string Hash(IReadOnlyList<SendMessageRequest> requests) =>
+        Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(requests, HashJson)));
+
+    private static JsonSerializerOptions CreateHashJson()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        HostingExtensions.ConfigureJson(options);
+        return options;
+    }
 }

@@ -1,13 +1,17 @@
 using System.Security.Claims;
+using System.Text.Json;
 using MailApi.Auth;
 using MailApi.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace MailApi.Messages;
 
 /// <summary>The <c>/v1/messages</c> endpoints.</summary>
 public static class MessagesApi
 {
+    public const string IdempotencyHeader = "Idempotency-Key";
+
     public static RouteGroupBuilder MapMessages(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/messages")
@@ -18,14 +22,36 @@ public static class MessagesApi
         group.MapPost("/", Send)
             .WithName("SendMessage")
             .WithSummary("Send one message")
-            .WithDescription("Validates and stores the message, then queues its delivery. A 202 means it is stored and will reach a final status.")
+            .WithDescription("Validates and stores the message, then queues its delivery. A 202 means it is stored and will reach a final status. "
+                + "The same Idempotency-Key and body within 24 h answer with the same message; another body with that key is a 409.")
             .Accepts<SendMessageRequest>("application/json")
             .AddEndpointFilter<ValidationFilter<SendMessageRequest>>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        group.MapPost("/batch", SendBatch)
+            .WithName("SendBatch")
+            .WithSummary("Send up to 100 messages")
+            .WithDescription("Every message is validated first: if any is invalid, nothing is stored and the errors are keyed messages[i]. "
+                + "Idempotency-Key covers the whole batch.")
+            .Accepts<BatchRequest>("application/json")
+            .AddEndpointFilter<ValidationFilter<BatchRequest>>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        group.MapGet("/", List)
+            .WithName("ListMessages")
+            .WithSummary("List messages, newest first")
+            .WithDescription("Filters combine; pass nextCursor as cursor for the next page.")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
 
         group.MapGet("/{id}", Get)
             .WithName("GetMessage")
@@ -33,40 +59,119 @@ public static class MessagesApi
             .WithDescription("The message with its status, every recipient's reply, the queue id and the transcript of every attempt.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
+        group.MapPost("/{id}/cancel", Cancel)
+            .WithName("CancelMessage")
+            .WithSummary("Cancel a scheduled, queued or deferred message")
+            .WithDescription("No SMTP dialogue starts for a canceled message. Any other status is a 409 naming it.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
         return group;
     }
 
     public static async Task<Results<Accepted<MessageResource>, ProblemHttpResult>> Send(
-        SendMessageRequest request, ClaimsPrincipal user, ApiKeyRing keys, MessageSubmitter submitter,
-        HttpContext context, CancellationToken cancellationToken)
+        SendMessageRequest request, [FromHeader(Name = IdempotencyHeader)] string? idempotencyKey,
+        ClaimsPrincipal user, ApiKeyRing keys, MessageSubmitter submitter, HttpContext context, CancellationToken cancellationToken)
     {
-        var key = keys.FindByName(user.KeyName())!;
-        var sender = Mailboxes.Address(request.From!);
-        if (!key.MaySendAs(sender))
+        var problem = CheckIdempotencyKey(idempotencyKey) ?? CheckSenders([request], user, keys, single: true);
+        if (problem is not null)
         {
-            return ApiProblems.Validation(
-                new Dictionary<string, string[]> { ["from"] = [$"The API key '{key.Name}' may not send as '{sender}'."] },
-                StatusCodes.Status403Forbidden);
+            return problem;
         }
+        var result = await submitter.SubmitAsync([request], user.KeyName(), idempotencyKey, cancellationToken);
+        return ProblemFor(result, context) ?? (Results<Accepted<MessageResource>, ProblemHttpResult>)TypedResults.Accepted(
+            $"/v1/messages/{result.Messages[0].Id}", MessageResource.Of(result.Messages[0]));
+    }
 
-        var result = await submitter.SubmitAsync(request, key.Name, cancellationToken);
-        if (result.Message is not { } message)
+    public static async Task<Results<Accepted<BatchResult>, ProblemHttpResult>> SendBatch(
+        BatchRequest batch, [FromHeader(Name = IdempotencyHeader)] string? idempotencyKey,
+        ClaimsPrincipal user, ApiKeyRing keys, MessageSubmitter submitter, HttpContext context, CancellationToken cancellationToken)
+    {
+        var requests = batch.Messages!.Select(m => m!).ToList();
+        var problem = CheckIdempotencyKey(idempotencyKey) ?? CheckSenders(requests, user, keys, single: false);
+        if (problem is not null)
         {
-            return ApiProblems.Overloaded(context, TimeSpan.FromSeconds(30));
+            return problem;
         }
-        return TypedResults.Accepted($"/v1/messages/{message.Id}", MessageResource.Of(message));
+        var result = await submitter.SubmitAsync(requests, user.KeyName(), idempotencyKey, cancellationToken);
+        return ProblemFor(result, context)
+            ?? (Results<Accepted<BatchResult>, ProblemHttpResult>)TypedResults.Accepted((string?)null, new BatchResult(result.Messages.Select(MessageResource.Of).ToList()));
+    }
+
+    public static async Task<Results<Ok<MessageList>, ProblemHttpResult>> List(
+        [AsParameters] ListQuery query, ClaimsPrincipal user, IMessageStore store, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var parsed = query.ToStoreQuery(user.KeyName(), errors);
+        if (parsed is null)
+        {
+            return ApiProblems.Validation(errors);
+        }
+        var page = await store.ListAsync(parsed, cancellationToken);
+        var next = page.HasMore ? ListQuery.CursorAfter(page.Items[^1].Id) : null;
+        return TypedResults.Ok(new MessageList(page.Items.Select(MessageSummary.Of).ToList(), next));
     }
 
     public static async Task<Results<Ok<MessageResource>, ProblemHttpResult>> Get(
         string id, ClaimsPrincipal user, IMessageStore store, CancellationToken cancellationToken)
     {
-        // Another key's message answers exactly like a missing one, so ids cannot be probed.
-        if (!Guid.TryParse(id, out var guid)
-            || await store.FindAsync(guid, cancellationToken) is not { } message
-            || message.Owner != user.KeyName())
-        {
-            return ApiProblems.NotFound(id);
-        }
-        return TypedResults.Ok(MessageResource.Of(message));
+        var message = await FindOwnAsync(id, user, store, cancellationToken);
+        return message is null ? ApiProblems.NotFound(id) : TypedResults.Ok(MessageResource.Of(message));
     }
+
+    public static async Task<Results<Ok<MessageResource>, ProblemHttpResult>> Cancel(
+        string id, ClaimsPrincipal user, IMessageStore store, TimeProvider clock, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        // Compare-and-set against the delivery job: whichever writes first wins, and the loser sees the new status.
+        while (await FindOwnAsync(id, user, store, cancellationToken) is { } message)
+        {
+            if (message.Status is not (MessageStatus.Scheduled or MessageStatus.Queued or MessageStatus.Deferred))
+            {
+                return ApiProblems.Conflict("The message cannot be canceled",
+                    $"The message is {JsonNamingPolicy.SnakeCaseLower.ConvertName(message.Status.ToString())}; only scheduled, queued or deferred messages can be canceled.");
+            }
+            var canceled = await store.TryUpdateAsync(
+                message with { Status = MessageStatus.Canceled, UpdatedAt = clock.GetUtcNow(), NextAttemptAt = null }, cancellationToken);
+            if (canceled is not null)
+            {
+                loggers.CreateLogger(typeof(MessagesApi)).LogInformation("Message {MessageId} canceled by key {KeyName}", canceled.Id, canceled.Owner);
+                return TypedResults.Ok(MessageResource.Of(canceled));
+            }
+        }
+        return ApiProblems.NotFound(id);
+    }
+
+    /// <summary>Another key's message answers exactly like a missing one, so ids cannot be probed.</summary>
+    private static async Task<StoredMessage?> FindOwnAsync(string id, ClaimsPrincipal user, IMessageStore store, CancellationToken cancellationToken) =>
+        Guid.TryParse(id, out var guid) && await store.FindAsync(guid, cancellationToken) is { } message && message.Owner == user.KeyName()
+            ? message
+            : null;
+
+    private static ProblemHttpResult? CheckIdempotencyKey(string? key) =>
+        key is null || (key.Length is >= 1 and <= 255 && key.All(c => c is >= ' ' and <= '~'))
+            ? null
+            : ApiProblems.Validation(new Dictionary<string, string[]> { [IdempotencyHeader] = ["The Idempotency-Key header must be 1-255 printable ASCII characters."] });
+
+    private static ProblemHttpResult? CheckSenders(IReadOnlyList<SendMessageRequest> requests, ClaimsPrincipal user, ApiKeyRing keys, bool single)
+    {
+        var key = keys.FindByName(user.KeyName())!;
+        var errors = new Dictionary<string, string[]>();
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var sender = Mailboxes.Address(requests[i].From!);
+            if (!key.MaySendAs(sender))
+            {
+                errors[single ? "from" : $"messages[{i}].from"] = [$"The API key '{key.Name}' may not send as '{sender}'."];
+            }
+        }
+        return errors.Count == 0 ? null : ApiProblems.Validation(errors, StatusCodes.Status403Forbidden);
+    }
+
+    private static ProblemHttpResult? ProblemFor(MessageSubmitter.Result result, HttpContext context) => result.Outcome switch
+    {
+        MessageSubmitter.Outcome.Overloaded => ApiProblems.Overloaded(context, TimeSpan.FromSeconds(30)),
+        MessageSubmitter.Outcome.KeyReused => ApiProblems.Conflict("Idempotency-Key reused",
+            "This Idempotency-Key was used in the last 24 hours with a different body; nothing was stored."),
+        _ => null,
+    };
 }

@@ -6,19 +6,39 @@ namespace MailApi.Storage;
 public sealed class InMemoryMessageStore : IMessageStore
 {
     private readonly ConcurrentDictionary<Guid, StoredMessage> _messages = new();
+    private readonly Dictionary<(string Owner, string Key), (IdempotencyClaim Claim, Guid[] Ids)> _claims = [];
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _heartbeats = new();
+    private readonly Lock _gate = new();
     private long _pending;
 
-    public Task AddAsync(StoredMessage message, CancellationToken cancellationToken)
+    public Task<AddResult> AddAsync(IReadOnlyList<StoredMessage> messages, IdempotencyClaim? claim, CancellationToken cancellationToken)
     {
-        if (!_messages.TryAdd(message.Id, message with { Version = 1 }))
+        lock (_gate)
         {
-            throw new InvalidOperationException($"A message with id {message.Id} exists already.");
+            if (claim is not null && _claims.TryGetValue((claim.Owner, claim.Key), out var earlier) && earlier.Claim.ExpiresAt > DateTimeOffset.UtcNow)
+            {
+                var existing = earlier.Ids.Select(id => _messages.GetValueOrDefault(id)).OfType<StoredMessage>().ToList();
+                return Task.FromResult(new AddResult(false, existing, earlier.Claim.RequestHash));
+            }
+            if (messages.Any(m => _messages.ContainsKey(m.Id)))
+            {
+                throw new InvalidOperationException("A message with one of these ids exists already.");
+            }
+            var stored = messages.Select(m => m with { Version = 1 }).ToList();
+            foreach (var message in stored)
+            {
+                _messages[message.Id] = message;
+                if (!message.Status.IsFinal())
+                {
+                    _pending++;
+                }
+            }
+            if (claim is not null)
+            {
+                _claims[(claim.Owner, claim.Key)] = (claim, stored.Select(m => m.Id).ToArray());
+            }
+            return Task.FromResult(new AddResult(true, stored, null));
         }
-        if (!message.Status.IsFinal())
-        {
-            Interlocked.Increment(ref _pending);
-        }
-        return Task.CompletedTask;
     }
 
     public Task<StoredMessage?> FindAsync(Guid id, CancellationToken cancellationToken) =>
@@ -26,25 +46,98 @@ public sealed class InMemoryMessageStore : IMessageStore
 
     public Task<StoredMessage?> TryUpdateAsync(StoredMessage updated, CancellationToken cancellationToken)
     {
-        if (!_messages.TryGetValue(updated.Id, out var current) || current.Version != updated.Version)
+        lock (_gate)
         {
-            return Task.FromResult<StoredMessage?>(null);
+            if (!_messages.TryGetValue(updated.Id, out var current) || current.Version != updated.Version)
+            {
+                return Task.FromResult<StoredMessage?>(null);
+            }
+            var next = updated with { Version = updated.Version + 1 };
+            _messages[updated.Id] = next;
+            _pending += (current.Status.IsFinal() ? 0 : -1) + (next.Status.IsFinal() ? 0 : 1);
+            return Task.FromResult<StoredMessage?>(next);
         }
-        var next = updated with { Version = updated.Version + 1 };
-        // Reference comparison: the instance read above is replaced only if nobody replaced it meanwhile.
-        if (!_messages.TryUpdate(updated.Id, next, current))
-        {
-            return Task.FromResult<StoredMessage?>(null);
-        }
-        if (!current.Status.IsFinal() && next.Status.IsFinal())
-        {
-            Interlocked.Decrement(ref _pending);
-        }
-        return Task.FromResult<StoredMessage?>(next);
     }
 
-    public Task<long> CountPendingAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(Interlocked.Read(ref _pending));
+    public Task<MessagePage> ListAsync(MessageQuery query, CancellationToken cancellationToken)
+    {
+        var items = _messages.Values
+            .Where(m => m.Owner == query.Owner && Matches(m, query))
+            .OrderByDescending(m => m.Id, Comparer<Guid>.Create(MessageOrder.Compare))
+            .Take(query.Limit + 1)
+            .ToList();
+        return Task.FromResult(new MessagePage(items.Take(query.Limit).ToList(), items.Count > query.Limit));
+    }
+
+    private static bool Matches(StoredMessage m, MessageQuery q) =>
+        (q.Status is null || m.Status == q.Status)
+        && (q.Tag is null || m.Content.Tags.Contains(q.Tag))
+        && (q.From is null || string.Equals(m.Sender, q.From, StringComparison.OrdinalIgnoreCase))
+        && (q.To is null || m.Recipients.Any(r => string.Equals(r.Address, q.To, StringComparison.OrdinalIgnoreCase)))
+        && (q.QueueId is null || m.QueueId == q.QueueId)
+        && (q.CreatedAfter is null || m.CreatedAt > q.CreatedAfter)
+        && (q.CreatedBefore is null || m.CreatedAt < q.CreatedBefore)
+        && (q.Before is null || MessageOrder.Compare(m.Id, q.Before.Value) < 0);
+
+    public Task<long> CountPendingAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_pending);
+        }
+    }
+
+    public Task<IReadOnlyList<Guid>> FindOrphansAsync(DateTimeOffset deadBefore, DateTimeOffset dueBefore, int limit, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<Guid> orphans = _messages.Values
+            .Where(m => m.Status switch
+            {
+                MessageStatus.Sending => m.Worker is null || _heartbeats.GetValueOrDefault(m.Worker) < deadBefore,
+                MessageStatus.Queued => m.UpdatedAt < dueBefore,
+                MessageStatus.Deferred => m.NextAttemptAt < dueBefore,
+                MessageStatus.Scheduled => m.SendAt < dueBefore,
+                _ => false,
+            })
+            .Select(m => m.Id)
+            .Take(limit)
+            .ToList();
+        return Task.FromResult(orphans);
+    }
+
+    public Task HeartbeatAsync(string instance, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        _heartbeats[instance] = now;
+        return Task.CompletedTask;
+    }
+
+    public Task<DateTimeOffset?> LastHeartbeatAsync(string instance, CancellationToken cancellationToken) =>
+        Task.FromResult(_heartbeats.TryGetValue(instance, out var at) ? at : (DateTimeOffset?)null);
+
+    public Task<int> PurgeAsync(DateTimeOffset contentBefore, DateTimeOffset deleteBefore, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var changed = 0;
+        lock (_gate)
+        {
+            foreach (var message in _messages.Values.Where(m => m.Status.IsFinal()).ToList())
+            {
+                if (message.UpdatedAt < deleteBefore)
+                {
+                    _messages.TryRemove(message.Id, out _);
+                    changed++;
+                }
+                else if (message.UpdatedAt < contentBefore && !message.ContentPurged)
+                {
+                    _messages[message.Id] = MessageOrder.WithoutContent(message) with { Version = message.Version + 1 };
+                    changed++;
+                }
+            }
+            foreach (var expired in _claims.Where(c => c.Value.Claim.ExpiresAt <= now).Select(c => c.Key).ToList())
+            {
+                _claims.Remove(expired);
+            }
+        }
+        return Task.FromResult(changed);
+    }
 
     public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => Task.FromResult(true);
 }

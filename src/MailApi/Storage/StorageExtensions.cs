@@ -11,6 +11,12 @@ public static class StorageExtensions
                 "Storage:Provider=PostgreSql is not available in this version; use InMemory.")
             .ValidateOnStart();
         builder.Services.AddSingleton<IMessageStore, InMemoryMessageStore>();
+        builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section)
+            .Validate(o => o.ContentAfter > TimeSpan.Zero && o.DeleteAfter >= o.ContentAfter,
+                "Retention:DeleteAfter must be at least Retention:ContentAfter, and both positive.")
+            .Validate(o => o.Interval > TimeSpan.Zero, "Retention:Interval must be positive.")
+            .ValidateOnStart();
+        builder.Services.AddHostedService<RetentionService>();
         builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         return builder;
     }

@@ -32,6 +32,15 @@ public sealed record StoredMessage
     public IReadOnlyList<DeliveryAttempt> Attempts { get; init; } = [];
     public bool PossibleDuplicate { get; init; }
 
+    /// <summary>The instance whose worker holds the message while it is <c>sending</c>.</summary>
+    public string? Worker { get; init; }
+
+    /// <summary>Retention dropped the bodies, attachments and transcripts; the summary remains.</summary>
+    public bool ContentPurged { get; init; }
+
+    /// <summary>The bare address of <c>from</c>: the envelope sender, and what the list filter compares.</summary>
+    public required string Sender { get; init; }
+
     /// <summary>Bumped by the store on every update; the compare-and-set token.</summary>
     public long Version { get; init; }
 }
@@ -75,4 +84,9 @@ public sealed record DeliveryAttempt
     public bool ReusedConnection { get; init; }
 
     public IReadOnlyList<TranscriptEntry> Transcript { get; init; } = [];
+
+    /// <summary>
+    /// The worker stopped (crash, kill) during this attempt: whether the relay took the message is unknown.
+    /// </summary>
+    public bool Interrupted { get; init; }
 }

@@ -18,6 +18,7 @@ public sealed class DeliveryRulesTests
         UpdatedAt = Created,
         Content = new MessageContent { From = "zotrim@domain.local", To = recipients, Subject = "s", Text = "t" },
         MessageId = "<x@domain.local>",
+        Sender = "zotrim@domain.local",
         Recipients = recipients.Select(r => new RecipientState(r, RecipientStatus.Pending, null)).ToList(),
     };
 

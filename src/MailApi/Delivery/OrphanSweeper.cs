@@ -1,0 +1,62 @@
+using MailApi.Storage;
+using Microsoft.Extensions.Options;
+
+namespace MailApi.Delivery;
+
+/// <summary>
+/// Keeps this instance's heartbeat in the store, and re-queues messages whose job may be lost: held in
+/// <c>sending</c> by an instance that stopped, or waiting past their time (a crash between storing and queueing).
+/// A duplicate job is harmless: the job takes a message only by compare-and-set.
+/// </summary>
+public sealed class OrphanSweeper(
+    IMessageStore store,
+    IDeliveryQueue queue,
+    WorkerIdentity worker,
+    IOptionsMonitor<DeliveryOptions> options,
+    TimeProvider clock,
+    ILogger<OrphanSweeper> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var lastSweep = DateTimeOffset.MinValue;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var delivery = options.CurrentValue;
+            try
+            {
+                var now = clock.GetUtcNow();
+                await store.HeartbeatAsync(worker.Id, now, stoppingToken);
+                if (now - lastSweep >= delivery.SweepInterval)
+                {
+                    lastSweep = now;
+                    await SweepAsync(now, delivery, stoppingToken);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "Heartbeat or orphan sweep failed; trying again");
+            }
+            try
+            {
+                await Task.Delay(delivery.HeartbeatInterval, clock, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task SweepAsync(DateTimeOffset now, DeliveryOptions delivery, CancellationToken cancellationToken)
+    {
+        var orphans = await store.FindOrphansAsync(now - delivery.InstanceTimeout, now - delivery.SweepInterval, 1000, cancellationToken);
+        foreach (var id in orphans)
+        {
+            queue.Enqueue(id);
+        }
+        if (orphans.Count > 0)
+        {
+            logger.LogWarning("Re-queued {Count} message(s) whose delivery job may have been lost", orphans.Count);
+        }
+    }
+}
