@@ -1,5 +1,8 @@
 using Hangfire;
 using Hangfire.InMemory;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using MailApi.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -32,7 +35,7 @@ public static class DeliveryExtensions
         builder.Services.AddSingleton<IDeliveryQueue, HangfireDeliveryQueue>();
 
         // Our own storage instance rather than JobStorage.Current, so several hosts in one process (tests) stay apart.
-        builder.Services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions()));
+        builder.Services.AddSingleton<JobStorage>(JobStorageFor);
         builder.Services.AddHangfire(config => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
@@ -44,6 +47,31 @@ public static class DeliveryExtensions
             server.SchedulePollingInterval = delivery.SchedulePollingInterval;
         });
         return builder;
+    }
+
+    /// <summary>
+    /// Hangfire beside the messages: in memory, or in the same PostgreSQL database (schema <c>hangfire</c>), tuned so a
+    /// new job starts within a second (LISTEN/NOTIFY instead of the 15 s poll) and a job of a killed instance is
+    /// fetched again after 5 minutes (the orphan sweep re-queues its message sooner).
+    /// </summary>
+    private static JobStorage JobStorageFor(IServiceProvider services)
+    {
+        if (services.GetRequiredService<IOptions<StorageOptions>>().Value.Provider != StorageProvider.PostgreSql)
+        {
+            return new InMemoryStorage(new InMemoryStorageOptions());
+        }
+        var database = services.GetRequiredService<PostgreSqlDatabase>();
+        var options = new PostgreSqlStorageOptions
+        {
+            SchemaName = "hangfire",
+            PrepareSchemaIfNecessary = true,
+            EnableLongPolling = true,
+            QueuePollInterval = TimeSpan.FromSeconds(1),
+            InvisibilityTimeout = TimeSpan.FromMinutes(5),
+            UseSlidingInvisibilityTimeout = true,
+            DistributedLockTimeout = TimeSpan.FromSeconds(30),
+        };
+        return new PostgreSqlStorage(new NpgsqlConnectionFactory(database.ConnectionString, options), options);
     }
 
     /// <summary>The Hangfire dashboard at <c>/hangfire</c>; its default filter lets local requests only.</summary>

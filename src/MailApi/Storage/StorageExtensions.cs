@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 
 namespace MailApi.Storage;
 
@@ -7,10 +8,16 @@ public static class StorageExtensions
     public static WebApplicationBuilder AddStorage(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section)
-            .Validate(o => o.Provider == StorageProvider.InMemory,
-                "Storage:Provider=PostgreSql is not available in this version; use InMemory.")
+            .Validate(o => Enum.IsDefined(o.Provider), "Storage:Provider must be InMemory or PostgreSql.")
+            .Validate(o => o.Provider != StorageProvider.PostgreSql || !string.IsNullOrWhiteSpace(o.ConnectionString),
+                "Storage:ConnectionString is required when Storage:Provider is PostgreSql.")
             .ValidateOnStart();
-        builder.Services.AddSingleton<IMessageStore, InMemoryMessageStore>();
+        // Chosen when first resolved, from the bound options, so every configuration source counts.
+        builder.Services.AddSingleton<PostgreSqlDatabase>();
+        builder.Services.AddSingleton<IMessageStore>(services =>
+            services.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.PostgreSql
+                ? ActivatorUtilities.CreateInstance<PostgreSqlMessageStore>(services)
+                : new InMemoryMessageStore());
         builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section)
             .Validate(o => o.ContentAfter > TimeSpan.Zero && o.DeleteAfter >= o.ContentAfter,
                 "Retention:DeleteAfter must be at least Retention:ContentAfter, and both positive.")
@@ -35,7 +42,7 @@ public sealed class StorageHealthCheck(IMessageStore store) : IHealthCheck
         }
         catch (Exception ex)
         {
-            return HealthCheckResult.Unhealthy("The message store failed.", ex);
+            return HealthCheckResult.Unhealthy("The message store failed: " + ex.GetType().Name);
         }
     }
 }

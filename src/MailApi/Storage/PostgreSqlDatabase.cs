@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace MailApi.Storage;
+
+/// <summary>
+/// The PostgreSQL database shared by the message store and Hangfire: one data source, and the versioned SQL in
+/// <c>Storage/Sql</c> applied at start. Constructing it fails fast, naming <c>Storage:ConnectionString</c>, when the
+/// database cannot be reached, instead of letting the service hang at start.
+/// </summary>
+public sealed class PostgreSqlDatabase : IDisposable
+{
+    public NpgsqlDataSource DataSource { get; }
+    public string ConnectionString { get; }
+
+    public PostgreSqlDatabase(IOptions<StorageOptions> options, ILogger<PostgreSqlDatabase> logger)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(options.Value.ConnectionString);
+        if (builder.Timeout > 15)
+        {
+            builder.Timeout = 15;
+        }
+        ConnectionString = builder.ConnectionString;
+        DataSource = NpgsqlDataSource.Create(ConnectionString);
+        try
+        {
+            Migrate(logger);
+        }
+        catch (NpgsqlException ex)
+        {
+            DataSource.Dispose();
+            throw new InvalidOperationException(
+                $"Storage:ConnectionString: cannot use PostgreSQL at {builder.Host}:{builder.Port} (database '{builder.Database}'): {ex.Message}", ex);
+        }
+    }
+
+    private void Migrate(ILogger logger)
+    {
+        using var connection = DataSource.OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        // Two instances starting together: the second waits here, then finds the schema current.
+        Execute(connection, "select pg_advisory_xact_lock(7461726); "
+            + "create table if not exists mailapi_schema_versions (version int primary key, applied_at timestamptz not null default now())");
+        using (var read = new NpgsqlCommand("select coalesce(max(version), 0) from mailapi_schema_versions", connection))
+        {
+            var current = (int)read.ExecuteScalar()!;
+            foreach (var (version, sql) in Scripts().Where(s => s.Version > current))
+            {
+                Execute(connection, sql);
+                Execute(connection, $"insert into mailapi_schema_versions (version) values ({version})");
+                logger.LogInformation("Applied message store schema version {Version}", version);
+            }
+        }
+        transaction.Commit();
+    }
+
+    private static IEnumerable<(int Version, string Sql)> Scripts()
+    {
+        var assembly = typeof(PostgreSqlDatabase).Assembly;
+        return assembly.GetManifestResourceNames()
+            .Where(n => n.Contains(".Storage.Sql.", StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
+            .Select(n =>
+            {
+                var file = n[(n.IndexOf(".Sql.", StringComparison.Ordinal) + 5)..];
+                using var reader = new StreamReader(assembly.GetManifestResourceStream(n)!);
+                return (int.Parse(file[..file.IndexOf('_')]), reader.ReadToEnd());
+            })
+            .OrderBy(s => s.Item1);
+    }
+
+    private static void Execute(NpgsqlConnection connection, string sql)
+    {
+        using var command = new NpgsqlCommand(sql, connection);
+        command.ExecuteNonQuery();
+    }
+
+    public void Dispose() => DataSource.Dispose();
+}

@@ -1,0 +1,263 @@
+using System.Text;
+using System.Text.Json;
+using MailApi.Hosting;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace MailApi.Storage;
+
+/// <summary>
+/// The durable store: every instance on one database sees every message. Each message is a jsonb document with
+/// the columns filters and the job need beside it; updates are compare-and-set on <c>version</c>.
+/// </summary>
+public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessageStore
+{
+    private static readonly JsonSerializerOptions Json = CreateJson();
+    private static readonly string[] PendingStatuses = ["scheduled", "queued", "sending", "deferred"];
+    private static readonly string[] FinalStatuses = ["sent", "partially_sent", "failed", "canceled"];
+
+    private NpgsqlDataSource Db => database.DataSource;
+
+    public async Task<AddResult> AddAsync(IReadOnlyList<StoredMessage> messages, IdempotencyClaim? claim, CancellationToken cancellationToken)
+    {
+        await using var connection = await Db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (claim is not null)
+        {
+            await using var expire = new NpgsqlCommand(
+                "delete from mailapi_idempotency where owner = $1 and key = $2 and expires_at <= now()", connection, transaction);
+            expire.Parameters.Add(new() { Value = claim.Owner });
+            expire.Parameters.Add(new() { Value = claim.Key });
+            await expire.ExecuteNonQueryAsync(cancellationToken);
+
+            // A concurrent request with the same key waits on the primary key here until the first one commits.
+            await using var insert = new NpgsqlCommand(
+                "insert into mailapi_idempotency (owner, key, request_hash, message_ids, expires_at) values ($1, $2, $3, $4, $5) "
+                + "on conflict (owner, key) do nothing", connection, transaction);
+            insert.Parameters.Add(new() { Value = claim.Owner });
+            insert.Parameters.Add(new() { Value = claim.Key });
+            insert.Parameters.Add(new() { Value = claim.RequestHash });
+            insert.Parameters.Add(new() { Value = messages.Select(m => m.Id).ToArray() });
+            insert.Parameters.Add(new() { Value = claim.ExpiresAt });
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                await using var earlier = new NpgsqlCommand(
+                    "select request_hash, message_ids from mailapi_idempotency where owner = $1 and key = $2", connection, transaction);
+                earlier.Parameters.Add(new() { Value = claim.Owner });
+                earlier.Parameters.Add(new() { Value = claim.Key });
+                await using var reader = await earlier.ExecuteReaderAsync(cancellationToken);
+                await reader.ReadAsync(cancellationToken);
+                var hash = reader.GetString(0);
+                var ids = reader.GetFieldValue<Guid[]>(1);
+                await reader.DisposeAsync();
+                await transaction.RollbackAsync(cancellationToken);
+                var existing = new List<StoredMessage>();
+                foreach (var id in ids)
+                {
+                    if (await FindAsync(id, cancellationToken) is { } message)
+                    {
+                        existing.Add(message);
+                    }
+                }
+                return new AddResult(false, existing, hash);
+            }
+        }
+
+        var stored = messages.Select(m => m with { Version = 1 }).ToList();
+        await using (var batch = new NpgsqlBatch(connection, transaction))
+        {
+            foreach (var message in stored)
+            {
+                var command = new NpgsqlBatchCommand(
+                    "insert into mailapi_messages (id, owner, status, created_at, updated_at, send_at, next_attempt_at, sender, recipients, tags, "
+                    + "queue_id, worker, content_purged, version, doc) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)");
+                AddColumns(command.Parameters, message);
+                batch.BatchCommands.Add(command);
+            }
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return new AddResult(true, stored, null);
+    }
+
+    public async Task<StoredMessage?> FindAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var command = Db.CreateCommand("select doc, version from mailapi_messages where id = $1");
+        command.Parameters.Add(new() { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    public async Task<StoredMessage?> TryUpdateAsync(StoredMessage updated, CancellationToken cancellationToken)
+    {
+        var next = updated with { Version = updated.Version + 1 };
+        await using var command = Db.CreateCommand(
+            "update mailapi_messages set owner = $2, status = $3, created_at = $4, updated_at = $5, send_at = $6, next_attempt_at = $7, "
+            + "sender = $8, recipients = $9, tags = $10, queue_id = $11, worker = $12, content_purged = $13, version = $14, doc = $15 "
+            + "where id = $1 and version = $16");
+        AddColumns(command.Parameters, next);
+        command.Parameters.Add(new() { Value = updated.Version });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? next : null;
+    }
+
+    public async Task<MessagePage> ListAsync(MessageQuery query, CancellationToken cancellationToken)
+    {
+        var sql = new StringBuilder("select doc, version from mailapi_messages where owner = $1");
+        var parameters = new List<object> { query.Owner };
+        void Filter(string condition, object? value)
+        {
+            if (value is not null)
+            {
+                parameters.Add(value);
+                sql.Append(" and ").Append(condition.Replace("$?", "$" + parameters.Count));
+            }
+        }
+        Filter("status = $?", query.Status is { } s ? StatusName(s) : null);
+        Filter("tags @> array[$?]", query.Tag);
+        Filter("sender = $?", query.From?.ToLowerInvariant());
+        Filter("recipients @> array[$?]", query.To?.ToLowerInvariant());
+        Filter("queue_id = $?", query.QueueId);
+        Filter("created_at > $?", query.CreatedAfter?.ToUniversalTime());
+        Filter("created_at < $?", query.CreatedBefore?.ToUniversalTime());
+        Filter("id < $?", query.Before);
+        parameters.Add(query.Limit + 1);
+        sql.Append(" order by id desc limit $").Append(parameters.Count);
+
+        await using var command = Db.CreateCommand(sql.ToString());
+        foreach (var value in parameters)
+        {
+            command.Parameters.Add(new() { Value = value });
+        }
+        var items = new List<StoredMessage>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(Read(reader));
+        }
+        return new MessagePage(items.Take(query.Limit).ToList(), items.Count > query.Limit);
+    }
+
+    public async Task<long> CountPendingAsync(CancellationToken cancellationToken)
+    {
+        await using var command = Db.CreateCommand("select count(*) from mailapi_messages where status = any($1)");
+        command.Parameters.Add(new() { Value = PendingStatuses });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    public async Task<IReadOnlyList<Guid>> FindOrphansAsync(DateTimeOffset deadBefore, DateTimeOffset dueBefore, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = Db.CreateCommand(
+            "select m.id from mailapi_messages m left join mailapi_instances i on i.id = m.worker "
+            + "where m.status = any($4) and ("
+            + " (m.status = 'sending' and (i.heartbeat_at is null or i.heartbeat_at < $1))"
+            + " or (m.status = 'queued' and m.updated_at < $2)"
+            + " or (m.status = 'deferred' and m.next_attempt_at < $2)"
+            + " or (m.status = 'scheduled' and m.send_at < $2)) limit $3");
+        command.Parameters.Add(new() { Value = deadBefore });
+        command.Parameters.Add(new() { Value = dueBefore });
+        command.Parameters.Add(new() { Value = limit });
+        command.Parameters.Add(new() { Value = PendingStatuses });
+        var ids = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetGuid(0));
+        }
+        return ids;
+    }
+
+    public async Task HeartbeatAsync(string instance, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = Db.CreateCommand(
+            "insert into mailapi_instances (id, heartbeat_at) values ($1, $2) on conflict (id) do update set heartbeat_at = excluded.heartbeat_at");
+        command.Parameters.Add(new() { Value = instance });
+        command.Parameters.Add(new() { Value = now });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<DateTimeOffset?> LastHeartbeatAsync(string instance, CancellationToken cancellationToken)
+    {
+        await using var command = Db.CreateCommand("select heartbeat_at from mailapi_instances where id = $1");
+        command.Parameters.Add(new() { Value = instance });
+        return await command.ExecuteScalarAsync(cancellationToken) is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) : null;
+    }
+
+    public async Task<int> PurgeAsync(DateTimeOffset contentBefore, DateTimeOffset deleteBefore, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var delete = Db.CreateCommand("delete from mailapi_messages where status = any($1) and updated_at < $2");
+        delete.Parameters.Add(new() { Value = FinalStatuses });
+        delete.Parameters.Add(new() { Value = deleteBefore });
+        var changed = await delete.ExecuteNonQueryAsync(cancellationToken);
+
+        await using (var claims = Db.CreateCommand("delete from mailapi_idempotency where expires_at <= $1"))
+        {
+            claims.Parameters.Add(new() { Value = now });
+            await claims.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // Content is dropped in the document itself, a page at a time, each by compare-and-set.
+        while (true)
+        {
+            await using var select = Db.CreateCommand(
+                "select doc, version from mailapi_messages where status = any($1) and updated_at < $2 and not content_purged limit 500");
+            select.Parameters.Add(new() { Value = FinalStatuses });
+            select.Parameters.Add(new() { Value = contentBefore });
+            var page = new List<StoredMessage>();
+            await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    page.Add(Read(reader));
+                }
+            }
+            if (page.Count == 0)
+            {
+                return changed;
+            }
+            foreach (var message in page)
+            {
+                if (await TryUpdateAsync(MessageOrder.WithoutContent(message), cancellationToken) is not null)
+                {
+                    changed++;
+                }
+            }
+        }
+    }
+
+    public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
+    {
+        await using var command = Db.CreateCommand("select 1");
+        return await command.ExecuteScalarAsync(cancellationToken) is 1;
+    }
+
+    private static void AddColumns(NpgsqlParameterCollection p, StoredMessage m)
+    {
+        p.Add(new() { Value = m.Id });
+        p.Add(new() { Value = m.Owner });
+        p.Add(new() { Value = StatusName(m.Status) });
+        p.Add(new() { Value = m.CreatedAt });
+        p.Add(new() { Value = m.UpdatedAt });
+        p.Add(new() { Value = (object?)m.SendAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        p.Add(new() { Value = (object?)m.NextAttemptAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        p.Add(new() { Value = m.Sender.ToLowerInvariant() });
+        p.Add(new() { Value = m.Recipients.Select(r => r.Address.ToLowerInvariant()).ToArray() });
+        p.Add(new() { Value = m.Content.Tags.ToArray() });
+        p.Add(new() { Value = (object?)m.QueueId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        p.Add(new() { Value = (object?)m.Worker ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        p.Add(new() { Value = m.ContentPurged });
+        p.Add(new() { Value = m.Version });
+        p.Add(new() { Value = JsonSerializer.Serialize(m, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
+    }
+
+    private static StoredMessage Read(NpgsqlDataReader reader) =>
+        JsonSerializer.Deserialize<StoredMessage>(reader.GetString(0), Json)! with { Version = reader.GetInt64(1) };
+
+    private static string StatusName(MessageStatus status) => JsonNamingPolicy.SnakeCaseLower.ConvertName(status.ToString());
+
+    private static JsonSerializerOptions CreateJson()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        HostingExtensions.ConfigureJson(options);
+        return options;
+    }
+}
