@@ -44,6 +44,12 @@ public sealed class DeliveryJob(
             logger.LogInformation("Message {MessageId} is {Status}; this run has nothing to do", messageId, message.Status);
             return;
         }
+        else if (DueAt(message) is { } due && due > startedAt)
+        {
+            // Early (a duplicate job from the orphan sweep, or a clock step): come back at the message's own time.
+            queue.Schedule(messageId, due);
+            return;
+        }
 
         var sending = await store.TryUpdateAsync(
             message with { Status = MessageStatus.Sending, Worker = worker.Id, UpdatedAt = startedAt, NextAttemptAt = null }, cancellationToken);
@@ -70,6 +76,13 @@ public sealed class DeliveryJob(
             queue.Schedule(messageId, saved.NextAttemptAt!.Value);
         }
     }
+
+    private static DateTimeOffset? DueAt(StoredMessage message) => message.Status switch
+    {
+        MessageStatus.Scheduled => message.SendAt,
+        MessageStatus.Deferred => message.NextAttemptAt,
+        _ => null,
+    };
 
     private async Task<bool> IsAliveAsync(string? instance, DateTimeOffset now, CancellationToken cancellationToken) =>
         instance is not null
