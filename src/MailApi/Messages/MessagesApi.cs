@@ -26,12 +26,7 @@ public static class MessagesApi
                 + "The same Idempotency-Key and body within 24 h answer with the same message; another body with that key is a 409.")
             .Accepts<SendMessageRequest>("application/json")
             .AddEndpointFilter<ValidationFilter<SendMessageRequest>>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesSubmitProblems();
 
         group.MapPost("/batch", SendBatch)
             .WithName("SendBatch")
@@ -40,12 +35,7 @@ public static class MessagesApi
                 + "Idempotency-Key covers the whole batch.")
             .Accepts<BatchRequest>("application/json")
             .AddEndpointFilter<ValidationFilter<BatchRequest>>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesSubmitProblems();
 
         group.MapGet("/", List)
             .WithName("ListMessages")
@@ -68,6 +58,15 @@ public static class MessagesApi
 
         return group;
     }
+
+    /// <summary>The problems both ways of submitting can answer with.</summary>
+    private static RouteHandlerBuilder ProducesSubmitProblems(this RouteHandlerBuilder endpoint) => endpoint
+        .ProducesProblem(StatusCodes.Status400BadRequest)
+        .ProducesProblem(StatusCodes.Status403Forbidden)
+        .ProducesProblem(StatusCodes.Status409Conflict)
+        .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+        .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+        .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
     public static async Task<Results<Accepted<MessageResource>, ProblemHttpResult>> Send(
         SendMessageRequest request, [FromHeader(Name = IdempotencyHeader)] string? idempotencyKey,
