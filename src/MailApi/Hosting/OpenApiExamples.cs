@@ -63,24 +63,54 @@ public sealed class OpenApiExamples : IOperationFilter
         ["400"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1", "title": "The request is not valid", "status": 400, "detail": "2 field(s) failed validation: from, to[1].", "errors": { "from": ["'from' is required."], "to[1]": ["'not-an-address' is not a mailbox: use \"Name <local@domain>\" or \"local@domain\", without CR or LF."] } }""",
         ["401"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.2", "title": "Unauthorized", "status": 401, "detail": "Send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'." }""",
         ["403"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.4", "title": "Sender not allowed", "status": 403, "detail": "1 field(s) failed validation: from.", "errors": { "from": ["The API key 'billing' may not send as 'ceo@domain.local'."] } }""",
+        ["409"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.10", "title": "The message cannot be canceled", "status": 409, "detail": "The message is sent; only scheduled, queued or deferred messages can be canceled." }""",
         ["404"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.5", "title": "Message not found", "status": 404, "detail": "No message with id '0193f1e2-0000-7000-8000-000000000000' exists for this API key." }""",
         ["413"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.14", "title": "Request too large", "status": 413, "detail": "The request body is 40000000 bytes; Limits:MaxRequestBytes allows 31457280." }""",
         ["415"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.16", "title": "Unsupported Media Type", "status": 415, "detail": "Send the message as 'Content-Type: application/json'." }""",
         ["503"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.6.4", "title": "Too many messages waiting", "status": 503, "detail": "More messages are waiting to be sent than Limits:MaxPendingMessages allows; nothing was stored. Retry later." }""",
     };
 
+    private const string IdempotencyConflict = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.10", "title": "Idempotency-Key reused", "status": 409, "detail": "This Idempotency-Key was used in the last 24 hours with a different body; nothing was stored." }""";
+
+    private static readonly string BatchBody = $$"""{ "messages": [ {{SendBody}} ] }""";
+
+    private static readonly string BatchResult = $$"""{ "items": [ {{Resource}} ] }""";
+
+    private const string ListResult = """
+        {
+          "items": [
+            { "id": "0193f1e2-7c1a-7b3e-9a55-6c1f1e0d2a11", "status": "sent", "from": "Zotrim <zotrim@domain.local>",
+              "to": ["student@domain.local"], "subject": "Test message", "createdAt": "2026-11-28T10:00:00+00:00",
+              "sentAt": "2026-11-28T10:00:00.21+00:00", "queueId": "092D0CD01" }
+          ],
+          "nextCursor": "AZPx4nwaezaVWwfHg0qEQ"
+        }
+        """;
+
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
     {
+        var batch = operation.OperationId == "SendBatch";
         if (operation.RequestBody?.Content is { } requestContent)
         {
             foreach (var media in requestContent.Values)
             {
-                ((OpenApiMediaType)media).Example = JsonNode.Parse(SendBody);
+                ((OpenApiMediaType)media).Example = JsonNode.Parse(batch ? BatchBody : SendBody);
             }
         }
+        var success = operation.OperationId switch
+        {
+            "SendBatch" => BatchResult,
+            "ListMessages" => ListResult,
+            _ => Resource,
+        };
         foreach (var (status, response) in operation.Responses ?? [])
         {
-            var example = status is "200" or "202" ? Resource : Problems.GetValueOrDefault(status);
+            var example = status switch
+            {
+                "200" or "202" => success,
+                "409" when operation.OperationId != "CancelMessage" => IdempotencyConflict,
+                _ => Problems.GetValueOrDefault(status),
+            };
             if (example is null || response.Content is null)
             {
                 continue;
