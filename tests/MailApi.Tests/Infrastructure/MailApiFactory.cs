@@ -6,6 +6,7 @@ using MailApi.Hosting;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace MailApi.Tests.Infrastructure;
@@ -21,6 +22,9 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
     public const string BetaKey = "beta-secret-key";
 
     public static readonly JsonSerializerOptions Json = CreateJson();
+
+    /// <summary>Which factory made a client, so a timeout can show that service's log.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<HttpClient, MailApiFactory> Owners = new();
 
     /// <summary>Everything the service logged, at every level.</summary>
     public LogSink Logs { get; } = new();
@@ -67,6 +71,7 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
     public HttpClient ClientFor(string key = AlphaKey)
     {
         var client = CreateClient();
+        Owners.AddOrUpdate(client, this);
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         return client;
     }
@@ -85,7 +90,18 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
             }
             await Task.Delay(50);
         }
-        throw new TimeoutException($"Message {id} did not reach {string.Join("/", statuses)} within {timeout}; last seen: {last}");
+        throw new TimeoutException($"Message {id} did not reach {string.Join("/", statuses)} within {timeout}; last seen: {last}"
+            + (Owners.TryGetValue(client, out var factory) ? "\n" + factory.HangfireState() + "\nService log:\n" + string.Join("\n", factory.Logs.Lines.Where(l => !l.Contains(" Microsoft.AspNetCore", StringComparison.Ordinal) && !l.StartsWith("Debug MailApi.Auth", StringComparison.Ordinal)).TakeLast(60)) : ""));
+    }
+
+    /// <summary>What Hangfire's servers and queues look like, for a test that waited in vain.</summary>
+    public string HangfireState()
+    {
+        var monitor = Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+        var stats = monitor.GetStatistics();
+        var servers = string.Join("; ", monitor.Servers().Select(s => $"{s.Name} workers={s.WorkersCount} heartbeat={s.Heartbeat:O}"));
+        return $"Hangfire: enqueued={stats.Enqueued} scheduled={stats.Scheduled} processing={stats.Processing} succeeded={stats.Succeeded} "
+            + $"failed={stats.Failed} servers=[{servers}] now={DateTime.UtcNow:O} threads={System.Threading.ThreadPool.ThreadCount} pending={System.Threading.ThreadPool.PendingWorkItemCount}";
     }
 
     private static JsonSerializerOptions CreateJson()
