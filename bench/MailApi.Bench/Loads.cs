@@ -91,10 +91,10 @@ sealed class ServiceLoad(ServiceProcess service) : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    /// <summary>POSTs <paramref name="count"/> messages, <paramref name="concurrency"/> at a time; gives their ids.</summary>
+    /// <summary>POSTs <paramref name="count"/> messages, <paramref name="concurrency"/> at a time; gives their ids (from Location).</summary>
     public async Task<List<string>> SubmitAsync(int count, int concurrency)
     {
-        var json = Payload.Json();
+        var body = Encoding.UTF8.GetBytes(Payload.Json());
         var ids = new string[count];
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
@@ -104,7 +104,7 @@ sealed class ServiceLoad(ServiceProcess service) : IDisposable
             {
                 while (true)
                 {
-                    using var content = new StringContent(json, Encoding.UTF8, "application/json");
+                    using var content = new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" } } };
                     using var response = await _http.PostAsync("/v1/messages", content);
                     if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
                     {
@@ -112,8 +112,7 @@ sealed class ServiceLoad(ServiceProcess service) : IDisposable
                         continue;
                     }
                     response.EnsureSuccessStatusCode();
-                    var created = await response.Content.ReadFromJsonAsync<JsonObject>();
-                    ids[i] = (string)created!["id"]!;
+                    ids[i] = response.Headers.Location!.OriginalString.Split('/')[^1];
                     break;
                 }
             }

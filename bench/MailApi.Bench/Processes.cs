@@ -263,6 +263,12 @@ sealed class ServiceProcess : IAsyncDisposable
         {
             info.Environment[key] = value;
         }
+        // Extra settings for experiments, e.g. BENCH_SERVICE_ENV="DOTNET_gcServer=0 Delivery__Workers=4".
+        foreach (var pair in (Environment.GetEnvironmentVariable("BENCH_SERVICE_ENV") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var (key, value) = (pair[..pair.IndexOf('=')], pair[(pair.IndexOf('=') + 1)..]);
+            info.Environment[key] = value;
+        }
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the service");
         var service = new ServiceProcess(process, port);
         using var http = new HttpClient { BaseAddress = service.BaseAddress };
