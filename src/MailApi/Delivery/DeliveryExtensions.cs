@@ -17,6 +17,9 @@ public static class DeliveryExtensions
             .ValidateDataAnnotations()
             .Validate(o => Enum.IsDefined(o.Security), "Smtp:Security must be None, StartTls, StartTlsWhenAvailable, SslOnConnect or Auto.")
             .Validate(o => !o.HasCredentials || !string.IsNullOrEmpty(o.Password), "Smtp:Password is required when Smtp:Username is set.")
+            .Validate(o => o.Pool.MaxConnections is >= 0 and <= 1000, "Smtp:Pool:MaxConnections must be between 0 (as many as Delivery:Workers) and 1000.")
+            .Validate(o => o.Pool.MaxMessagesPerConnection > 0, "Smtp:Pool:MaxMessagesPerConnection must be positive.")
+            .Validate(o => o.Pool.IdleTimeout > TimeSpan.Zero, "Smtp:Pool:IdleTimeout must be positive.")
             .ValidateOnStart();
         builder.Services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.Section)
             .Validate(o => o.RetryDelays.All(d => d >= TimeSpan.Zero), "Delivery:RetryDelays must not be negative.")
@@ -29,6 +32,7 @@ public static class DeliveryExtensions
             .ValidateOnStart();
 
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<SmtpConnectionPool>();
         builder.Services.AddSingleton<SmtpDelivery>();
         builder.Services.AddSingleton<WorkerIdentity>();
         builder.Services.AddHostedService<OrphanSweeper>();

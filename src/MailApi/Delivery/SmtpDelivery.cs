@@ -1,88 +1,144 @@
 using System.Net.Sockets;
+using System.Text;
 using MailApi.Storage;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
-using Microsoft.Extensions.Options;
 using MimeKit;
+using MimeKit.IO;
 
 namespace MailApi.Delivery;
 
 /// <summary>
-/// Runs one SMTP dialogue with the upstream for one message: connect, EHLO, STARTTLS, AUTH, MAIL FROM,
-/// RCPT TO for each recipient still pending, DATA, the message, QUIT. One MailKit client per call:
-/// MailKit clients are not thread-safe, and each worker runs its own dialogue.
+/// Runs the SMTP dialogue for one message on a connection from the <see cref="SmtpConnectionPool"/>: a new
+/// connection starts with connect, greeting, EHLO, STARTTLS and AUTH; a reused one goes straight to MAIL FROM.
+/// Then RCPT TO for each recipient still pending (pipelined with MAIL FROM where the relay offers PIPELINING),
+/// DATA, the message; QUIT when the connection will carry no further message.
 /// </summary>
-public sealed class SmtpDelivery(IOptionsMonitor<SmtpOptions> options, ILogger<SmtpDelivery> logger)
+/// <remarks>
+/// The attempt's transcript is its own transaction; on a new connection it starts with the greeting, so the
+/// greeting, EHLO and AUTH of a connection are in the attempt that opened it (the same <see cref="AttemptResult.ConnectionId"/>).
+/// A reused connection the relay closed while it was idle is replaced before anything was accepted on it:
+/// that is no failed attempt, and the transcript shows the new connection only.
+/// </remarks>
+public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> logger)
 {
     public async Task<AttemptResult> SendAsync(StoredMessage message, IReadOnlyList<string> recipients, CancellationToken cancellationToken)
     {
-        var smtp = options.CurrentValue;
-        var recorder = new TranscriptRecorder();
-        using var client = new DeliveryClient(recorder)
+        var connection = await pool.RentAsync(cancellationToken);
+        try
         {
-            LocalDomain = smtp.HeloName,
-            Timeout = (int)smtp.Timeout.TotalMilliseconds,
-        };
-        if (smtp.AcceptAnyCertificate)
-        {
-            client.ServerCertificateValidationCallback = (_, _, _, _) => true;
-            client.CheckCertificateRevocation = false;
+            var attempt = await SendOnAsync(connection, message, recipients, cancellationToken);
+            if (attempt is null)
+            {
+                logger.LogInformation("Connection {ConnectionId} to {Upstream} was closed by the relay while idle; reconnecting for message {MessageId}",
+                    connection.Id, connection.Settings.Upstream, message.Id);
+                connection = pool.Replace(connection);
+                attempt = await SendOnAsync(connection, message, recipients, cancellationToken);
+            }
+            return attempt!;
         }
+        finally
+        {
+            await pool.ReturnAsync(connection);
+        }
+    }
+
+    /// <summary>One transaction on <paramref name="connection"/>; null when a reused connection turned out closed before any of it was taken.</summary>
+    private async Task<AttemptResult?> SendOnAsync(PooledConnection connection, StoredMessage message, IReadOnlyList<string> recipients,
+        CancellationToken cancellationToken)
+    {
+        var smtp = connection.Settings;
+        var client = connection.Client;
+        var recorder = connection.Recorder;
+        var reused = connection.IsOpen;
+        recorder.Clear();
+        connection.Reusable = false;
 
         string? error = null;
         try
         {
-            await client.ConnectAsync(smtp.Host, smtp.Port, ToMailKit(smtp.Security), cancellationToken);
-            // DATA rather than BDAT (CHUNKING): the dialogue our users know, and a transcript with its 354.
-            client.Capabilities &= ~(SmtpCapabilities.Chunking | SmtpCapabilities.BinaryMime);
-            if (smtp.HasCredentials && client.Capabilities.HasFlag(SmtpCapabilities.Authentication))
+            if (!reused)
             {
-                if (!client.IsSecure)
-                {
-                    logger.LogWarning("Authenticating to {Upstream} without TLS (Smtp:Security is {Security})", smtp.Upstream, smtp.Security);
-                }
-                await client.AuthenticateAsync(smtp.Username!, smtp.Password ?? "", cancellationToken);
+                await connection.OpenAsync(logger, cancellationToken);
             }
-            var envelope = recipients.Select(a => new MailboxAddress("", a)).ToList();
-            await client.SendAsync(MimeMessageBuilder.Build(message), MimeMessageBuilder.Sender(message), envelope, cancellationToken);
-            await client.DisconnectAsync(quit: true, cancellationToken);
+            var mime = MimeMessageBuilder.Build(message);
+            if (TooLarge(client, message, mime) is { } size)
+            {
+                // RFC 1870: the relay said how much it takes; sending more would only end in a 552 after the whole upload.
+                error = $"The message is {size} bytes; {smtp.Upstream} takes at most {client.MaxSize} (SIZE).";
+                logger.LogWarning("Message {MessageId} not sent to {Upstream}: {Error}", message.Id, smtp.Upstream, error);
+            }
+            else
+            {
+                connection.Transactions++;
+                var envelope = recipients.Select(a => new MailboxAddress("", a)).ToList();
+                await client.SendAsync(mime, MimeMessageBuilder.Sender(message), envelope, cancellationToken);
+            }
+            connection.Reusable = true;
+            if (!pool.CanTakeAnother(connection))
+            {
+                // The last message on this connection (or reuse is off): its QUIT is part of this transcript.
+                await connection.QuitQuietlyAsync();
+            }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
+            if (reused && ClosedWhileIdle(ex, recorder))
+            {
+                return null;
+            }
             error = Describe(ex, smtp);
             logger.LogWarning("Attempt for message {MessageId} to {Upstream} ended: {Error}", message.Id, smtp.Upstream, error);
-            await QuitQuietlyAsync(client);
+            // After a refused MAIL, RCPT, DATA or end of data MailKit said RSET: a 250 to it leaves the connection
+            // ready for the next transaction. A 421, a timeout or a broken protocol ends the connection.
+            connection.Reusable = ex is SmtpCommandException { StatusCode: not SmtpStatusCode.ServiceNotAvailable }
+                && recorder.LastEntry is { Command: "RSET", Reply.IsPositive: true }
+                && client.IsConnected;
+            if (!connection.Reusable)
+            {
+                await connection.QuitQuietlyAsync();
+            }
         }
-        return new AttemptResult(smtp.Upstream, recorder.Entries, error);
+        return new AttemptResult(smtp.Upstream, recorder.Entries, error) { ConnectionId = connection.Id, ReusedConnection = reused };
     }
 
-    /// <summary>After a refused command MailKit stays connected (it sent RSET): say QUIT rather than drop the line.</summary>
-    private static async Task QuitQuietlyAsync(SmtpClient client)
+    /// <summary>
+    /// The relay closed an idle connection: the transaction broke on the connection (or a 421) before the relay
+    /// answered anything else, so nothing of this message was taken and a new connection can carry it.
+    /// </summary>
+    private static bool ClosedWhileIdle(Exception ex, TranscriptRecorder recorder) =>
+        ex is IOException or SocketException or SmtpProtocolException
+            or SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable }
+        && recorder.Entries.All(e => e.Reply is null || e.Reply.Code == 421);
+
+    /// <summary>The size of <paramref name="mime"/> when the relay announced a smaller <c>SIZE</c>, else null.</summary>
+    private static long? TooLarge(SmtpClient client, StoredMessage message, MimeMessage mime)
     {
-        if (!client.IsConnected)
+        if (client.MaxSize == 0 || !client.Capabilities.HasFlag(SmtpCapabilities.Size) || SurelySmaller(message, client.MaxSize))
         {
-            return;
+            return null;
         }
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await client.DisconnectAsync(quit: true, timeout.Token);
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or SmtpProtocolException or SmtpCommandException)
-        {
-            // The attempt's outcome is already decided; a relay that hangs up on QUIT changes nothing.
-        }
+        using var measure = new MeasuringStream();
+        var format = FormatOptions.Default.Clone();
+        format.NewLineFormat = NewLineFormat.Dos;
+        mime.WriteTo(format, measure);
+        return measure.Length > client.MaxSize ? measure.Length : null;
     }
 
-    private static SecureSocketOptions ToMailKit(SmtpSecurity security) => security switch
+    // Measuring means writing the whole message once more (MailKit writes it again to send it): the profile showed the
+    // encoders among the costliest frames of a delivery. Most messages are far below any SIZE limit, which a generous
+    // bound tells without writing anything: quoted-printable at most triples a byte, base64 adds a third, headers are small.
+    private static bool SurelySmaller(StoredMessage message, uint maxSize)
     {
-        SmtpSecurity.None => SecureSocketOptions.None,
-        SmtpSecurity.StartTls => SecureSocketOptions.StartTls,
-        SmtpSecurity.StartTlsWhenAvailable => SecureSocketOptions.StartTlsWhenAvailable,
-        SmtpSecurity.SslOnConnect => SecureSocketOptions.SslOnConnect,
-        _ => SecureSocketOptions.Auto,
-    };
+        var content = message.Content;
+        long bound = 64 * 1024 + 3L * (Encoding.UTF8.GetByteCount(content.Text ?? "") + Encoding.UTF8.GetByteCount(content.Html ?? ""));
+        foreach (var attachment in content.Attachments)
+        {
+            bound += attachment.Content.Length / 3 * 4 + attachment.Content.Length / 19 + 1024;
+        }
+        return bound < maxSize;
+    }
 
     /// <summary>One line saying why the dialogue ended, without secrets or message content.</summary>
     internal static string Describe(Exception ex, SmtpOptions smtp) => ex switch

@@ -31,10 +31,32 @@ public sealed class SmtpOptions
     /// <summary>The domain of generated Message-IDs; the sender's domain when empty.</summary>
     public string? MessageIdDomain { get; set; }
 
+    /// <summary>Connection reuse towards the relay (<c>Smtp:Pool</c>).</summary>
+    public SmtpPoolOptions Pool { get; set; } = new();
+
     public bool HasCredentials => !string.IsNullOrEmpty(Username);
 
     /// <summary>The relay as shown in the resource's <c>upstream</c> field.</summary>
     public string Upstream => $"{Host}:{Port}";
+}
+
+/// <summary>
+/// How connections to the relay are reused (section <c>Smtp:Pool</c>): one connection carries many messages,
+/// so the handshake, greeting, EHLO, STARTTLS and AUTH are paid once per connection rather than once per message.
+/// </summary>
+public sealed class SmtpPoolOptions
+{
+    /// <summary>Reuse connections; <c>false</c> opens one connection per message and says QUIT after it (the naive way).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Connections open at once, in use or idle; 0 means as many as <c>Delivery:Workers</c>.</summary>
+    public int MaxConnections { get; set; }
+
+    /// <summary>After this many messages a connection says QUIT and a new one is opened (relays often limit messages per session).</summary>
+    public int MaxMessagesPerConnection { get; set; } = 100;
+
+    /// <summary>An idle connection says QUIT after this long, well before the relay would time it out (RFC 5321 §4.5.3.2: 5 minutes).</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>The TLS mode towards the relay (<c>Smtp:Security</c>).</summary>

@@ -1,0 +1,284 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+
+namespace MailApi.Bench;
+
+/// <summary>The message every load sends: ~2 KB of text to one recipient.</summary>
+static class Payload
+{
+    public const int BodyBytes = 2000;
+    public static readonly string Text = string.Join("\r\n", Enumerable.Range(0, BodyBytes / 80).Select(i => $"{i:D3} " + new string('x', 74)));
+
+    public static string Json(DateTimeOffset? sendAt = null) => JsonSerializer.Serialize(new
+    {
+        from = "Bench <bench@domain.local>",
+        to = new[] { "sink@domain.local" },
+        subject = "Benchmark message",
+        text = Text,
+        sendAt,
+    }, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull });
+
+    public static MimeMessage Mime()
+    {
+        var message = new MimeMessage { Subject = "Benchmark message" };
+        message.From.Add(new MailboxAddress("Bench", "bench@domain.local"));
+        message.To.Add(new MailboxAddress("", "sink@domain.local"));
+        message.Body = new TextPart("plain") { Text = Text };
+        return message;
+    }
+}
+
+/// <summary>What the machine and the library can do without the service.</summary>
+static class Limits
+{
+    /// <summary>Postfix's C client: <paramref name="sessions"/> reused connections, <paramref name="messages"/> messages of ~2 KB.</summary>
+    public static async Task<double> SmtpSourceAsync(int port, int sessions, int messages)
+    {
+        var (code, output, elapsed) = await Tool.RunAsync("/usr/sbin/smtp-source",
+            ["-d", "-s", sessions.ToString(), "-m", messages.ToString(), "-l", Payload.BodyBytes.ToString(),
+             "-f", "bench@domain.local", "-t", "sink@domain.local", $"127.0.0.1:{port}"], TimeSpan.FromMinutes(5));
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"smtp-source failed ({code}): {output}");
+        }
+        return messages / elapsed.TotalSeconds;
+    }
+
+    /// <summary>A plain MailKit loop: <paramref name="connections"/> clients, each sending its share on one connection.</summary>
+    public static async Task<double> MailKitLoopAsync(int port, int connections, int messages)
+    {
+        var perConnection = messages / connections;
+        var watch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, connections).Select(async _ =>
+        {
+            var message = Payload.Mime();
+            using var client = new SmtpClient();
+            await client.ConnectAsync("127.0.0.1", port, SecureSocketOptions.None);
+            for (var i = 0; i < perConnection; i++)
+            {
+                await client.SendAsync(message);
+            }
+            await client.DisconnectAsync(true);
+        }));
+        return perConnection * connections / watch.Elapsed.TotalSeconds;
+    }
+}
+
+/// <summary>Figures of one delivery run through the service.</summary>
+sealed record DeliveryFigures(
+    int Messages, int Sent, double MessagesPerSecond, double SubmitPerSecond,
+    double AcceptToSentP50Ms, double AcceptToSentP99Ms,
+    long RssBeforeBytes, long RssAfterBytes, long PeakRssBytes, double GrowthPerMessageBytes,
+    long Connections);
+
+/// <summary>Drives the service over HTTP.</summary>
+sealed class ServiceLoad(ServiceProcess service) : IDisposable
+{
+    private readonly HttpClient _http = new(new SocketsHttpHandler { MaxConnectionsPerServer = 256, UseProxy = false })
+    {
+        BaseAddress = service.BaseAddress,
+        DefaultRequestHeaders = { { "X-Api-Key", ServiceProcess.ApiKey } },
+        Timeout = TimeSpan.FromMinutes(2),
+    };
+
+    public void Dispose() => _http.Dispose();
+
+    /// <summary>POSTs <paramref name="count"/> messages, <paramref name="concurrency"/> at a time; gives their ids (from Location).</summary>
+    public async Task<List<string>> SubmitAsync(int count, int concurrency, DateTimeOffset? sendAt = null)
+    {
+        var body = Encoding.UTF8.GetBytes(Payload.Json(sendAt));
+        var ids = new string[count];
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
+            {
+                while (true)
+                {
+                    using var content = new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" } } };
+                    using var response = await _http.PostAsync("/v1/messages", content);
+                    if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+                    {
+                        await Task.Delay(100); // back-pressure: the queue is full; try again
+                        continue;
+                    }
+                    response.EnsureSuccessStatusCode();
+                    ids[i] = response.Headers.Location!.OriginalString.Split('/')[^1];
+                    break;
+                }
+            }
+        }));
+        return [.. ids];
+    }
+
+    /// <summary>Waits until every message has a final status; gives (createdAt, sentAt or null) for each.</summary>
+    public async Task<List<(DateTimeOffset Created, DateTimeOffset? Sent, string? ConnectionId)>> WaitForFinalAsync(IReadOnlyList<string> ids, TimeSpan patience)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        var results = new (DateTimeOffset, DateTimeOffset?, string?)[ids.Count];
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < ids.Count)
+            {
+                while (true)
+                {
+                    var message = await _http.GetFromJsonAsync<JsonObject>($"/v1/messages/{ids[i]}");
+                    var status = (string?)message!["status"];
+                    if (status is "sent" or "failed" or "partially_sent" or "canceled")
+                    {
+                        var attempts = message["attempts"]!.AsArray();
+                        results[i] = (Parse(message["createdAt"]), status == "sent" ? Parse(message["sentAt"]) : null,
+                            attempts.Count > 0 ? (string?)attempts[^1]!["connectionId"] : null);
+                        break;
+                    }
+                    if (DateTime.UtcNow > deadline)
+                    {
+                        throw new TimeoutException($"Message {ids[i]} is still {status} after {patience}");
+                    }
+                    await Task.Delay(50);
+                }
+            }
+        }));
+        return [.. results];
+    }
+
+    /// <summary>
+    /// The delivery run: <paramref name="count"/> messages POSTed as fast as 32 clients go, then the time from the
+    /// first accept to the last sent (the service's own createdAt and sentAt), and memory before, during and after.
+    /// </summary>
+    public async Task<DeliveryFigures> DeliverAsync(int count)
+    {
+        var rssBefore = service.Rss;
+        service.ResetPeak();
+        var watch = Stopwatch.StartNew();
+        var ids = await SubmitAsync(count, 32);
+        var submitRate = count / watch.Elapsed.TotalSeconds;
+        var results = await WaitForFinalAsync(ids, TimeSpan.FromMinutes(10));
+        var rssAfter = service.Rss;
+        var sent = results.Where(r => r.Sent is not null).ToList();
+        var first = results.Min(r => r.Created);
+        var last = sent.Count > 0 ? sent.Max(r => r.Sent!.Value) : first;
+        var latencies = sent.Select(r => (r.Sent!.Value - r.Created).TotalMilliseconds).Order().ToList();
+        return new DeliveryFigures(count, sent.Count, sent.Count / Math.Max((last - first).TotalSeconds, 1e-3), submitRate,
+            Percentile(latencies, 0.50), Percentile(latencies, 0.99), rssBefore, rssAfter, service.PeakRss,
+            (rssAfter - rssBefore) / (double)count, results.Select(r => r.ConnectionId).Distinct().LongCount());
+    }
+
+    /// <summary>
+    /// Delivery alone, without ingestion competing for the CPU: <paramref name="count"/> messages are POSTed with one
+    /// <c>sendAt</c> a little in the future, so they wait as <c>scheduled</c>; at that time they are all due at once, and
+    /// the rate is the messages sent over the time from the first <c>sentAt</c> to the last.
+    /// </summary>
+    public async Task<(double MessagesPerSecond, int Sent, bool SubmittedInTime)> DrainAsync(int count, double submitPerSecond)
+    {
+        var margin = TimeSpan.FromSeconds(count / Math.Max(submitPerSecond * 0.6, 50) + 2);
+        var sendAt = DateTimeOffset.UtcNow + margin;
+        var ids = await SubmitAsync(count, 32, sendAt);
+        var inTime = DateTimeOffset.UtcNow < sendAt;
+        var results = await WaitForFinalAsync(ids, TimeSpan.FromMinutes(10) + margin);
+        var sent = results.Where(r => r.Sent is not null).ToList();
+        // From the first sentAt rather than sendAt: Hangfire's scheduler releases delayed jobs by the whole second, so
+        // messages may leave up to a second before their sendAt (a finding for the scheduling code, not for this bench).
+        var first = sent.Count > 0 ? sent.Min(r => r.Sent!.Value) : sendAt;
+        var last = sent.Count > 0 ? sent.Max(r => r.Sent!.Value) : sendAt;
+        return ((sent.Count - 1) / Math.Max((last - first).TotalSeconds, 1e-3), sent.Count, inTime);
+    }
+
+    /// <summary>Accept-to-sent at light load: one message at a time, the next after the previous was sent.</summary>
+    public async Task<(double P50, double P99)> LightLoadLatencyAsync(int count)
+    {
+        var latencies = new List<double>();
+        for (var i = 0; i < count; i++)
+        {
+            var ids = await SubmitAsync(1, 1);
+            while (true)
+            {
+                var message = await _http.GetFromJsonAsync<JsonObject>($"/v1/messages/{ids[0]}");
+                if ((string?)message!["status"] == "sent")
+                {
+                    latencies.Add((Parse(message["sentAt"]) - Parse(message["createdAt"])).TotalMilliseconds);
+                    break;
+                }
+                await Task.Delay(2);
+            }
+            await Task.Delay(10);
+        }
+        latencies.Sort();
+        return (Percentile(latencies, 0.50), Percentile(latencies, 0.99));
+    }
+
+    public static double Percentile(IReadOnlyList<double> sorted, double p) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+
+    private static DateTimeOffset Parse(JsonNode? node) =>
+        DateTimeOffset.Parse((string)node!, CultureInfo.InvariantCulture);
+}
+
+/// <summary>Figures of one wrk run.</summary>
+sealed record IngestionFigures(int Connections, double Seconds, double RequestsPerSecond, double P50Ms, double P99Ms, long Non2xx,
+    double DeliveredPerSecond);
+
+/// <summary>POST /v1/messages with wrk (C, Lua script) at a fixed number of connections.</summary>
+static partial class Wrk
+{
+    public static async Task<IngestionFigures> RunAsync(ServiceProcess service, int connections, TimeSpan duration, SmtpSink sink)
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"mailapi-bench-{Environment.ProcessId}.lua");
+        await File.WriteAllTextAsync(script, $$"""
+            wrk.method = "POST"
+            wrk.headers["Content-Type"] = "application/json"
+            wrk.headers["X-Api-Key"] = "{{ServiceProcess.ApiKey}}"
+            wrk.body = [==[{{Payload.Json()}}]==]
+            """);
+        try
+        {
+            var sinkBefore = sink.Messages;
+            var (code, output, elapsed) = await Tool.RunAsync("wrk",
+                ["-t", "2", "-c", connections.ToString(), "-d", $"{(int)duration.TotalSeconds}s", "--latency", "-s", script,
+                 $"{service.BaseAddress}v1/messages"], duration + TimeSpan.FromMinutes(1));
+            var delivered = (sink.Messages - sinkBefore) / elapsed.TotalSeconds;
+            if (code != 0)
+            {
+                throw new InvalidOperationException($"wrk failed ({code}): {output}");
+            }
+            return new IngestionFigures(connections, duration.TotalSeconds,
+                double.Parse(Rps().Match(output).Groups[1].Value, CultureInfo.InvariantCulture),
+                Latency(output, "50%"), Latency(output, "99%"),
+                Non2xx().Match(output) is { Success: true } m ? long.Parse(m.Groups[1].Value) : 0,
+                delivered);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    private static double Latency(string output, string percentile)
+    {
+        var m = Regex.Match(output, $@"^\s+{Regex.Escape(percentile)}\s+([\d.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
+        if (!m.Success)
+        {
+            return double.NaN;
+        }
+        var value = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        return m.Groups[2].Value switch { "us" => value / 1000, "s" => value * 1000, _ => value };
+    }
+
+    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
+    private static partial Regex Rps();
+
+    [GeneratedRegex(@"Non-2xx or 3xx responses:\s+(\d+)")]
+    private static partial Regex Non2xx();
+}

@@ -1,0 +1,354 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+
+namespace MailApi.Bench;
+
+/// <summary>Free TCP ports on 127.0.0.1.</summary>
+static class Ports
+{
+    public static int Free()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    public static async Task WaitForListenerAsync(int port, TimeSpan patience)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        while (true)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+}
+
+/// <summary>Runs a command to its end (bounded by a timeout) and gives its output and how long it ran.</summary>
+static class Tool
+{
+    public static async Task<(int Code, string Output, TimeSpan Elapsed)> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        var watch = Stopwatch.StartNew();
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {file}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)} ran longer than {timeout}");
+        }
+        var elapsed = watch.Elapsed;
+        return (process.ExitCode, await stdout + await stderr, elapsed);
+    }
+}
+
+/// <summary>
+/// Postfix's smtp-sink on 127.0.0.1 with its running counters (<c>-c</c>): how many messages it took, read from its
+/// output, which is how the benchmark sees the "250" end of each delivery without asking the service.
+/// </summary>
+sealed partial class SmtpSink : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly Task _reading;
+    private long _messages;
+    private long _sessions;
+
+    private SmtpSink(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+        _reading = ReadCountersAsync();
+    }
+
+    public int Port { get; }
+
+    /// <summary>Messages taken since start (the counter's <c>mesg=</c>).</summary>
+    public long Messages => Interlocked.Read(ref _messages);
+
+    /// <summary>Sessions (connections) ended or running since start (the counter's <c>sess=</c>).</summary>
+    public long Sessions => Interlocked.Read(ref _sessions);
+
+    public static async Task<SmtpSink> StartAsync()
+    {
+        var port = Ports.Free();
+        var info = new ProcessStartInfo("/usr/sbin/smtp-sink") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // -c counters, -u nobody (required as root), up to 1024 connections; answers "250 2.0.0 Ok" and keeps nothing.
+        foreach (var a in new[] { "-c", "-u", "nobody", $"127.0.0.1:{port}", "1024" })
+        {
+            info.ArgumentList.Add(a);
+        }
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start smtp-sink");
+        var sink = new SmtpSink(process, port);
+        await Ports.WaitForListenerAsync(port, TimeSpan.FromSeconds(10));
+        return sink;
+    }
+
+    public async Task WaitForAsync(long messages, TimeSpan patience)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        while (Messages < messages)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"smtp-sink took {Messages} of {messages} messages within {patience}");
+            }
+            await Task.Delay(5);
+        }
+    }
+
+    private async Task ReadCountersAsync()
+    {
+        var reader = _process.StandardOutput;
+        var buffer = new char[4096];
+        var line = new System.Text.StringBuilder();
+        int read;
+        while ((read = await reader.ReadAsync(buffer)) > 0)
+        {
+            foreach (var c in buffer.AsSpan(0, read))
+            {
+                if (c is '\r' or '\n')
+                {
+                    if (Counters().Match(line.ToString()) is { Success: true } m)
+                    {
+                        Interlocked.Exchange(ref _sessions, long.Parse(m.Groups[1].Value));
+                        Interlocked.Exchange(ref _messages, long.Parse(m.Groups[2].Value));
+                    }
+                    line.Clear();
+                }
+                else
+                {
+                    line.Append(c);
+                }
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+        await _process.WaitForExitAsync();
+        await _reading;
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"sess=(\d+).*mesg=(\d+)")]
+    private static partial Regex Counters();
+}
+
+/// <summary>The bench's own Postfix (bench/postfix.sh): a real MTA with its queue on disk, discarding everything.</summary>
+sealed class BenchPostfix : IAsyncDisposable
+{
+    private readonly string _script;
+    private readonly string _dir;
+
+    private BenchPostfix(string script, string dir, int port)
+    {
+        _script = script;
+        _dir = dir;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public static async Task<BenchPostfix> StartAsync(string root)
+    {
+        var port = Ports.Free();
+        var dir = Path.Combine(Path.GetTempPath(), $"mailapi-bench-postfix-{Environment.ProcessId}");
+        var script = Path.Combine(root, "bench", "postfix.sh");
+        var (code, output, _) = await Tool.RunAsync("bash", [script, "start", port.ToString(), dir], TimeSpan.FromSeconds(60));
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"bench/postfix.sh start failed: {output}");
+        }
+        return new BenchPostfix(script, dir, port);
+    }
+
+    public async ValueTask DisposeAsync() =>
+        await Tool.RunAsync("bash", [_script, "stop", _dir], TimeSpan.FromSeconds(60));
+}
+
+/// <summary>
+/// The service (the Release build of src/MailApi) as a child process on 127.0.0.1, in Production with in-memory
+/// storage, one API key, and the relay given; with its resident memory sampled from /proc.
+/// </summary>
+sealed class ServiceProcess : IAsyncDisposable
+{
+    public const string ApiKey = "bench-api-key";
+
+    private readonly Process _process;
+    private readonly Task _draining;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _sampling;
+    private long _peakRss;
+
+    private ServiceProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+        _draining = Task.WhenAll(DrainAsync(process.StandardOutput), DrainAsync(process.StandardError));
+        _sampling = SampleAsync();
+    }
+
+    public int Port { get; }
+
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
+
+    public int ProcessId => _process.Id;
+
+    /// <summary>Resident memory now, in bytes.</summary>
+    public long Rss => ReadStatus("VmRSS:");
+
+    /// <summary>The highest resident memory seen by the 50 ms sampler since <see cref="ResetPeak"/>.</summary>
+    public long PeakRss => Interlocked.Read(ref _peakRss);
+
+    public void ResetPeak() => Interlocked.Exchange(ref _peakRss, Rss);
+
+    public static async Task<ServiceProcess> StartAsync(string root, int smtpPort, int concurrency, bool pool)
+    {
+        var dll = Path.Combine(root, "src", "MailApi", "bin", "Release", "net10.0", "MailApi.dll");
+        if (!File.Exists(dll))
+        {
+            throw new FileNotFoundException("Build the service first: dotnet build -c Release src/MailApi (bench/run.sh does)", dll);
+        }
+        var port = Ports.Free();
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(dll);
+        var env = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["Auth__ApiKeys__0__Name"] = "bench",
+            ["Auth__ApiKeys__0__Key"] = ApiKey,
+            ["Auth__ApiKeys__0__AllowedSenders__0"] = "*",
+            ["Smtp__Host"] = "127.0.0.1",
+            ["Smtp__Port"] = smtpPort.ToString(),
+            ["Smtp__Security"] = "None",
+            ["Smtp__Pool__Enabled"] = pool ? "true" : "false",
+            ["Smtp__Pool__MaxConnections"] = concurrency.ToString(),
+            ["Delivery__Workers"] = concurrency.ToString(),
+            ["Storage__Provider"] = "InMemory",
+        };
+        foreach (var (key, value) in env)
+        {
+            info.Environment[key] = value;
+        }
+        // Extra settings for experiments, e.g. BENCH_SERVICE_ENV="DOTNET_gcServer=0 Delivery__Workers=4".
+        foreach (var pair in (Environment.GetEnvironmentVariable("BENCH_SERVICE_ENV") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var (key, value) = (pair[..pair.IndexOf('=')], pair[(pair.IndexOf('=') + 1)..]);
+            info.Environment[key] = value;
+        }
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the service");
+        var service = new ServiceProcess(process, port);
+        using var http = new HttpClient { BaseAddress = service.BaseAddress };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"The service exited at start with code {process.ExitCode}");
+            }
+            try
+            {
+                if ((await http.GetAsync("/health/ready")).IsSuccessStatusCode)
+                {
+                    return service;
+                }
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _sampling;
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        await _process.WaitForExitAsync();
+        await _draining;
+        _process.Dispose();
+    }
+
+    private async Task SampleAsync()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                var rss = Rss;
+                long seen;
+                while (rss > (seen = Interlocked.Read(ref _peakRss)) && Interlocked.CompareExchange(ref _peakRss, rss, seen) != seen)
+                {
+                }
+                await Task.Delay(50, _stop.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private long ReadStatus(string field)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+            {
+                if (line.StartsWith(field, StringComparison.Ordinal))
+                {
+                    return long.Parse(line[field.Length..].Trim().Split(' ')[0]) * 1024;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return 0;
+    }
+
+    // The service logs one line per message at Information: read it so the pipe never fills.
+    private static async Task DrainAsync(StreamReader reader)
+    {
+        var buffer = new char[16384];
+        while (await reader.ReadAsync(buffer) > 0)
+        {
+        }
+    }
+}

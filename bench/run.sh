@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The MailApi benchmark in one command (see bench/README.md):
+#   bash bench/run.sh              the full run: 10,000 messages, 16 workers, wrk at 16 and 64 connections, Postfix
+#   bash bench/run.sh --smoke      a few seconds, to prove it still runs (CI)
+# Installs postfix (smtp-sink, smtp-source, the MTA) and wrk from apt when missing, builds in Release, and runs
+# bench/MailApi.Bench, which starts everything it needs on 127.0.0.1 and stops it at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+missing=()
+[ -x /usr/sbin/smtp-sink ] || missing+=(postfix)
+command -v wrk >/dev/null || missing+=(wrk)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "Installing ${missing[*]} (apt)" >&2
+    echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
+    echo "postfix postfix/mailname string bench.localhost" | debconf-set-selections
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+dotnet build -c Release src/MailApi/MailApi.csproj -nologo -v q >/dev/null
+dotnet build -c Release bench/MailApi.Bench/MailApi.Bench.csproj -nologo -v q >/dev/null
+exec dotnet bench/MailApi.Bench/bin/Release/net10.0/MailApi.Bench.dll "$@"

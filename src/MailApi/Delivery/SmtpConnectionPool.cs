@@ -1,0 +1,196 @@
+using Microsoft.Extensions.Options;
+
+namespace MailApi.Delivery;
+
+/// <summary>
+/// Open connections to the relay, handed to one worker at a time (<see cref="RentAsync"/>, <see cref="ReturnAsync"/>).
+/// The most recently used idle connection goes out first, so under light load a few connections stay warm and the
+/// rest idle out; an idle connection says QUIT after <see cref="SmtpPoolOptions.IdleTimeout"/>, before the relay would
+/// time it out. At most <see cref="SmtpPoolOptions.MaxConnections"/> connections exist at once: a worker beyond that waits.
+/// </summary>
+public sealed class SmtpConnectionPool : IAsyncDisposable
+{
+    private readonly IOptionsMonitor<SmtpOptions> _options;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<SmtpConnectionPool> _logger;
+    private readonly SemaphoreSlim _slots;
+    private readonly Lock _gate = new();
+    // Idle connections, the most recently returned last (a stack): the oldest idle out first.
+    private readonly List<PooledConnection> _idle = [];
+    private readonly ITimer _reaper;
+    private readonly string _idPrefix = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()))[..6];
+    private long _opened;
+    private bool _disposed;
+
+    public SmtpConnectionPool(IOptionsMonitor<SmtpOptions> options, IOptions<DeliveryOptions> delivery, TimeProvider clock,
+        ILogger<SmtpConnectionPool> logger)
+    {
+        _options = options;
+        _clock = clock;
+        _logger = logger;
+        var pool = options.CurrentValue.Pool;
+        MaxConnections = pool.MaxConnections > 0 ? pool.MaxConnections : delivery.Value.Workers;
+        _slots = new SemaphoreSlim(MaxConnections, MaxConnections);
+        var period = TimeSpan.FromTicks(Math.Clamp(pool.IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(1).Ticks));
+        _reaper = clock.CreateTimer(_ => CloseIdleConnections(), null, period, period);
+    }
+
+    /// <summary>Connections that may be open at once.</summary>
+    public int MaxConnections { get; }
+
+    /// <summary>Connections idle in the pool now.</summary>
+    public int IdleCount
+    {
+        get { lock (_gate) { return _idle.Count; } }
+    }
+
+    /// <summary>Connections opened (or about to be) since start.</summary>
+    public long OpenedCount => Interlocked.Read(ref _opened);
+
+    /// <summary>
+    /// Waits for a free slot, then gives an idle connection that still looks alive, or a new one not yet opened.
+    /// Idle connections found dead (the relay closed them) are dropped here without a word: that is no failed attempt.
+    /// </summary>
+    internal async Task<PooledConnection> RentAsync(CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken);
+        try
+        {
+            return TakeIdleOrCreate(_options.CurrentValue);
+        }
+        catch
+        {
+            _slots.Release();
+            throw;
+        }
+    }
+
+    private PooledConnection TakeIdleOrCreate(SmtpOptions settings)
+    {
+        while (true)
+        {
+            PooledConnection? idle;
+            lock (_gate)
+            {
+                if (_idle.Count == 0)
+                {
+                    break;
+                }
+                idle = _idle[^1];
+                _idle.RemoveAt(_idle.Count - 1);
+            }
+
+            if (ReferenceEquals(idle.Settings, settings) && settings.Pool.Enabled && !IsExpired(idle) && idle.LooksAlive())
+            {
+                idle.Reusable = false;
+                return idle;
+            }
+            _logger.LogDebug("Connection {ConnectionId} to {Upstream} is closed, stale or outdated; not reused", idle.Id, idle.Settings.Upstream);
+            _ = CloseAsync(idle);
+        }
+        return Create(settings);
+    }
+
+    /// <summary>Drops <paramref name="stale"/> and gives a new connection in its place, in the same slot.</summary>
+    internal PooledConnection Replace(PooledConnection stale)
+    {
+        _ = CloseAsync(stale);
+        return Create(_options.CurrentValue);
+    }
+
+    /// <summary>
+    /// Takes a connection back: kept for the next worker when it is open, marked <see cref="PooledConnection.Reusable"/>,
+    /// under the message limit and opened with the current settings; otherwise closed (QUIT if still connected).
+    /// </summary>
+    internal async ValueTask ReturnAsync(PooledConnection connection)
+    {
+        try
+        {
+            if (CanTakeAnother(connection))
+            {
+                connection.IdleSince = _clock.GetUtcNow();
+                lock (_gate)
+                {
+                    if (!_disposed)
+                    {
+                        _idle.Add(connection);
+                        return;
+                    }
+                }
+            }
+            await CloseAsync(connection);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    /// <summary>Whether <paramref name="connection"/> may carry one more transaction after the current one.</summary>
+    internal bool CanTakeAnother(PooledConnection connection)
+    {
+        var settings = _options.CurrentValue;
+        return connection.Reusable
+            && connection.IsOpen
+            && settings.Pool.Enabled
+            && ReferenceEquals(connection.Settings, settings)
+            && connection.Transactions < settings.Pool.MaxMessagesPerConnection;
+    }
+
+    /// <summary>Says QUIT on every idle connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        List<PooledConnection> idle;
+        lock (_gate)
+        {
+            _disposed = true;
+            idle = [.. _idle];
+            _idle.Clear();
+        }
+        await _reaper.DisposeAsync();
+        await Task.WhenAll(idle.Select(CloseAsync));
+    }
+
+    private PooledConnection Create(SmtpOptions settings)
+    {
+        var number = Interlocked.Increment(ref _opened);
+        return new PooledConnection($"{_idPrefix}-{number}", settings);
+    }
+
+    private bool IsExpired(PooledConnection connection) =>
+        _clock.GetUtcNow() - connection.IdleSince >= connection.Settings.Pool.IdleTimeout;
+
+    private void CloseIdleConnections()
+    {
+        List<PooledConnection>? expired = null;
+        lock (_gate)
+        {
+            for (var i = _idle.Count - 1; i >= 0; i--)
+            {
+                if (IsExpired(_idle[i]))
+                {
+                    (expired ??= []).Add(_idle[i]);
+                    _idle.RemoveAt(i);
+                }
+            }
+        }
+        foreach (var connection in expired ?? [])
+        {
+            _logger.LogDebug("Connection {ConnectionId} to {Upstream} idle for {IdleTimeout}: QUIT after {Transactions} transaction(s)",
+                connection.Id, connection.Settings.Upstream, connection.Settings.Pool.IdleTimeout, connection.Transactions);
+            _ = CloseAsync(connection);
+        }
+    }
+
+    private static async Task CloseAsync(PooledConnection connection)
+    {
+        try
+        {
+            await connection.QuitQuietlyAsync();
+        }
+        finally
+        {
+            connection.Dispose();
+        }
+    }
+}
