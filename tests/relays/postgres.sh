@@ -14,6 +14,9 @@ find_bin() {
     [ -n "$found" ] && [ -x "$found/initdb" ] && echo "$found"
 }
 
+# pg_ctl and initdb refuse to run as root: run them as the postgres user then.
+run() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
+
 case "${1:-}" in
 start)
     bin=$(find_bin || true)
@@ -23,13 +26,18 @@ start)
         apt-get update -qq && apt-get install -y -qq postgresql > /dev/null
         bin=$(find_bin)
     fi
-    if [ -f "$dir/data/postmaster.pid" ] && "$bin/pg_ctl" -D "$dir/data" status > /dev/null 2>&1; then
+    if [ -f "$dir/data/postmaster.pid" ] && run "'$bin/pg_ctl' -D '$dir/data' status" > /dev/null 2>&1; then
         echo "postgres.sh: already running ($(cat "$dir/connection-string"))"
         exit 0
     fi
+    # A server of ours whose folder is gone still holds the port: stop it by its process id.
+    stale=$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'postgres",pid=[0-9]*' | grep -o '[0-9]*$' | head -1 || true)
+    if [ -n "$stale" ]; then
+        kill "$stale" 2>/dev/null || true
+        for _ in $(seq 50); do ss -ltnH "sport = :$port" | grep -q . || break; sleep 0.2; done
+    fi
     rm -rf "$dir" && mkdir -p "$dir"
     chown postgres:postgres "$dir" 2>/dev/null || true
-    run() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
     run "'$bin/initdb' -D '$dir/data' -U postgres --auth=trust -E UTF8 --locale=C.UTF-8" > "$dir/initdb.log"
     run "'$bin/pg_ctl' -D '$dir/data' -l '$dir/postgres.log' -w -t 60 \
         -o \"-c listen_addresses=127.0.0.1 -p $port -k '$dir' -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off\" start" > /dev/null
@@ -41,8 +49,7 @@ start)
 stop)
     bin=$(find_bin || true)
     if [ -n "$bin" ] && [ -d "$dir/data" ]; then
-        if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "'$bin/pg_ctl' -D '$dir/data' -m immediate stop" > /dev/null 2>&1 || true
-        else "$bin/pg_ctl" -D "$dir/data" -m immediate stop > /dev/null 2>&1 || true; fi
+        run "'$bin/pg_ctl' -D '$dir/data' -m immediate -w stop" > /dev/null 2>&1 || true
     fi
     rm -rf "$dir"
     echo "postgres.sh: stopped"

@@ -9,6 +9,12 @@ public sealed record AttemptResult(string Upstream, IReadOnlyList<TranscriptEntr
     /// <summary>Which relay connection carried this attempt (its greeting, EHLO and AUTH are in the attempt that opened it).</summary>
     public string? ConnectionId { get; init; }
 
+    /// <summary>
+    /// The message cannot go to this relay however often it is tried (larger than its SIZE): it fails at once,
+    /// as a 5yz to the end of data would, without a retry.
+    /// </summary>
+    public bool Undeliverable { get; init; }
+
     /// <summary>True when the connection was already open from an earlier message: the transcript starts at MAIL FROM.</summary>
     public bool ReusedConnection { get; init; }
 

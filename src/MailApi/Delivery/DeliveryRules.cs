@@ -22,6 +22,10 @@ public static class DeliveryRules
             {
                 return r;
             }
+            if (attempt.Undeliverable)
+            {
+                return r with { Status = RecipientStatus.Rejected };
+            }
             var rcpt = attempt.RecipientReply(r.Address);
             return rcpt switch
             {

@@ -56,6 +56,7 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
         connection.Reusable = false;
 
         string? error = null;
+        var tooLarge = false;
         try
         {
             if (!reused)
@@ -67,6 +68,7 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
             {
                 // RFC 1870: the relay said how much it takes; sending more would only end in a 552 after the whole upload.
                 error = $"The message is {size} bytes; {smtp.Upstream} takes at most {client.MaxSize} (SIZE).";
+                tooLarge = true;
                 logger.LogWarning("Message {MessageId} not sent to {Upstream}: {Error}", message.Id, smtp.Upstream, error);
             }
             else
@@ -100,7 +102,12 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
                 await connection.QuitQuietlyAsync();
             }
         }
-        return new AttemptResult(smtp.Upstream, recorder.Entries, error) { ConnectionId = connection.Id, ReusedConnection = reused };
+        return new AttemptResult(smtp.Upstream, recorder.Entries, error)
+        {
+            ConnectionId = connection.Id,
+            ReusedConnection = reused,
+            Undeliverable = tooLarge,
+        };
     }
 
     /// <summary>

@@ -267,7 +267,7 @@ public sealed class ConnectionPoolTests
     }
 
     [Fact]
-    public async Task A_message_larger_than_the_relays_size_is_not_sent()
+    public async Task A_message_larger_than_the_relays_size_is_not_sent_and_fails_without_retry()
     {
         await using var relay = await TestSmtpServer.StartAsync(new TestSmtpServerOptions { MaxMessageSize = 2000 });
         using var factory = Factory(relay.Port, ("Delivery:RetryDelays:0", "00:10:00"));
@@ -276,11 +276,13 @@ public sealed class ConnectionPoolTests
         big["text"] = new string('x', 5000);
 
         var id = await PostAsync(client, big);
-        var deferred = await MailApiFactory.WaitForStatusAsync(client, id, Patience, "deferred", "sent", "failed");
+        var failed = await MailApiFactory.WaitForStatusAsync(client, id, Patience, "deferred", "sent", "failed");
         var small = await SendAsync(client);
 
-        Assert.Contains("SIZE", (string?)Attempt(deferred)["error"]);
-        Assert.DoesNotContain("MAIL", Commands(Attempt(deferred)));
+        Assert.Equal("failed", (string?)failed["status"]);
+        Assert.Null(failed["nextAttemptAt"]);
+        Assert.Contains("SIZE", (string?)Attempt(failed)["error"]);
+        Assert.DoesNotContain("MAIL", Commands(Attempt(failed)));
         Assert.Equal("sent", (string?)small["status"]);
         Assert.True((bool)Attempt(small)["reusedConnection"]!);
         Assert.Single(relay.Messages);

@@ -187,4 +187,18 @@ public sealed class DeliveryRulesTests
         Assert.Equal(MessageStatus.Sent, second.Status);
         Assert.True(second.PossibleDuplicate);
     }
+
+    [Fact]
+    public void A_message_the_relay_can_never_take_fails_at_once()
+    {
+        var result = Apply(Message("a@domain.local"), new AttemptResult("relay:25", [], "The message is 5000 bytes; relay:25 takes at most 1000 (SIZE).")
+        {
+            Undeliverable = true,
+        });
+
+        Assert.Equal(MessageStatus.Failed, result.Status);
+        Assert.Null(result.NextAttemptAt);
+        Assert.Equal(RecipientStatus.Rejected, result.Recipients[0].Status);
+        Assert.Contains("SIZE", result.Attempts[0].Error);
+    }
 }
