@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace MailApi.Delivery;
 
 /// <summary>
@@ -10,12 +12,16 @@ namespace MailApi.Delivery;
 public sealed record SmtpReply(int Code, string? EnhancedCode, string Text)
 {
     /// <summary>2yz or 3yz: the command was accepted (or the server waits for more).</summary>
+    /// <remarks>The three Is* helpers are not part of the JSON: a reply is <c>code</c>, <c>enhancedCode</c>, <c>text</c> (API.md).</remarks>
+    [JsonIgnore]
     public bool IsPositive => Code is >= 200 and < 400;
 
     /// <summary>4yz: a transient failure, worth another try later.</summary>
+    [JsonIgnore]
     public bool IsTransient => Code is >= 400 and < 500;
 
     /// <summary>5yz: a permanent failure.</summary>
+    [JsonIgnore]
     public bool IsPermanent => Code is >= 500 and < 600;
 
     /// <summary>
