@@ -1,4 +1,5 @@
 using Hangfire;
+using Hangfire.AspNetCore;
 using Hangfire.InMemory;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -28,6 +29,10 @@ public static class DeliveryExtensions
 
         // Our own storage instance rather than JobStorage.Current, so several hosts in one process (tests) stay apart.
         builder.Services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions()));
+        // Likewise our own activator: AddHangfire registers the static JobActivator.Current, which every host's
+        // start-up overwrites; two hosts starting together could then run one's jobs in the other's services
+        // (its store: "not in the store; nothing to deliver", and the message stayed queued).
+        builder.Services.AddSingleton<JobActivator>(services => new AspNetCoreJobActivator(services.GetRequiredService<IServiceScopeFactory>()));
         builder.Services.AddHangfire(config => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
