@@ -22,6 +22,9 @@ internal static class FaultMatrix
             ["Delivery:RetryDelays:0"] = "00:00:02",
             ["Delivery:RetryDelays:1"] = "00:00:01",
             ["Delivery:RetryDelays:2"] = "00:00:01",
+            // Each attempt on its own connection, ended by QUIT (where connection reuse exists, Smtp:Pool; the key is
+            // ignored where it does not): a fault then belongs to one attempt, and its transcript is whole.
+            ["Smtp:Pool:Enabled"] = "false",
         };
         foreach (var (key, value) in changes ?? new Dictionary<string, string?>())
         {

@@ -25,6 +25,9 @@ public sealed class PostfixTests
             ["Smtp:Password"] = postfix.Password,
             ["Smtp:MessageIdDomain"] = "domain.local",
             ["Smtp:Timeout"] = "00:00:10",
+            // One connection per message, QUIT after it: the tutorial's dialogue, whole, in each attempt's transcript
+            // (where connection reuse exists, Smtp:Pool; the key is ignored where it does not).
+            ["Smtp:Pool:Enabled"] = "false",
         };
         foreach (var (key, value) in changes ?? new Dictionary<string, string?>())
         {

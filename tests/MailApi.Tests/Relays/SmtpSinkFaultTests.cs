@@ -87,7 +87,10 @@ public sealed class SmtpSinkFaultTests
         var after = Steps(new System.Text.Json.Nodes.JsonArray([.. transcript.Skip(at + 1).Select(e => e!.DeepClone())]));
         if (flag == "-r")
         {
-            Assert.Equal([("RSET", 250, "2.1.0"), ("QUIT", 221, null)], after); // smtp-sink's RSET reply is "250 2.1.0 Ok"
+            // smtp-sink's RSET reply is "250 2.1.0 Ok"; the QUIT is in this transcript unless the connection was kept
+            // for reuse (where Smtp:Pool exists, it closes the connection itself).
+            Assert.Equal(("RSET", 250, "2.1.0"), after[0]);
+            Assert.True(after.Count == 1 || (after.Count == 2 && after[1] == ("QUIT", 221, null)), string.Join(", ", after));
         }
         else
         {
