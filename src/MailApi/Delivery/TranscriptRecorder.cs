@@ -46,6 +46,9 @@ public sealed class TranscriptRecorder : IProtocolLogger
     bool _contentSeen;
     long _binaryRemaining;
     AuthState _auth;
+    // A reply that came during the message content, before the end of data was sent (a relay aborting the data
+    // phase, e.g. "550" right after its 354): MailKit reads it as the reply to the end of data, and so does the transcript.
+    int _earlyReplyIndex = -1;
 
     /// <summary>The entries so far, oldest first (a snapshot).</summary>
     public IReadOnlyList<TranscriptEntry> Entries => _entries.ToArray();
@@ -128,6 +131,7 @@ public sealed class TranscriptRecorder : IProtocolLogger
         _contentSeen = false;
         _binaryRemaining = 0;
         _auth = AuthState.None;
+        _earlyReplyIndex = -1;
     }
 
     /// <inheritdoc />
@@ -224,6 +228,13 @@ public sealed class TranscriptRecorder : IProtocolLogger
                 {
                     _endOfDataMatched = 0;
                     _clientMode = ClientMode.Commands;
+                    if (_earlyReplyIndex >= 0 && _earlyReplyIndex == _entries.Count - 1)
+                    {
+                        _entries[_earlyReplyIndex] = new TranscriptEntry(".", _entries[_earlyReplyIndex].Reply);
+                        _earlyReplyIndex = -1;
+                        return data[i..];
+                    }
+                    _earlyReplyIndex = -1;
                     AddCommand(".", Kind.Normal);
                     return data[i..];
                 }
@@ -311,6 +322,8 @@ public sealed class TranscriptRecorder : IProtocolLogger
         if (_pending.Count == 0)
         {
             // The greeting, or an unsolicited reply such as a 421 before the server hangs up.
+            if (_clientMode == ClientMode.Content && _earlyReplyIndex < 0)
+                _earlyReplyIndex = _entries.Count;
             _entries.Add(new TranscriptEntry(null, reply));
             LastReply = reply;
             return;

@@ -109,4 +109,12 @@ public class SmtpReplyTests
     {
         Assert.Throws<ArgumentException>(() => SmtpReply.Parse([]));
     }
+
+    [Fact]
+    public void Json_has_code_enhanced_code_and_text_only()
+    {
+        var json = System.Text.Json.JsonSerializer.SerializeToNode(new SmtpReply(250, "2.0.0", "Ok"), MailApi.Tests.Infrastructure.MailApiFactory.Json)!.AsObject();
+
+        Assert.Equal(["code", "enhancedCode", "text"], json.Select(p => p.Key));
+    }
 }

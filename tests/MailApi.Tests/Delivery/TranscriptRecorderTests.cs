@@ -289,6 +289,42 @@ public class TranscriptRecorderTests
     }
 
     [Fact]
+    public void Reply_that_comes_during_the_content_is_the_reply_to_the_end_of_data()
+    {
+        // smtp-sink -A 0: "354" and "550" in one chunk, before the client sends the content; MailKit then reads
+        // the 550 as the answer to its final dot.
+        var recorder = new TranscriptRecorder();
+        recorder.LogConnect(Upstream);
+        Client(recorder, "DATA\r\n");
+        Server(recorder, "354 End data with <CR><LF>.<CR><LF>\r\n550 This violates SMTP\r\n");
+        Assert.Equal(E(null, 550, null, "This violates SMTP"), recorder.LastEntry); // until the dot goes out
+        Client(recorder, "Subject: secret\r\n\r\nsecret body\r\n.\r\n");
+        Client(recorder, "RSET\r\n");
+
+        Assert.Equal(
+            [E("DATA", 354, null, "End data with <CR><LF>.<CR><LF>"), E(".", 550, null, "This violates SMTP"), new TranscriptEntry("RSET", null)],
+            recorder.Entries);
+        Assert.Equal(1, recorder.PendingCount);
+        AssertNoSecrets(recorder.Entries);
+    }
+
+    [Fact]
+    public void Reply_during_the_content_stays_unsolicited_when_no_dot_follows()
+    {
+        var recorder = new TranscriptRecorder();
+        recorder.LogConnect(Upstream);
+        Client(recorder, "DATA\r\n");
+        Server(recorder, "354 go\r\n421 4.4.2 Error: timeout exceeded\r\n");
+        recorder.LogConnect(Upstream); // the connection broke while the content was written
+        Server(recorder, "220 again\r\n");
+        Client(recorder, "EHLO x\r\n");
+
+        Assert.Equal(
+            [E("DATA", 354, null, "go"), E(null, 421, "4.4.2", "Error: timeout exceeded"), E(null, 220, null, "again"), new TranscriptEntry("EHLO x", null)],
+            recorder.Entries);
+    }
+
+    [Fact]
     public void Unsolicited_reply_has_no_command()
     {
         var recorder = new TranscriptRecorder();

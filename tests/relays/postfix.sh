@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# A real Postfix for the tests, on 127.0.0.1 only, in its own instance under a temp folder.
+#
+#   bash tests/relays/postfix.sh start [PORT]   # installs what is missing (apt-get), starts or reconfigures; idempotent
+#   bash tests/relays/postfix.sh stop           # stops it; nothing of it keeps running
+#   bash tests/relays/postfix.sh status         # exit 0 when it answers on its port
+#
+# What it runs (PORT defaults to 10025; PORT+1 is a second listener that offers AUTH LOGIN only, as in the tutorial):
+#   - myhostname profbox.domain.local, banner "profbox.domain.local ESMTP Postfix"
+#   - STARTTLS with the snakeoil certificate; AUTH PLAIN LOGIN (Cyrus sasldb), offered only after STARTTLS
+#   - mydestination domain.local; relaying to other domains only for authenticated clients
+#     (reject_unauth_destination: "554 5.7.1 <x>: Relay access denied")
+#   - gone@domain.local is unknown (550 5.1.1, Postfix's own local recipient check);
+#     busy@domain.local is always deferred (450 4.2.0, an access table)
+#   - every accepted message, local or relayed, goes to the "maildir" transport (virtual(8)): one file per recipient
+#     (with its Delivered-To: header) in the Maildir $DIR/mail/domain.local/ or, for any other domain, $DIR/mail/relayed/.
+#     There is no smtp/lmtp client in master.cf: nothing can leave the machine.
+#   - log: $DIR/log/postfix.log (maillog_file via postlogd, no syslog)
+#   - SASL user student@profbox.domain.local, password "hessovs!" (the tutorial's)
+# The tests read $DIR/relay.env (DIR = $MAILAPI_POSTFIX_DIR, default /tmp/mailapi-postfix).
+set -euo pipefail
+
+DIR=${MAILAPI_POSTFIX_DIR:-/tmp/mailapi-postfix}
+ETC=$DIR/etc
+HOSTNAME_=profbox.domain.local
+SASL_USER=student
+SASL_PASSWORD='hessovs!'
+SYSLOG_NAME=postfix-mailapi
+
+log() { echo "postfix.sh: $*" >&2; }
+
+need_root() {
+    [ "$(id -u)" = 0 ] || { log "must run as root (it installs packages and runs Postfix)"; exit 1; }
+}
+
+install_packages() {
+    local missing=()
+    [ -x /usr/sbin/postfix ] || missing+=(postfix)
+    [ -x /usr/sbin/saslpasswd2 ] || missing+=(sasl2-bin)
+    [ -e /usr/lib/x86_64-linux-gnu/sasl2/libplain.so ] || [ -n "$(find /usr/lib -name 'libplain.so*' -path '*sasl2*' 2>/dev/null | head -1)" ] || missing+=(libsasl2-modules)
+    [ -e /etc/ssl/certs/ssl-cert-snakeoil.pem ] || missing+=(ssl-cert)
+    [ ${#missing[@]} = 0 ] && return 0
+    log "installing ${missing[*]}"
+    echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
+    echo "postfix postfix/mailname string $HOSTNAME_" | debconf-set-selections
+    # The package's own instance is not started here (no init in containers); this script never starts it.
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    [ -e /etc/ssl/certs/ssl-cert-snakeoil.pem ] || make-ssl-cert generate-default-snakeoil
+}
+
+pf() { /usr/sbin/postfix -c "$ETC" "$@"; }
+
+# Postfix prints its fatal errors only to a terminal (else to syslog, absent here): give it one to say why.
+pf_loud() { pf "$@" >/dev/null 2>&1 || { script -qec "/usr/sbin/postfix -c $ETC $*" /dev/null >&2; return 1; }; }
+
+running() { [ -d "$ETC" ] && pf status >/dev/null 2>&1; }
+
+answers() { # port
+    timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && head -c 3 <&3" 2>/dev/null | grep -q 220
+}
+
+configure() { # port
+    local port=$1 login_port=$(($1 + 1))
+    rm -rf "$DIR/mail"
+    mkdir -p "$ETC/sasl" "$DIR/queue" "$DIR/data" "$DIR/mail" "$DIR/log"
+    chown postfix:postfix "$DIR/data"
+    chown nobody:nogroup "$DIR/mail"
+    touch "$DIR/log/postfix.log"
+
+    cat > "$ETC/main.cf" <<EOF
+# MailApi test relay: see tests/relays/postfix.sh. Generated; do not edit.
+compatibility_level = 3.6
+queue_directory = $DIR/queue
+data_directory = $DIR/data
+mail_owner = postfix
+setgid_group = postdrop
+syslog_name = $SYSLOG_NAME
+maillog_file_prefixes = $DIR/log
+maillog_file = $DIR/log/postfix.log
+
+myhostname = $HOSTNAME_
+mydomain = domain.local
+myorigin = \$mydomain
+mydestination = domain.local, \$myhostname, localhost
+smtpd_banner = \$myhostname ESMTP Postfix
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+mynetworks =
+biff = no
+append_dot_mydomain = no
+alias_maps =
+alias_database =
+relayhost =
+smtpd_peername_lookup = no
+disable_vrfy_command = yes
+message_size_limit = 20480000
+
+# Every accepted message ends in a Maildir: local, relayed and any other domain alike.
+local_transport = maildir
+relay_transport = maildir
+default_transport = maildir
+virtual_transport = maildir
+virtual_mailbox_domains =
+virtual_alias_domains =
+virtual_alias_maps =
+virtual_mailbox_base = $DIR/mail
+virtual_mailbox_maps = regexp:$ETC/mailboxes
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+virtual_minimum_uid = 100
+local_recipient_maps = regexp:$ETC/local_recipients
+
+# STARTTLS with the snakeoil certificate; AUTH only after it.
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = /etc/ssl/certs/ssl-cert-snakeoil.pem
+smtpd_tls_key_file = /etc/ssl/private/ssl-cert-snakeoil.key
+smtpd_tls_auth_only = yes
+smtpd_tls_loglevel = 1
+
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+cyrus_sasl_config_path = $ETC/sasl
+smtpd_sasl_local_domain = \$myhostname
+smtpd_sasl_security_options = noanonymous
+smtpd_sasl_tls_security_options = noanonymous
+
+smtpd_client_restrictions =
+smtpd_helo_restrictions =
+smtpd_sender_restrictions =
+smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
+smtpd_recipient_restrictions = check_recipient_access texthash:$ETC/recipient_access
+EOF
+
+    cat > "$ETC/master.cf" <<EOF
+# MailApi test relay: see tests/relays/postfix.sh. Generated; do not edit.
+# No smtp, relay or lmtp client service: mail has no way out of this machine.
+127.0.0.1:$port       inet  n - n - - smtpd
+127.0.0.1:$login_port inet  n - n - - smtpd -o smtpd_sasl_mechanism_filter=login
+pickup    unix  n - n 60   1 pickup
+cleanup   unix  n - n -    0 cleanup
+qmgr      unix  n - n 300  1 qmgr
+tlsmgr    unix  - - n 1000? 1 tlsmgr
+rewrite   unix  - - n -    - trivial-rewrite
+bounce    unix  - - n -    0 bounce
+defer     unix  - - n -    0 bounce
+trace     unix  - - n -    0 bounce
+verify    unix  - - n -    1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -    - proxymap
+proxywrite unix - - n -    1 proxymap
+showq     unix  n - n -    - showq
+error     unix  - - n -    - error
+retry     unix  - - n -    - error
+discard   unix  - - n -    - discard
+anvil     unix  - - n -    1 anvil
+scache    unix  - - n -    1 scache
+postlog   unix-dgram n - n - 1 postlogd
+maildir   unix  - n n -    - virtual
+EOF
+
+    # Two Maildirs (a trailing slash makes one): the local domain's and every other domain's. virtual(8) allows no
+    # regexp substitution here, so copies are told apart by the Delivered-To: header virtual(8) adds to each.
+    cat > "$ETC/mailboxes" <<'EOF'
+/@domain\.local$/	domain.local/
+/@/	relayed/
+EOF
+    # Every local part of a local domain exists, except gone@ (Postfix then answers 550 5.1.1 itself).
+    cat > "$ETC/local_recipients" <<'EOF'
+if !/^gone@/
+/^[^@]+@/	OK
+endif
+EOF
+    cat > "$ETC/recipient_access" <<'EOF'
+busy@domain.local	450 4.2.0 Mailbox busy, try again later
+EOF
+
+    cat > "$ETC/sasl/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $DIR/sasldb2
+EOF
+    rm -f "$DIR/sasldb2"
+    echo -n "$SASL_PASSWORD" | saslpasswd2 -p -c -f "$DIR/sasldb2" -u "$HOSTNAME_" "$SASL_USER"
+    chown root:postfix "$DIR/sasldb2"
+    chmod 640 "$DIR/sasldb2"
+
+    cat > "$DIR/relay.env" <<EOF
+POSTFIX_PORT=$port
+POSTFIX_LOGIN_PORT=$login_port
+POSTFIX_MAILDIR=$DIR/mail/domain.local
+POSTFIX_RELAYED_MAILDIR=$DIR/mail/relayed
+POSTFIX_LOG=$DIR/log/postfix.log
+POSTFIX_HOSTNAME=$HOSTNAME_
+POSTFIX_USER=$SASL_USER
+POSTFIX_PASSWORD=$SASL_PASSWORD
+EOF
+}
+
+start() {
+    local port=${1:-${MAILAPI_POSTFIX_PORT:-10025}}
+    need_root
+    install_packages
+    if running && grep -qx "POSTFIX_PORT=$port" "$DIR/relay.env" 2>/dev/null && answers "$port"; then
+        log "already running on 127.0.0.1:$port"
+        return 0
+    fi
+    running && pf stop >/dev/null 2>&1 || true
+    configure "$port"
+    pf_loud check || { log "postfix check failed"; exit 1; }
+    pf_loud start || { tail -20 "$DIR/log/postfix.log" >&2; log "postfix start failed"; exit 1; }
+    for _ in $(seq 1 50); do
+        if answers "$port" && answers $((port + 1)); then
+            log "running on 127.0.0.1:$port (AUTH LOGIN only on $((port + 1))); config $ETC, Maildirs $DIR/mail, log $DIR/log/postfix.log"
+            return 0
+        fi
+        sleep 0.2
+    done
+    tail -20 "$DIR/log/postfix.log" >&2
+    log "postfix does not answer on 127.0.0.1:$port"
+    exit 1
+}
+
+stop() {
+    need_root
+    if [ -d "$ETC" ] && [ -f "$ETC/main.cf" ]; then
+        pf stop >/dev/null 2>&1 || true
+        # master waits for its children; make sure none is left behind.
+        local pid
+        pid=$(cat "$DIR/queue/pid/master.pid" 2>/dev/null | tr -d ' ' || true)
+        for _ in $(seq 1 50); do
+            [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            pf abort >/dev/null 2>&1 || kill -9 "$pid" 2>/dev/null || true
+        fi
+    fi
+    rm -f "$DIR/relay.env"
+    log "stopped"
+}
+
+status() {
+    [ -f "$DIR/relay.env" ] || { log "not started"; return 1; }
+    local port
+    port=$(sed -n 's/^POSTFIX_PORT=//p' "$DIR/relay.env")
+    running && answers "$port" && { log "running on 127.0.0.1:$port"; return 0; }
+    log "not running"
+    return 1
+}
+
+case "${1:-}" in
+    start) start "${2:-}" ;;
+    stop) stop ;;
+    status) status ;;
+    *) echo "usage: $0 start [PORT] | stop | status" >&2; exit 2 ;;
+esac
