@@ -43,6 +43,13 @@ public static class DeliveryRules
         var retriesUsed = message.Attempts.Count;
         var open = recipients.Any(r => r.Status is RecipientStatus.Pending or RecipientStatus.Deferred);
         var canRetry = retriesUsed < options.EffectiveRetryDelays.Count && now - message.CreatedAt < options.MaxAge;
+        if (open && !canRetry)
+        {
+            // Given up: no recipient is left waiting for an attempt that will never come. The last reply stays.
+            recipients = recipients
+                .Select(r => r.Status is RecipientStatus.Pending or RecipientStatus.Deferred ? r with { Status = RecipientStatus.Rejected } : r)
+                .ToList();
+        }
         var status = open && canRetry
             ? MessageStatus.Deferred
             : recipients.Any(r => r.Status == RecipientStatus.Accepted)

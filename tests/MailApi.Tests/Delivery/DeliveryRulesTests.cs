@@ -158,6 +158,7 @@ public sealed class DeliveryRulesTests
 
         Assert.Equal(MessageStatus.Failed, last.Status);
         Assert.Equal(3, last.Attempts.Count);
+        Assert.Equal(RecipientStatus.Rejected, last.Recipients[0].Status);
         Assert.Null(last.NextAttemptAt);
     }
 
@@ -170,6 +171,8 @@ public sealed class DeliveryRulesTests
 
         Assert.Equal(MessageStatus.PartiallySent, result.Status);
         Assert.Contains("MaxAge", result.Attempts[0].Error);
+        Assert.Equal(RecipientStatus.Rejected, result.Recipients[1].Status);
+        Assert.Equal(450, result.Recipients[1].Reply!.Code);
     }
 
     [Fact]

@@ -206,6 +206,9 @@ public sealed class PostfixTests
         var last = await WaitForAttemptsAsync(client, id, 4, "partially_sent", "failed", "sent");
         Assert.Equal("partially_sent", (string?)last["status"]);
         Assert.Equal(4, Attempts(last).Count); // the first and one retry per Delivery:RetryDelays entry (three)
+        var givenUp = last["recipients"]!.AsArray().Single(r => (string?)r!["address"] == "busy@domain.local")!;
+        Assert.Equal("rejected", (string?)givenUp["status"]); // no attempt is left for it; its last reply stays
+        Assert.Equal(450, (int)givenUp["reply"]!["code"]!);
         for (var i = 1; i < 4; i++)
         {
             var steps = Steps(Transcript(last, i));
