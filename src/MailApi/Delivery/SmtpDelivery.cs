@@ -90,7 +90,7 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
             {
                 return null;
             }
-            error = Describe(ex, smtp);
+            error = Describe(ex, smtp, client.AuthenticationMechanisms);
             logger.LogWarning("Attempt for message {MessageId} to {Upstream} ended: {Error}", message.Id, smtp.Upstream, error);
             // After a refused MAIL, RCPT, DATA or end of data MailKit said RSET: a 250 to it leaves the connection
             // ready for the next transaction. A 421, a timeout or a broken protocol ends the connection.
@@ -148,8 +148,10 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
     }
 
     /// <summary>One line saying why the dialogue ended, without secrets or message content.</summary>
-    internal static string Describe(Exception ex, SmtpOptions smtp) => ex switch
+    internal static string Describe(Exception ex, SmtpOptions smtp, ICollection<string> offeredMechanisms) => ex switch
     {
+        NotSupportedException n when n.Message.Contains("authentication mechanism", StringComparison.OrdinalIgnoreCase) =>
+            $"{smtp.Upstream} offers AUTH {string.Join(" ", offeredMechanisms)}, and none of them works with Smtp:Username and Smtp:Password (LOGIN, PLAIN, CRAM-MD5, SCRAM-* do).",
         SocketException s => $"Could not connect to {smtp.Upstream}: {s.SocketErrorCode}.",
         SslHandshakeException => $"TLS handshake with {smtp.Upstream} failed.",
         NotSupportedException n when n.Message.Contains("STARTTLS", StringComparison.OrdinalIgnoreCase) =>
