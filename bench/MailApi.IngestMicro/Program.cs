@@ -57,13 +57,17 @@ internal static class IngestMicroBench
             {
                 // Enqueue into Hangfire, but run no job: only ingestion is measured.
                 foreach (var hosted in services.Where(d => d.ServiceType == typeof(IHostedService)
-                             && (d.ImplementationType?.FullName?.StartsWith("Hangfire", StringComparison.Ordinal) ?? false)).ToList())
+                             && IsHangfire(d.ImplementationType ?? d.ImplementationFactory?.Method.DeclaringType)).ToList())
                 {
                     services.Remove(hosted);
                 }
             });
         });
         var client = factory.CreateClient();
+        if (factory.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi().Servers().Count > 0)
+        {
+            throw new InvalidOperationException("A Hangfire server runs: the bench would measure deliveries too.");
+        }
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
 
         var validator = factory.Services.GetRequiredService<IValidator<SendMessageRequest>>();
@@ -138,6 +142,8 @@ internal static class IngestMicroBench
         Console.Error.WriteLine(FormattableString.Invariant(
             $"{label,-20} {cpu.TotalMicroseconds / count,8:F1} µs CPU/op {alloc / (double)count,9:F0} B/op   ({count / wall.Elapsed.TotalSeconds,8:F0} op/s wall, gen0 {GC.CollectionCount(0) - gc0})"));
     }
+
+    static bool IsHangfire(Type? type) => type?.Assembly.GetName().Name?.StartsWith("Hangfire", StringComparison.Ordinal) ?? false;
 
     static int Arg(string[] args, string name, int fallback)
     {
