@@ -89,6 +89,14 @@ internal static class IngestMicroBench
                 return Task.CompletedTask;
             }).Wait();
             var submitter = factory.Services.GetRequiredService<MessageSubmitter>();
+            await Measure($"{label} validateAsync", requests, async () =>
+            {
+                // What ValidationFilter calls.
+                for (var i = 0; i < requests; i++)
+                {
+                    await validator.ValidateAsync(request);
+                }
+            });
             await Measure($"{label} submit", requests, async () =>
             {
                 for (var i = 0; i < requests; i++)
