@@ -41,7 +41,11 @@ public sealed partial class SendMessageValidator : AbstractValidator<SendMessage
 
         RuleFor(m => m.Headers).Custom((headers, context) =>
         {
-            foreach (var (name, value) in headers ?? [])
+            if (headers is null)
+            {
+                return;
+            }
+            foreach (var (name, value) in headers)
             {
                 var path = $"headers.{name}";
                 if (!IsFieldName(name))
