@@ -21,6 +21,11 @@ public sealed class MessageSubmitter(
 
     private static readonly JsonSerializerOptions HashJson = CreateHashJson();
 
+    /// <summary>One line per accepted message; defined once so a POST neither boxes its values nor parses the template.</summary>
+    private static readonly Action<ILogger, Guid, string, int, MessageStatus, Exception?> Accepted =
+        LoggerMessage.Define<Guid, string, int, MessageStatus>(LogLevel.Information, new EventId(0),
+            "Message {MessageId} accepted from key {KeyName} for {RecipientCount} recipient(s), {Status}");
+
     public enum Outcome
     {
         /// <summary>Stored now and queued.</summary>
@@ -48,7 +53,11 @@ public sealed class MessageSubmitter(
         }
 
         var now = clock.GetUtcNow();
-        var messages = requests.Select(r => ToMessage(r, owner, now)).ToList();
+        var messages = new List<StoredMessage>(requests.Count);
+        foreach (var request in requests)
+        {
+            messages.Add(ToMessage(request, owner, now));
+        }
         var claim = idempotencyKey is null ? null : new IdempotencyClaim(owner, idempotencyKey, Hash(requests), now + IdempotencyWindow);
         var added = await store.AddAsync(messages, claim, cancellationToken);
         if (!added.Created)
@@ -66,8 +75,7 @@ public sealed class MessageSubmitter(
             {
                 queue.Enqueue(message.Id);
             }
-            logger.LogInformation("Message {MessageId} accepted from key {KeyName} for {RecipientCount} recipient(s), {Status}",
-                message.Id, owner, message.Recipients.Count, message.Status);
+            Accepted(logger, message.Id, owner, message.Recipients.Count, message.Status, null);
         }
         return new Result(Outcome.Created, added.Messages);
     }
@@ -76,7 +84,7 @@ public sealed class MessageSubmitter(
     {
         var id = Guid.CreateVersion7(now);
         var content = ToContent(request);
-        var sender = Mailboxes.TryParse(content.From)!;
+        var sender = Mailboxes.AddressAndDomain(content.From);
         var scheduled = request.SendAt is { } sendAt && sendAt > now;
         return new StoredMessage
         {
@@ -89,12 +97,41 @@ public sealed class MessageSubmitter(
             Content = content,
             Sender = sender.Address,
             MessageId = $"<{id}@{smtp.Value.MessageIdDomain ?? sender.Domain}>",
-            Recipients = content.To.Concat(content.Cc).Concat(content.Bcc)
-                .Select(Mailboxes.Address)
-                .Distinct(StringComparer.OrdinalIgnoreCase)
-                .Select(a => new RecipientState(a, RecipientStatus.Pending, null))
-                .ToList(),
+            Recipients = Recipients(content),
         };
+    }
+
+    /// <summary>To, Cc and Bcc in that order, each address once (the first spelling wins, case ignored).</summary>
+    private static List<RecipientState> Recipients(MessageContent content)
+    {
+        var count = content.To.Count + content.Cc.Count + content.Bcc.Count;
+        var recipients = new List<RecipientState>(count);
+        // A set only pays for itself beyond a handful of recipients; below that a scan is cheaper.
+        var seen = count > 8 ? new HashSet<string>(count, StringComparer.OrdinalIgnoreCase) : null;
+        foreach (var list in (ReadOnlySpan<IReadOnlyList<string>>)[content.To, content.Cc, content.Bcc])
+        {
+            foreach (var mailbox in list)
+            {
+                var address = Mailboxes.Address(mailbox);
+                if (seen?.Add(address) ?? !Contains(recipients, address))
+                {
+                    recipients.Add(new RecipientState(address, RecipientStatus.Pending, null));
+                }
+            }
+        }
+        return recipients;
+    }
+
+    private static bool Contains(List<RecipientState> recipients, string address)
+    {
+        foreach (var recipient in recipients)
+        {
+            if (string.Equals(recipient.Address, address, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static MessageContent ToContent(SendMessageRequest r) => new()
@@ -107,15 +144,17 @@ public sealed class MessageSubmitter(
         Subject = r.Subject!,
         Text = LineEnds.ToCrlf(r.Text),
         Html = LineEnds.ToCrlf(r.Html),
-        Headers = (r.Headers ?? []).ToDictionary(h => h.Key, h => h.Value!),
-        Attachments = (r.Attachments ?? [])
-            .Select(a => new AttachmentContent(a!.Filename!, a.ContentType, Convert.FromBase64String(a.Content!), a.ContentId))
-            .ToList(),
+        Headers = NonNull(r.Headers),
+        Attachments = r.Attachments is null ? new List<AttachmentContent>() : r.Attachments
+            .ConvertAll(a => new AttachmentContent(a!.Filename!, a.ContentType, Convert.FromBase64String(a.Content!), a.ContentId)),
         Tags = NonNull(r.Tags),
-        Metadata = (r.Metadata ?? []).ToDictionary(m => m.Key, m => m.Value!),
+        Metadata = NonNull(r.Metadata),
     };
 
-    private static List<string> NonNull(List<string?>? values) => values?.Select(v => v!).ToList() ?? [];
+    private static List<string> NonNull(List<string?>? values) => values is null ? [] : values.ConvertAll(v => v!);
+
+    private static Dictionary<string, string> NonNull(Dictionary<string, string?>? values) =>
+        values is null ? new Dictionary<string, string>() : values.ToDictionary(p => p.Key, p => p.Value!);
 
     /// <summary>A digest of the requests as bound, so the same body with other whitespace is still "the same body".</summary>
     private static string Hash(IReadOnlyList<SendMessageRequest> requests) =>

@@ -154,16 +154,16 @@ public static class MessagesApi
     private static ProblemHttpResult? CheckSenders(IReadOnlyList<SendMessageRequest> requests, ClaimsPrincipal user, ApiKeyRing keys, bool single)
     {
         var key = keys.FindByName(user.KeyName())!;
-        var errors = new Dictionary<string, string[]>();
+        Dictionary<string, string[]>? errors = null;
         for (var i = 0; i < requests.Count; i++)
         {
             var sender = Mailboxes.Address(requests[i].From!);
             if (!key.MaySendAs(sender))
             {
-                errors[single ? "from" : $"messages[{i}].from"] = [$"The API key '{key.Name}' may not send as '{sender}'."];
+                (errors ??= [])[single ? "from" : $"messages[{i}].from"] = [$"The API key '{key.Name}' may not send as '{sender}'."];
             }
         }
-        return errors.Count == 0 ? null : ApiProblems.Validation(errors, StatusCodes.Status403Forbidden);
+        return errors is null ? null : ApiProblems.Validation(errors, StatusCodes.Status403Forbidden);
     }
 
     private static ProblemHttpResult? ProblemFor(MessageSubmitter.Result result, HttpContext context) => result.Outcome switch

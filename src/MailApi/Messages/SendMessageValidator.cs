@@ -41,7 +41,11 @@ public sealed partial class SendMessageValidator : AbstractValidator<SendMessage
 
         RuleFor(m => m.Headers).Custom((headers, context) =>
         {
-            foreach (var (name, value) in headers ?? [])
+            if (headers is null)
+            {
+                return;
+            }
+            foreach (var (name, value) in headers)
             {
                 var path = $"headers.{name}";
                 if (!IsFieldName(name))
@@ -99,7 +103,7 @@ public sealed partial class SendMessageValidator : AbstractValidator<SendMessage
 
     private const string MailboxMessage = "'{PropertyValue}' is not a mailbox: use \"Name <local@domain>\" or \"local@domain\", without CR or LF.";
 
-    private static bool BeMailbox(string? value) => Mailboxes.TryParse(value) is not null;
+    private static bool BeMailbox(string? value) => Mailboxes.IsMailbox(value);
 
     private static int RecipientCount(SendMessageRequest m) => (m.To?.Count ?? 0) + (m.Cc?.Count ?? 0) + (m.Bcc?.Count ?? 0);
 

@@ -7,7 +7,7 @@ public sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilt
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        var argument = context.Arguments.OfType<T>().FirstOrDefault();
+        var argument = FirstOfType(context.Arguments);
         if (argument is null)
         {
             return ApiProblems.Validation(new Dictionary<string, string[]> { [""] = ["A JSON object is required as the request body."] });
@@ -18,5 +18,18 @@ public sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilt
             return ApiProblems.Validation(result.ToDictionary());
         }
         return await next(context);
+    }
+
+    /// <summary>The first <typeparamref name="T"/> among the arguments, without a LINQ iterator per request.</summary>
+    private static T? FirstOfType(IList<object?> arguments)
+    {
+        for (var i = 0; i < arguments.Count; i++)
+        {
+            if (arguments[i] is T argument)
+            {
+                return argument;
+            }
+        }
+        return null;
     }
 }

@@ -20,11 +20,15 @@ public sealed class InMemoryMessageStore : IMessageStore
                 var existing = earlier.Ids.Select(id => _messages.GetValueOrDefault(id)).OfType<StoredMessage>().ToList();
                 return Task.FromResult(new AddResult(false, existing, earlier.Claim.RequestHash));
             }
-            if (messages.Any(m => _messages.ContainsKey(m.Id)))
+            var stored = new List<StoredMessage>(messages.Count);
+            foreach (var message in messages)
             {
-                throw new InvalidOperationException("A message with one of these ids exists already.");
+                if (_messages.ContainsKey(message.Id))
+                {
+                    throw new InvalidOperationException("A message with one of these ids exists already.");
+                }
+                stored.Add(message with { Version = 1 });
             }
-            var stored = messages.Select(m => m with { Version = 1 }).ToList();
             foreach (var message in stored)
             {
                 _messages[message.Id] = message;
@@ -79,13 +83,8 @@ public sealed class InMemoryMessageStore : IMessageStore
         && (q.CreatedBefore is null || m.CreatedAt < q.CreatedBefore)
         && (q.Before is null || MessageOrder.Compare(m.Id, q.Before.Value) < 0);
 
-    public Task<long> CountPendingAsync(CancellationToken cancellationToken)
-    {
-        lock (_gate)
-        {
-            return Task.FromResult(_pending);
-        }
-    }
+    /// <remarks>Written under the lock, read without it: a 64-bit read is atomic, and back-pressure needs no more.</remarks>
+    public Task<long> CountPendingAsync(CancellationToken cancellationToken) => Task.FromResult(Interlocked.Read(ref _pending));
 
     public Task<IReadOnlyList<Guid>> FindOrphansAsync(DateTimeOffset deadBefore, DateTimeOffset dueBefore, int limit, CancellationToken cancellationToken)
     {
