@@ -1,7 +1,7 @@
+using MailApi.Auth;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
-using MailApi.Auth;
 
 namespace MailApi.Hosting;
 

@@ -221,7 +221,9 @@ public sealed class DeliveryIntegrationTests
         await using var relay = await TestSmtpServer.StartAsync(new TestSmtpServerOptions { User = "mailer", Password = password, RequireAuth = true });
         using var factory = new MailApiFactory(relay.Port, new Dictionary<string, string?>
         {
-            ["Smtp:Username"] = "mailer", ["Smtp:Password"] = password, ["Smtp:Security"] = "None",
+            ["Smtp:Username"] = "mailer",
+            ["Smtp:Password"] = password,
+            ["Smtp:Security"] = "None",
         });
 
         var (client, id) = await SendAsync(factory, Bodies.Valid());
@@ -252,7 +254,9 @@ public sealed class DeliveryIntegrationTests
         await using var relay = await TestSmtpServer.StartAsync(new TestSmtpServerOptions { User = "mailer", Password = "right" });
         using var factory = new MailApiFactory(relay.Port, new Dictionary<string, string?>
         {
-            ["Smtp:Username"] = "mailer", ["Smtp:Password"] = "wrong", ["Smtp:Security"] = "None",
+            ["Smtp:Username"] = "mailer",
+            ["Smtp:Password"] = "wrong",
+            ["Smtp:Security"] = "None",
             ["Delivery:RetryDelays:0"] = "00:10:00",
         });
 
@@ -272,7 +276,8 @@ public sealed class DeliveryIntegrationTests
         await using var relay = await TestSmtpServer.StartAsync();
         using var factory = new MailApiFactory(relay.Port, new Dictionary<string, string?>
         {
-            ["Smtp:Security"] = "StartTls", ["Delivery:RetryDelays:0"] = "00:10:00",
+            ["Smtp:Security"] = "StartTls",
+            ["Delivery:RetryDelays:0"] = "00:10:00",
         });
 
         var (client, id) = await SendAsync(factory, Bodies.Valid());
@@ -289,11 +294,16 @@ public sealed class DeliveryIntegrationTests
     {
         await using var relay = await TestSmtpServer.StartAsync(new TestSmtpServerOptions
         {
-            StartTls = true, User = "mailer", Password = "pw", AllowAuthWithoutTls = false,
+            StartTls = true,
+            User = "mailer",
+            Password = "pw",
+            AllowAuthWithoutTls = false,
         });
         using var factory = new MailApiFactory(relay.Port, new Dictionary<string, string?>
         {
-            ["Smtp:Security"] = "StartTls", ["Smtp:Username"] = "mailer", ["Smtp:Password"] = "pw",
+            ["Smtp:Security"] = "StartTls",
+            ["Smtp:Username"] = "mailer",
+            ["Smtp:Password"] = "pw",
         });
 
         var (client, id) = await SendAsync(factory, Bodies.Valid());

@@ -253,7 +253,8 @@ public sealed class PostfixTests
         const string wrong = "not-the-password";
         using var factory = Factory(postfix, changes: new Dictionary<string, string?>
         {
-            ["Smtp:Password"] = wrong, ["Delivery:RetryDelays:0"] = "00:10:00",
+            ["Smtp:Password"] = wrong,
+            ["Delivery:RetryDelays:0"] = "00:10:00",
         });
 
         var (client, id) = await SendAsync(factory, Bodies.Valid("student@domain.local"));
@@ -278,7 +279,8 @@ public sealed class PostfixTests
         var postfix = PostfixRelay.Require();
         using var factory = Factory(postfix, changes: new Dictionary<string, string?>
         {
-            ["Smtp:AcceptAnyCertificate"] = "false", ["Delivery:RetryDelays:0"] = "00:10:00",
+            ["Smtp:AcceptAnyCertificate"] = "false",
+            ["Delivery:RetryDelays:0"] = "00:10:00",
         });
 
         var (client, id) = await SendAsync(factory, Bodies.Valid("student@domain.local"));

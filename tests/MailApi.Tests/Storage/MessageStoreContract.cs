@@ -258,7 +258,8 @@ public abstract class MessageStoreContract
         var old = await AddAsync(store, Message(owner, now.AddDays(-40)) with { Status = MessageStatus.Sent, UpdatedAt = now.AddDays(-40) });
         var middle = await AddAsync(store, Message(owner, now.AddDays(-10)) with
         {
-            Status = MessageStatus.Failed, UpdatedAt = now.AddDays(-10),
+            Status = MessageStatus.Failed,
+            UpdatedAt = now.AddDays(-10),
             Attempts = [new DeliveryAttempt { Number = 1, StartedAt = now, Outcome = MessageStatus.Failed, Upstream = "r", Transcript = [new TranscriptEntry("QUIT", null)] }],
         });
         var recent = await AddAsync(store, Message(owner, now.AddDays(-1)) with { Status = MessageStatus.Sent, UpdatedAt = now.AddDays(-1) });
