@@ -91,7 +91,15 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
             await Task.Delay(50);
         }
         throw new TimeoutException($"Message {id} did not reach {string.Join("/", statuses)} within {timeout}; last seen: {last}"
-            + (Owners.TryGetValue(client, out var factory) ? "\n" + factory.HangfireState() + "\nService log:\n" + string.Join("\n", factory.Logs.Lines.Where(l => !l.Contains(" Microsoft.AspNetCore", StringComparison.Ordinal) && !l.StartsWith("Debug MailApi.Auth", StringComparison.Ordinal)).TakeLast(60)) : ""));
+            + (Owners.TryGetValue(client, out var factory) ? "\n" + factory.HangfireState() + $"\nWhole log: {factory.DumpLog(id)}\nService log:\n" + string.Join("\n", factory.Logs.Lines.Where(l => !l.Contains(" Microsoft.AspNetCore", StringComparison.Ordinal) && !l.StartsWith("Debug MailApi.Auth", StringComparison.Ordinal)).TakeLast(60)) : ""));
+    }
+
+    /// <summary>Writes everything the service logged to a temp file and returns its path.</summary>
+    public string DumpLog(string name)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"mailapi-test-{name}.log");
+        File.WriteAllLines(path, Logs.Lines);
+        return path;
     }
 
     /// <summary>What Hangfire's servers and queues look like, for a test that waited in vain.</summary>
