@@ -15,34 +15,69 @@ public sealed class PostgreSqlServiceTests
         ["Storage:ConnectionString"] = connectionString,
     };
 
+    /// <summary>Two instances as two processes, as they run in production (one database, nothing else shared).</summary>
+    private static async Task<(ServiceProcess A, ServiceProcess B)> TwoInstancesAsync(string database, int relayPort)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["Storage__Provider"] = "PostgreSql",
+            ["Storage__ConnectionString"] = database,
+            ["Smtp__Host"] = "127.0.0.1",
+            ["Smtp__Port"] = relayPort.ToString(),
+            ["Smtp__Security"] = "None",
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        var logs = Directory.CreateTempSubdirectory("mailapi-two-").FullName;
+        var a = await ServiceProcess.StartAsync(FreePort.Get(), Key, settings, Path.Combine(logs, "a.log"));
+        var b = await ServiceProcess.StartAsync(FreePort.Get(), Key, settings, Path.Combine(logs, "b.log"));
+        return (a, b);
+    }
+
+    private const string Key = "two-instances-key";
+
+    private static async Task<JsonObject> WaitForAsync(HttpClient client, string id, params string[] statuses)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JsonObject? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            last = await client.GetFromJsonAsync<JsonObject>($"/v1/messages/{id}");
+            if (statuses.Contains((string?)last!["status"]))
+            {
+                return last;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"Message {id} did not reach {string.Join("/", statuses)}; last seen: {last}");
+    }
+
     [Fact]
     public async Task Two_instances_share_the_queue_and_answer_for_each_others_messages()
     {
         var database = await Postgres.CreateDatabaseAsync();
         await using var relay = await TestSmtpServer.StartAsync();
-        using var a = new MailApiFactory(relay.Port, OnPostgres(database));
-        using var b = new MailApiFactory(relay.Port, OnPostgres(database));
-        var clientA = a.ClientFor();
-        var clientB = b.ClientFor();
+        var (a, b) = await TwoInstancesAsync(database, relay.Port);
+        using var _ = a;
+        using var __ = b;
 
         var ids = new List<string>();
         for (var i = 0; i < 20; i++)
         {
-            var response = await (i % 2 == 0 ? clientA : clientB).PostAsJsonAsync("/v1/messages", Bodies.Valid($"r{i}@domain.local"));
+            var response = await (i % 2 == 0 ? a : b).Client.PostAsJsonAsync("/v1/messages", Bodies.Valid($"r{i}@domain.local"));
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
             ids.Add((string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!);
         }
         foreach (var (id, i) in ids.Select((id, i) => (id, i)))
         {
             // Each status is read from the instance that did not take the message.
-            var message = await MailApiFactory.WaitForStatusAsync(i % 2 == 0 ? clientB : clientA, id, TimeSpan.FromSeconds(30), "sent", "failed");
+            var message = await WaitForAsync(i % 2 == 0 ? b.Client : a.Client, id, "sent", "failed");
             Assert.Equal("sent", (string?)message["status"]);
         }
 
         await Task.Delay(500);
         Assert.Equal(20, relay.Messages.Count);
         Assert.Equal(20, relay.Messages.Select(m => m.Message.MessageId).Distinct().Count());
-        var listed = await clientB.GetFromJsonAsync<JsonObject>("/v1/messages?limit=100");
+        var listed = await b.Client.GetFromJsonAsync<JsonObject>("/v1/messages?limit=100");
         Assert.Equal(ids.AsEnumerable().Reverse(), listed!["items"]!.AsArray().Select(m => (string)m!["id"]!));
     }
 
@@ -51,21 +86,22 @@ public sealed class PostgreSqlServiceTests
     {
         var database = await Postgres.CreateDatabaseAsync();
         await using var relay = await TestSmtpServer.StartAsync();
-        using var a = new MailApiFactory(relay.Port, OnPostgres(database));
-        using var b = new MailApiFactory(relay.Port, OnPostgres(database));
+        var (a, b) = await TwoInstancesAsync(database, relay.Port);
+        using var _ = a;
+        using var __ = b;
         var key = "race-" + Guid.NewGuid();
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
         {
             var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages") { Content = JsonContent.Create(Bodies.Valid()) };
             request.Headers.Add("Idempotency-Key", key);
-            return (i % 2 == 0 ? a : b).ClientFor().SendAsync(request);
+            return (i % 2 == 0 ? a : b).Client.SendAsync(request);
         }));
 
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
         var ids = await Task.WhenAll(responses.Select(async r => (string)(await r.Content.ReadFromJsonAsync<JsonObject>())!["id"]!));
         Assert.Single(ids.Distinct());
-        await MailApiFactory.WaitForStatusAsync(a.ClientFor(), ids[0], TimeSpan.FromSeconds(30), "sent");
+        await WaitForAsync(a.Client, ids[0], "sent");
         await Task.Delay(500);
         Assert.Single(relay.Messages);
     }
