@@ -8,12 +8,14 @@ namespace MailApi.Auth;
 public sealed class ApiKeyRing
 {
     private readonly (byte[] Digest, ApiKey Key)[] _keys;
+    private readonly Dictionary<string, ApiKey> _byName;
 
     public ApiKeyRing(IOptions<ApiKeyOptions> options)
     {
         _keys = options.Value.ApiKeys
             .Select(k => (k.Key is { Length: > 0 } ? SHA256.HashData(Encoding.UTF8.GetBytes(k.Key)) : Convert.FromHexString(k.KeySha256!), k))
             .ToArray();
+        _byName = options.Value.ApiKeys.ToDictionary(k => k.Name);
     }
 
     /// <summary>The key whose secret is <paramref name="presented"/>, or null.</summary>
@@ -32,5 +34,5 @@ public sealed class ApiKeyRing
         return found;
     }
 
-    public ApiKey? FindByName(string name) => _keys.Select(k => k.Key).FirstOrDefault(k => k.Name == name);
+    public ApiKey? FindByName(string name) => _byName.GetValueOrDefault(name);
 }
