@@ -249,22 +249,7 @@ public sealed class RawSmtpConnection : IDisposable
     }
 
     /// <summary>Resets the connection at once (RST).</summary>
-    public void Abort()
-    {
-        // Dispose nulls TcpClient.Client; a connection that ended on its own has nothing left to reset.
-        if (_client.Client is not { } socket)
-        {
-            return;
-        }
-        try
-        {
-            socket.LingerState = new LingerOption(true, 0);
-            socket.Close();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
+    public void Abort() => SocketReset.Abort(_client);
 
     /// <summary>Closes the connection.</summary>
     public void Dispose() => _client.Dispose();

@@ -91,22 +91,7 @@ internal sealed class TestSmtpPipe : ISecurableDuplexPipe
     }
 
     /// <summary>Resets the connection at once (RST, no reply, no QUIT).</summary>
-    public void Abort()
-    {
-        // Dispose nulls TcpClient.Client; a connection that ended on its own has nothing left to reset.
-        if (_client.Client is not { } socket)
-        {
-            return;
-        }
-        try
-        {
-            socket.LingerState = new LingerOption(true, 0);
-            socket.Close();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
+    public void Abort() => SocketReset.Abort(_client);
 
     public void Dispose()
     {
