@@ -35,6 +35,7 @@ public static class DeliveryExtensions
         builder.Services.AddSingleton<SmtpConnectionPool>();
         builder.Services.AddSingleton<SmtpDelivery>();
         builder.Services.AddSingleton<WorkerIdentity>();
+        builder.Services.AddSingleton<InFlightMessages>();
         builder.Services.AddHostedService<OrphanSweeper>();
         builder.Services.AddTransient<DeliveryJob>();
         builder.Services.AddSingleton<IDeliveryQueue, HangfireDeliveryQueue>();

@@ -7,20 +7,41 @@ namespace MailApi.Delivery;
 /// <summary>
 /// The Hangfire job: one attempt to deliver one message, found by id in the store (the source of truth).
 /// Safe to run twice, and on several instances at once: it takes the message by compare-and-set, and a
-/// message another live instance is sending is left to it.
+/// message another live instance is sending is left to it; one this instance holds without a job is taken over.
 /// </summary>
 public sealed class DeliveryJob(
     IMessageStore store,
     SmtpDelivery smtp,
     IDeliveryQueue queue,
     WorkerIdentity worker,
+    InFlightMessages inFlight,
     IOptionsMonitor<DeliveryOptions> options,
     TimeProvider clock,
     ILogger<DeliveryJob> logger)
 {
+    /// <summary>How long recording an outcome waits between tries while the store is unreachable, at most.</summary>
+    private static readonly TimeSpan MaxRecordBackoff = TimeSpan.FromSeconds(5);
+
     /// <summary>Hangfire's own retries are off: the schedule of <see cref="DeliveryOptions.RetryDelays"/> is the only one.</summary>
     [AutomaticRetry(Attempts = 0)]
     public async Task RunAsync(Guid messageId, CancellationToken cancellationToken)
+    {
+        if (!inFlight.TryEnter(messageId))
+        {
+            logger.LogInformation("Message {MessageId} is being delivered by another job of this instance; this run leaves it", messageId);
+            return;
+        }
+        try
+        {
+            await DeliverAsync(messageId, cancellationToken);
+        }
+        finally
+        {
+            inFlight.Exit(messageId);
+        }
+    }
+
+    private async Task DeliverAsync(Guid messageId, CancellationToken cancellationToken)
     {
         var message = await store.FindAsync(messageId, cancellationToken);
         if (message is null)
@@ -31,13 +52,24 @@ public sealed class DeliveryJob(
         var startedAt = clock.GetUtcNow();
         if (message.Status == MessageStatus.Sending)
         {
-            if (await IsAliveAsync(message.Worker, startedAt, cancellationToken))
+            string reason;
+            if (message.Worker == worker.Id)
+            {
+                // This instance holds it, yet no job of ours does (we just took it in InFlightMessages): the job that
+                // held it ended before recording what the relay said.
+                reason = "the delivery job on this instance ended during the dialogue before it could record the outcome (a storage outage?)";
+            }
+            else if (await IsAliveAsync(message.Worker, startedAt, cancellationToken))
             {
                 logger.LogInformation("Message {MessageId} is being sent by {Worker}; this run leaves it", messageId, message.Worker);
                 return;
             }
-            message = Interrupted(message, startedAt);
-            logger.LogWarning("Message {MessageId} was left in the dialogue by {Worker}, which stopped; taking it over", messageId, message.Worker);
+            else
+            {
+                reason = $"the instance {message.Worker} stopped during the dialogue";
+            }
+            logger.LogWarning("Message {MessageId} was left in the dialogue by {Worker}; taking it over", messageId, message.Worker);
+            message = Interrupted(message, startedAt, reason);
         }
         else if (message.Status is not (MessageStatus.Queued or MessageStatus.Scheduled or MessageStatus.Deferred))
         {
@@ -67,13 +99,56 @@ public sealed class DeliveryJob(
         var attempt = await smtp.SendAsync(sending, recipients, CancellationToken.None);
         // Recorded before anything else happens, so a rerun never sends an accepted message again.
         var next = DeliveryRules.Apply(sending, attempt, options.CurrentValue, startedAt, clock.GetUtcNow()) with { Worker = null };
-        var saved = await store.TryUpdateAsync(next, CancellationToken.None)
-            ?? throw new InvalidOperationException($"Message {messageId} changed while it was being sent; the attempt was not recorded.");
+        var saved = await RecordAsync(next, cancellationToken);
         logger.LogInformation("Message {MessageId} attempt {Attempt}: {Status}, queue id {QueueId}",
             messageId, saved.Attempts.Count, saved.Status, saved.QueueId);
         if (saved.Status == MessageStatus.Deferred)
         {
-            queue.Schedule(messageId, saved.NextAttemptAt!.Value);
+            try
+            {
+                queue.Schedule(messageId, saved.NextAttemptAt!.Value);
+            }
+            catch (Exception ex) when (StorageOutage.Is(ex))
+            {
+                logger.LogWarning("Message {MessageId} is deferred but its retry could not be scheduled ({Error}); the orphan sweep queues it when due",
+                    messageId, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes the attempt's outcome, trying again for as long as the store is unreachable: what the relay said is the one
+    /// thing that must never be lost. Only shutdown ends the wait; the message then stays <c>sending</c> on a stopped
+    /// instance, and whoever takes it over records the attempt as interrupted.
+    /// </summary>
+    private async Task<StoredMessage> RecordAsync(StoredMessage next, CancellationToken cancellationToken)
+    {
+        var backoff = TimeSpan.FromMilliseconds(200);
+        var uncertain = false;
+        for (var tries = 1; ; tries++)
+        {
+            try
+            {
+                if (await store.TryUpdateAsync(next, CancellationToken.None) is { } saved)
+                {
+                    return saved;
+                }
+                // A try that failed in the outage may have committed before the connection broke: then the stored copy is ours.
+                if (uncertain && await store.FindAsync(next.Id, CancellationToken.None) is { } stored
+                    && stored.Version == next.Version + 1 && stored.Attempts.Count == next.Attempts.Count && stored.Status == next.Status)
+                {
+                    return stored;
+                }
+                throw new InvalidOperationException($"Message {next.Id} changed while it was being sent; the attempt was not recorded.");
+            }
+            catch (Exception ex) when (StorageOutage.Is(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                uncertain = true;
+                logger.LogWarning("Recording attempt {Attempt} of message {MessageId} failed (try {Try}: {Error}); trying again while the store is unreachable",
+                    next.Attempts.Count, next.Id, tries, ex.Message);
+                await Task.Delay(backoff, clock, cancellationToken);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxRecordBackoff.Ticks));
+            }
         }
     }
 
@@ -93,7 +168,7 @@ public sealed class DeliveryJob(
     /// The worker that held the message stopped mid-dialogue. Whether the relay took the message is unknown:
     /// the attempt is recorded as interrupted, so a later successful send is flagged <c>possibleDuplicate</c>.
     /// </summary>
-    private static StoredMessage Interrupted(StoredMessage message, DateTimeOffset now) => message with
+    private static StoredMessage Interrupted(StoredMessage message, DateTimeOffset now, string reason) => message with
     {
         Attempts =
         [
@@ -104,7 +179,7 @@ public sealed class DeliveryJob(
                 StartedAt = message.UpdatedAt,
                 FinishedAt = now,
                 Outcome = MessageStatus.Deferred,
-                Error = $"Interrupted: the instance {message.Worker} stopped during the dialogue; the relay may or may not have the message.",
+                Error = $"Interrupted: {reason}; the relay may or may not have the message.",
                 Upstream = message.Upstream ?? "",
                 Interrupted = true,
             },

@@ -5,17 +5,22 @@ namespace MailApi.Delivery;
 
 /// <summary>
 /// Keeps this instance's heartbeat in the store, and re-queues messages whose job may be lost: held in
-/// <c>sending</c> by an instance that stopped, or waiting past their time (a crash between storing and queueing).
+/// <c>sending</c> by an instance that stopped, or by this one with no job holding it (the job ended in a storage outage),
+/// or waiting past their time (a crash, or an outage, between storing and queueing).
 /// A duplicate job is harmless: the job takes a message only by compare-and-set.
 /// </summary>
 public sealed class OrphanSweeper(
     IMessageStore store,
     IDeliveryQueue queue,
     WorkerIdentity worker,
+    InFlightMessages inFlight,
     IOptionsMonitor<DeliveryOptions> options,
     TimeProvider clock,
     ILogger<OrphanSweeper> logger) : BackgroundService
 {
+    /// <summary>At most this many messages are re-queued per sweep; the rest wait for the next one.</summary>
+    private const int MaxPerSweep = 1000;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var lastSweep = DateTimeOffset.MinValue;
@@ -49,7 +54,8 @@ public sealed class OrphanSweeper(
 
     private async Task SweepAsync(DateTimeOffset now, DeliveryOptions delivery, CancellationToken cancellationToken)
     {
-        var orphans = await store.FindOrphansAsync(now - delivery.InstanceTimeout, now - delivery.SweepInterval, 1000, cancellationToken);
+        var orphans = await store.FindOrphansAsync(
+            now - delivery.InstanceTimeout, now - delivery.SweepInterval, worker.Id, inFlight.Snapshot(), MaxPerSweep, cancellationToken);
         foreach (var id in orphans)
         {
             queue.Enqueue(id);

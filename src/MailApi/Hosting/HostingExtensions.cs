@@ -15,6 +15,7 @@ public static class HostingExtensions
     {
         builder.AddDevelopmentDefaults();
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<StorageOutageHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
         builder.AddApiKeyAuth();
         builder.AddMessages();

@@ -1,17 +1,23 @@
 using MailApi.Auth;
+using MailApi.Storage;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 
 namespace MailApi.Hosting;
 
-/// <summary>Says where Swagger UI is once the server listens, and which dev key to use.</summary>
+/// <summary>Says where Swagger UI is once the server listens, which dev key to use, and when production keeps messages in memory.</summary>
 public sealed class StartupBanner(
     IServer server, IHostApplicationLifetime lifetime, IHostEnvironment environment,
-    IOptions<ApiKeyOptions> keys, ILogger<StartupBanner> logger) : IHostedService
+    IOptions<ApiKeyOptions> keys, IOptions<StorageOptions> storage, ILogger<StartupBanner> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        if (environment.IsProduction() && storage.Value.Provider == StorageProvider.InMemory)
+        {
+            logger.LogWarning("Storage:Provider is InMemory in Production: every message, queued or not, is lost when the process stops. "
+                + "Set Storage__Provider=PostgreSql and Storage__ConnectionString for a durable store.");
+        }
         lifetime.ApplicationStarted.Register(() =>
         {
             var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];

@@ -20,10 +20,10 @@ public static class ApiProblems
     public static ProblemHttpResult Conflict(string title, string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: title, detail: detail);
 
-    public static ProblemHttpResult Overloaded(HttpContext context, TimeSpan retryAfter)
+    public static ProblemHttpResult Overloaded(HttpContext context, TimeSpan retryAfter, string reason)
     {
         context.Response.Headers.RetryAfter = ((int)retryAfter.TotalSeconds).ToString();
         return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Too many messages waiting",
-            detail: "More messages are waiting to be sent than Limits:MaxPendingMessages allows; nothing was stored. Retry later.");
+            detail: $"{reason} Nothing was stored. Retry later.");
     }
 }

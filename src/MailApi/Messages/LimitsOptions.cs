@@ -21,4 +21,8 @@ public sealed class LimitsOptions
     /// <summary>Above this many messages waiting to be sent, POST answers 503 instead of storing more.</summary>
     [Range(1, long.MaxValue)]
     public long MaxPendingMessages { get; set; } = 100_000;
+
+    /// <summary>Above this many bytes of content waiting to be sent (bodies, attachments, headers), POST answers 503 too.</summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxPendingBytes { get; set; } = 2L * 1024 * 1024 * 1024;
 }

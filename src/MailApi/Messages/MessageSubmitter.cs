@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using MailApi.Delivery;
 using MailApi.Hosting;
@@ -34,30 +35,45 @@ public sealed class MessageSubmitter(
         Replayed,
         /// <summary>The Idempotency-Key came before with a different body: nothing stored.</summary>
         KeyReused,
-        /// <summary>Too many messages wait to be sent: nothing stored.</summary>
+        /// <summary>Too many messages, or too many bytes of content, wait to be sent: nothing stored.</summary>
         Overloaded,
     }
 
-    public sealed record Result(Outcome Outcome, IReadOnlyList<StoredMessage> Messages);
+    /// <param name="Outcome">What became of the requests.</param>
+    /// <param name="Messages">The stored messages (or the earlier ones of a replay), in request order.</param>
+    /// <param name="Overload">With <see cref="Outcome.Overloaded"/>: which limit was reached, for the caller.</param>
+    public sealed record Result(Outcome Outcome, IReadOnlyList<StoredMessage> Messages, string? Overload = null);
 
     /// <summary>
     /// Stores <paramref name="requests"/> all or none, then queues them. An <paramref name="idempotencyKey"/>
     /// (already checked to be 1-255 printable ASCII characters) makes a repeat of the same requests a replay.
     /// </summary>
+    /// <remarks>
+    /// Once the messages are stored the answer is theirs, whatever happens to the queueing: a message stored without its
+    /// job is found by the orphan sweep, while an error answer would make the caller send it again.
+    /// </remarks>
     public async Task<Result> SubmitAsync(
         IReadOnlyList<SendMessageRequest> requests, string owner, string? idempotencyKey, CancellationToken cancellationToken)
     {
-        if (await store.CountPendingAsync(cancellationToken) + requests.Count > limits.Value.MaxPendingMessages)
-        {
-            return new Result(Outcome.Overloaded, []);
-        }
-
         var now = clock.GetUtcNow();
         var messages = new List<StoredMessage>(requests.Count);
+        var bytes = 0L;
         foreach (var request in requests)
         {
-            messages.Add(ToMessage(request, owner, now));
+            var message = ToMessage(request, owner, now);
+            bytes += message.ContentBytes;
+            messages.Add(message);
         }
+        var backlog = await store.BacklogAsync(cancellationToken);
+        if (backlog.Messages + messages.Count > limits.Value.MaxPendingMessages)
+        {
+            return new Result(Outcome.Overloaded, [], $"{backlog.Messages} messages wait to be sent; Limits:MaxPendingMessages allows {limits.Value.MaxPendingMessages}.");
+        }
+        if (backlog.Bytes + bytes > limits.Value.MaxPendingBytes)
+        {
+            return new Result(Outcome.Overloaded, [], $"{backlog.Bytes} bytes of content wait to be sent; Limits:MaxPendingBytes allows {limits.Value.MaxPendingBytes}.");
+        }
+
         var claim = idempotencyKey is null ? null : new IdempotencyClaim(owner, idempotencyKey, Hash(requests), now + IdempotencyWindow);
         var added = await store.AddAsync(messages, claim, cancellationToken);
         if (!added.Created)
@@ -67,15 +83,22 @@ public sealed class MessageSubmitter(
 
         foreach (var message in added.Messages)
         {
-            if (message.Status == MessageStatus.Scheduled)
-            {
-                queue.Schedule(message.Id, message.SendAt!.Value);
-            }
-            else
-            {
-                queue.Enqueue(message.Id);
-            }
             Accepted(logger, message.Id, owner, message.Recipients.Count, message.Status, null);
+            try
+            {
+                if (message.Status == MessageStatus.Scheduled)
+                {
+                    queue.Schedule(message.Id, message.SendAt!.Value);
+                }
+                else
+                {
+                    queue.Enqueue(message.Id);
+                }
+            }
+            catch (Exception ex)
+            {
+                logger.LogError(ex, "Message {MessageId} is stored but its delivery job could not be queued; the orphan sweep queues it", message.Id);
+            }
         }
         return new Result(Outcome.Created, added.Messages);
     }
@@ -88,6 +111,7 @@ public sealed class MessageSubmitter(
         var scheduled = request.SendAt is { } sendAt && sendAt > now;
         return new StoredMessage
         {
+            ContentBytes = ContentBytes(content),
             Id = id,
             Owner = owner,
             Status = scheduled ? MessageStatus.Scheduled : MessageStatus.Queued,
@@ -132,6 +156,21 @@ public sealed class MessageSubmitter(
             }
         }
         return false;
+    }
+
+    /// <summary>What the message's content weighs while it waits: UTF-8 bodies, decoded attachments, custom headers.</summary>
+    private static long ContentBytes(MessageContent content)
+    {
+        long bytes = Encoding.UTF8.GetByteCount(content.Text ?? "") + Encoding.UTF8.GetByteCount(content.Html ?? "");
+        foreach (var attachment in content.Attachments)
+        {
+            bytes += attachment.Content.Length;
+        }
+        foreach (var (name, value) in content.Headers)
+        {
+            bytes += name.Length + value.Length;
+        }
+        return bytes;
     }
 
     private static MessageContent ToContent(SendMessageRequest r) => new()

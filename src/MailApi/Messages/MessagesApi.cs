@@ -168,7 +168,7 @@ public static class MessagesApi
 
     private static ProblemHttpResult? ProblemFor(MessageSubmitter.Result result, HttpContext context) => result.Outcome switch
     {
-        MessageSubmitter.Outcome.Overloaded => ApiProblems.Overloaded(context, TimeSpan.FromSeconds(30)),
+        MessageSubmitter.Outcome.Overloaded => ApiProblems.Overloaded(context, TimeSpan.FromSeconds(30), result.Overload!),
         MessageSubmitter.Outcome.KeyReused => ApiProblems.Conflict("Idempotency-Key reused",
             "This Idempotency-Key was used in the last 24 hours with a different body; nothing was stored."),
         _ => null,

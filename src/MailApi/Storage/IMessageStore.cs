@@ -26,14 +26,17 @@ public interface IMessageStore
     /// <summary>One page of one owner's messages, newest first.</summary>
     Task<MessagePage> ListAsync(MessageQuery query, CancellationToken cancellationToken);
 
-    /// <summary>How many messages are not yet in a final status (for back-pressure).</summary>
-    Task<long> CountPendingAsync(CancellationToken cancellationToken);
+    /// <summary>How many messages are not yet in a final status, and the bytes of their content (for back-pressure).</summary>
+    Task<Backlog> BacklogAsync(CancellationToken cancellationToken);
 
     /// <summary>
     /// Messages that may have lost their delivery job: <c>sending</c> on an instance whose heartbeat is older than
-    /// <paramref name="deadBefore"/>, <c>queued</c> or <c>deferred</c>/<c>scheduled</c> and due before <paramref name="dueBefore"/>.
+    /// <paramref name="deadBefore"/>, or on <paramref name="self"/> but not among <paramref name="inFlight"/> (its job
+    /// ended without recording the outcome, e.g. in a storage outage); <c>queued</c> or <c>deferred</c>/<c>scheduled</c>
+    /// and due before <paramref name="dueBefore"/>.
     /// </summary>
-    Task<IReadOnlyList<Guid>> FindOrphansAsync(DateTimeOffset deadBefore, DateTimeOffset dueBefore, int limit, CancellationToken cancellationToken);
+    Task<IReadOnlyList<Guid>> FindOrphansAsync(DateTimeOffset deadBefore, DateTimeOffset dueBefore, string self, IReadOnlyCollection<Guid> inFlight,
+        int limit, CancellationToken cancellationToken);
 
     /// <summary>Records that <paramref name="instance"/> is alive at <paramref name="now"/>.</summary>
     Task HeartbeatAsync(string instance, DateTimeOffset now, CancellationToken cancellationToken);
@@ -60,6 +63,9 @@ public sealed record IdempotencyClaim(string Owner, string Key, string RequestHa
 /// <param name="Messages">The stored messages, or those of the earlier claim, in request order.</param>
 /// <param name="ExistingRequestHash">The earlier claim's request digest, when <paramref name="Created"/> is false.</param>
 public sealed record AddResult(bool Created, IReadOnlyList<StoredMessage> Messages, string? ExistingRequestHash);
+
+/// <summary>What waits to be sent: messages not in a final status and the bytes of their content.</summary>
+public readonly record struct Backlog(long Messages, long Bytes);
 
 /// <summary>Filters for <c>GET /v1/messages</c>.</summary>
 public sealed record MessageQuery

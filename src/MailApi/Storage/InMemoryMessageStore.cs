@@ -10,6 +10,7 @@ public sealed class InMemoryMessageStore : IMessageStore
     private readonly ConcurrentDictionary<string, DateTimeOffset> _heartbeats = new();
     private readonly Lock _gate = new();
     private long _pending;
+    private long _pendingBytes;
 
     public Task<AddResult> AddAsync(IReadOnlyList<StoredMessage> messages, IdempotencyClaim? claim, CancellationToken cancellationToken)
     {
@@ -35,6 +36,7 @@ public sealed class InMemoryMessageStore : IMessageStore
                 if (!message.Status.IsFinal())
                 {
                     _pending++;
+                    _pendingBytes += message.ContentBytes;
                 }
             }
             if (claim is not null)
@@ -58,7 +60,9 @@ public sealed class InMemoryMessageStore : IMessageStore
             }
             var next = updated with { Version = updated.Version + 1 };
             _messages[updated.Id] = next;
-            _pending += (current.Status.IsFinal() ? 0 : -1) + (next.Status.IsFinal() ? 0 : 1);
+            var (before, after) = (current.Status.IsFinal() ? 0 : 1, next.Status.IsFinal() ? 0 : 1);
+            _pending += after - before;
+            _pendingBytes += after * next.ContentBytes - before * current.ContentBytes;
             return Task.FromResult<StoredMessage?>(next);
         }
     }
@@ -83,14 +87,17 @@ public sealed class InMemoryMessageStore : IMessageStore
         && (q.CreatedBefore is null || m.CreatedAt < q.CreatedBefore)
         && (q.Before is null || MessageOrder.Compare(m.Id, q.Before.Value) < 0);
 
-    /// <remarks>Written under the lock, read without it: a 64-bit read is atomic, and back-pressure needs no more.</remarks>
-    public Task<long> CountPendingAsync(CancellationToken cancellationToken) => Task.FromResult(Interlocked.Read(ref _pending));
+    /// <remarks>Written under the lock, read without it: 64-bit reads are atomic, and back-pressure needs no more.</remarks>
+    public Task<Backlog> BacklogAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(new Backlog(Interlocked.Read(ref _pending), Interlocked.Read(ref _pendingBytes)));
 
-    public Task<IReadOnlyList<Guid>> FindOrphansAsync(DateTimeOffset deadBefore, DateTimeOffset dueBefore, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<Guid>> FindOrphansAsync(DateTimeOffset deadBefore, DateTimeOffset dueBefore, string self, IReadOnlyCollection<Guid> inFlight,
+        int limit, CancellationToken cancellationToken)
     {
         IReadOnlyList<Guid> orphans = _messages.Values
             .Where(m => m.Status switch
             {
+                MessageStatus.Sending when m.Worker == self => !inFlight.Contains(m.Id),
                 MessageStatus.Sending => m.Worker is null || _heartbeats.GetValueOrDefault(m.Worker) < deadBefore,
                 MessageStatus.Queued => m.UpdatedAt < dueBefore,
                 MessageStatus.Deferred => m.NextAttemptAt < dueBefore,

@@ -70,7 +70,8 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
             {
                 var command = new NpgsqlBatchCommand(
                     "insert into mailapi_messages (id, owner, status, created_at, updated_at, send_at, next_attempt_at, sender, recipients, tags, "
-                    + "queue_id, worker, content_purged, version, doc) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)");
+                    + "queue_id, worker, content_purged, version, doc, content_bytes) "
+                    + "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)");
                 AddColumns(command.Parameters, message);
                 batch.BatchCommands.Add(command);
             }
@@ -93,8 +94,8 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
         var next = updated with { Version = updated.Version + 1 };
         await using var command = Db.CreateCommand(
             "update mailapi_messages set owner = $2, status = $3, created_at = $4, updated_at = $5, send_at = $6, next_attempt_at = $7, "
-            + "sender = $8, recipients = $9, tags = $10, queue_id = $11, worker = $12, content_purged = $13, version = $14, doc = $15 "
-            + "where id = $1 and version = $16");
+            + "sender = $8, recipients = $9, tags = $10, queue_id = $11, worker = $12, content_purged = $13, version = $14, doc = $15, "
+            + "content_bytes = $16 where id = $1 and version = $17");
         AddColumns(command.Parameters, next);
         command.Parameters.Add(new() { Value = updated.Version });
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? next : null;
@@ -137,19 +138,24 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
         return new MessagePage(items.Take(query.Limit).ToList(), items.Count > query.Limit);
     }
 
-    public async Task<long> CountPendingAsync(CancellationToken cancellationToken)
+    public async Task<Backlog> BacklogAsync(CancellationToken cancellationToken)
     {
-        await using var command = Db.CreateCommand("select count(*) from mailapi_messages where status = any($1)");
+        await using var command = Db.CreateCommand(
+            "select count(*), coalesce(sum(content_bytes), 0)::bigint from mailapi_messages where status = any($1)");
         command.Parameters.Add(new() { Value = PendingStatuses });
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new Backlog(reader.GetInt64(0), reader.GetInt64(1));
     }
 
-    public async Task<IReadOnlyList<Guid>> FindOrphansAsync(DateTimeOffset deadBefore, DateTimeOffset dueBefore, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Guid>> FindOrphansAsync(DateTimeOffset deadBefore, DateTimeOffset dueBefore, string self, IReadOnlyCollection<Guid> inFlight,
+        int limit, CancellationToken cancellationToken)
     {
         await using var command = Db.CreateCommand(
             "select m.id from mailapi_messages m left join mailapi_instances i on i.id = m.worker "
             + "where m.status = any($4) and ("
-            + " (m.status = 'sending' and (i.heartbeat_at is null or i.heartbeat_at < $1))"
+            + " (m.status = 'sending' and m.worker = $5 and not (m.id = any($6)))"
+            + " or (m.status = 'sending' and m.worker is distinct from $5 and (i.heartbeat_at is null or i.heartbeat_at < $1))"
             + " or (m.status = 'queued' and m.updated_at < $2)"
             + " or (m.status = 'deferred' and m.next_attempt_at < $2)"
             + " or (m.status = 'scheduled' and m.send_at < $2)) limit $3");
@@ -157,6 +163,8 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
         command.Parameters.Add(new() { Value = dueBefore });
         command.Parameters.Add(new() { Value = limit });
         command.Parameters.Add(new() { Value = PendingStatuses });
+        command.Parameters.Add(new() { Value = self });
+        command.Parameters.Add(new() { Value = inFlight.ToArray() });
         var ids = new List<Guid>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -247,6 +255,7 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
         p.Add(new() { Value = m.ContentPurged });
         p.Add(new() { Value = m.Version });
         p.Add(new() { Value = JsonSerializer.Serialize(m, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        p.Add(new() { Value = m.ContentBytes });
     }
 
     private static StoredMessage Read(NpgsqlDataReader reader) =>

@@ -38,6 +38,9 @@ public sealed record StoredMessage
     /// <summary>Retention dropped the bodies, attachments and transcripts; the summary remains.</summary>
     public bool ContentPurged { get; init; }
 
+    /// <summary>Bytes of content (bodies, attachments, custom headers) the message holds while it waits (Limits:MaxPendingBytes).</summary>
+    public long ContentBytes { get; init; }
+
     /// <summary>The bare address of <c>from</c>: the envelope sender, and what the list filter compares.</summary>
     public required string Sender { get; init; }
 

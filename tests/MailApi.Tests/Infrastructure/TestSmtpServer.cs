@@ -71,6 +71,7 @@ public sealed class TestSmtpServer : IAsyncDisposable
     private Rule? _finalRule;
     private int _dropAfterData;
     private TimeSpan _finalReplyDelay;
+    private TaskCompletionSource? _finalReplyHold;
     private Task _running = Task.CompletedTask;
     private int _connectionCount;
     private int _authAttempts;
@@ -202,6 +203,23 @@ public sealed class TestSmtpServer : IAsyncDisposable
     public void DelayFinalReply(TimeSpan delay)
     {
         lock (_gate) { _finalReplyDelay = delay; }
+    }
+
+    /// <summary>
+    /// Takes messages but holds the replies to their final dots until <see cref="ReleaseFinalReplies"/>: a test can act
+    /// while the client waits for "250 queued as" (a message held is in <see cref="Messages"/> already).
+    /// </summary>
+    public void HoldFinalReplies()
+    {
+        lock (_gate) { _finalReplyHold ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously); }
+    }
+
+    /// <summary>Answers the final dots held by <see cref="HoldFinalReplies"/>, and those to come without waiting.</summary>
+    public void ReleaseFinalReplies()
+    {
+        TaskCompletionSource? hold;
+        lock (_gate) { (hold, _finalReplyHold) = (_finalReplyHold, null); }
+        hold?.TrySetResult();
     }
 
     /// <summary>Forgets every scripted reply: everything is accepted again.</summary>
@@ -439,8 +457,10 @@ public sealed class TestSmtpServer : IAsyncDisposable
         Rule? final;
         bool drop;
         TimeSpan delay;
+        Task held;
         lock (_gate)
         {
+            held = _finalReplyHold?.Task ?? Task.CompletedTask;
             final = Use(ref _finalRule);
             drop = _dropAfterData > 0;
             if (drop)
@@ -496,6 +516,7 @@ public sealed class TestSmtpServer : IAsyncDisposable
         {
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
         }
+        await held.WaitAsync(cancellationToken).ConfigureAwait(false);
 
         return new SmtpResponse((SmtpReplyCode)code, text);
     }

@@ -22,8 +22,8 @@ public sealed class MessagesHttpTests : IClassFixture<MessagesHttpTests.Service>
 
     public MessagesHttpTests(Service service) => _factory = service.Factory;
 
-    private Task<long> PendingAsync() =>
-        _factory.Services.GetRequiredService<IMessageStore>().CountPendingAsync(CancellationToken.None);
+    private async Task<long> PendingAsync() =>
+        (await _factory.Services.GetRequiredService<IMessageStore>().BacklogAsync(CancellationToken.None)).Messages;
 
     [Fact]
     public async Task Post_answers_202_with_location_and_the_stored_resource()
@@ -221,7 +221,7 @@ public sealed class MessagesHttpTests : IClassFixture<MessagesHttpTests.Service>
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType!.MediaType);
         Assert.NotNull(refused.Headers.RetryAfter);
-        Assert.Equal(1, await store.CountPendingAsync(CancellationToken.None));
+        Assert.Equal(1, (await store.BacklogAsync(CancellationToken.None)).Messages);
     }
 
     [Fact]

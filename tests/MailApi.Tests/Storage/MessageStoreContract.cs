@@ -203,21 +203,21 @@ public abstract class MessageStoreContract
     }
 
     [Fact]
-    public async Task Pending_count_follows_status_changes()
+    public async Task Backlog_counts_messages_and_content_bytes_and_follows_status_changes()
     {
         var store = await StoreAsync();
-        var before = await store.CountPendingAsync(CancellationToken.None);
-        var a = await AddAsync(store, Message(NewOwner()));
-        await AddAsync(store, Message(NewOwner(), status: MessageStatus.Scheduled));
-        Assert.Equal(before + 2, await store.CountPendingAsync(CancellationToken.None));
+        var before = await store.BacklogAsync(CancellationToken.None);
+        var a = await AddAsync(store, Message(NewOwner()) with { ContentBytes = 1000 });
+        await AddAsync(store, Message(NewOwner(), status: MessageStatus.Scheduled) with { ContentBytes = 234 });
+        Assert.Equal(new Backlog(before.Messages + 2, before.Bytes + 1234), await store.BacklogAsync(CancellationToken.None));
 
         await store.TryUpdateAsync(a with { Status = MessageStatus.Sent }, CancellationToken.None);
 
-        Assert.Equal(before + 1, await store.CountPendingAsync(CancellationToken.None));
+        Assert.Equal(new Backlog(before.Messages + 1, before.Bytes + 234), await store.BacklogAsync(CancellationToken.None));
     }
 
     [Fact]
-    public async Task Orphans_are_messages_held_by_silent_instances_or_waiting_past_their_time()
+    public async Task Orphans_are_messages_held_by_silent_instances_or_by_this_one_without_a_job_or_waiting_past_their_time()
     {
         var store = await StoreAsync();
         var now = DateTimeOffset.UtcNow;
@@ -228,15 +228,21 @@ public abstract class MessageStoreContract
         var owner = NewOwner();
         var heldByLive = await AddAsync(store, Message(owner, now) with { Status = MessageStatus.Sending, Worker = live });
         var heldByDead = await AddAsync(store, Message(owner, now) with { Status = MessageStatus.Sending, Worker = dead });
+        var self = "self-" + Guid.NewGuid().ToString("N");
+        await store.HeartbeatAsync(self, now, CancellationToken.None);
+        var heldBySelfWithJob = await AddAsync(store, Message(owner, now) with { Status = MessageStatus.Sending, Worker = self });
+        var heldBySelfWithoutJob = await AddAsync(store, Message(owner, now) with { Status = MessageStatus.Sending, Worker = self });
         var freshQueued = await AddAsync(store, Message(owner, now));
         var lateQueued = await AddAsync(store, Message(owner, now.AddMinutes(-10)));
         var dueDeferred = await AddAsync(store, Message(owner, now.AddMinutes(-10)) with { Status = MessageStatus.Deferred, NextAttemptAt = now.AddMinutes(-5) });
         var laterDeferred = await AddAsync(store, Message(owner, now.AddMinutes(-10)) with { Status = MessageStatus.Deferred, NextAttemptAt = now.AddMinutes(5) });
         var sent = await AddAsync(store, Message(owner, now.AddMinutes(-10)) with { Status = MessageStatus.Sent });
 
-        var orphans = await store.FindOrphansAsync(now.AddSeconds(-30), now.AddSeconds(-30), 10_000, CancellationToken.None);
+        var orphans = await store.FindOrphansAsync(now.AddSeconds(-30), now.AddSeconds(-30), self, [heldBySelfWithJob.Id], 10_000, CancellationToken.None);
 
         Assert.Contains(heldByDead.Id, orphans);
+        Assert.Contains(heldBySelfWithoutJob.Id, orphans);
+        Assert.DoesNotContain(heldBySelfWithJob.Id, orphans);
         Assert.Contains(lateQueued.Id, orphans);
         Assert.Contains(dueDeferred.Id, orphans);
         Assert.DoesNotContain(heldByLive.Id, orphans);
