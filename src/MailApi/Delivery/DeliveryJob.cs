@@ -71,7 +71,7 @@ public sealed class DeliveryJob(
             logger.LogWarning("Message {MessageId} was left in the dialogue by {Worker}; taking it over", messageId, message.Worker);
             message = Interrupted(message, startedAt, reason);
         }
-        else if (message.Status is not (MessageStatus.Queued or MessageStatus.Scheduled or MessageStatus.Deferred))
+        else if (!message.Status.IsWaiting())
         {
             logger.LogInformation("Message {MessageId} is {Status}; this run has nothing to do", messageId, message.Status);
             return;

@@ -10,6 +10,7 @@ public sealed record ListQuery(
     DateTimeOffset? CreatedAfter, DateTimeOffset? CreatedBefore, int? Limit, string? Cursor)
 {
     public const int MaxLimit = 100;
+    public const int DefaultLimit = 50;
 
     /// <summary>The store's query, or null with <paramref name="errors"/> filled.</summary>
     public MessageQuery? ToStoreQuery(string owner, Dictionary<string, string[]> errors)
@@ -17,10 +18,10 @@ public sealed record ListQuery(
         MessageStatus? status = null;
         if (Status is not null)
         {
-            var match = Enum.GetValues<MessageStatus>().Where(s => Name(s) == Status).ToList();
+            var match = Enum.GetValues<MessageStatus>().Where(s => s.Name() == Status).ToList();
             if (match.Count == 0)
             {
-                errors["status"] = [$"'status' must be one of {string.Join(", ", Enum.GetValues<MessageStatus>().Select(Name))}."];
+                errors["status"] = [$"'status' must be one of {string.Join(", ", Enum.GetValues<MessageStatus>().Select(s => s.Name()))}."];
             }
             else
             {
@@ -55,11 +56,10 @@ public sealed record ListQuery(
             CreatedAfter = CreatedAfter,
             CreatedBefore = CreatedBefore,
             Before = before,
-            Limit = Limit ?? 50,
+            Limit = Limit ?? DefaultLimit,
         };
     }
 
     public static string CursorAfter(Guid lastId) => Base64Url.EncodeToString(lastId.ToByteArray(bigEndian: true));
 
-    private static string Name(MessageStatus status) => JsonNamingPolicy.SnakeCaseLower.ConvertName(status.ToString());
 }

@@ -12,6 +12,9 @@ public static class MessagesApi
 {
     public const string IdempotencyHeader = "Idempotency-Key";
 
+    /// <summary>What an overloaded service asks callers to wait: long enough for workers to drain a real backlog.</summary>
+    private static readonly TimeSpan OverloadRetryAfter = TimeSpan.FromSeconds(30);
+
     public static RouteGroupBuilder MapMessages(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/messages")
@@ -124,10 +127,10 @@ public static class MessagesApi
         // Compare-and-set against the delivery job: whichever writes first wins, and the loser sees the new status.
         while (await FindOwnAsync(id, user, store, cancellationToken) is { } message)
         {
-            if (message.Status is not (MessageStatus.Scheduled or MessageStatus.Queued or MessageStatus.Deferred))
+            if (!message.Status.IsWaiting())
             {
                 return ApiProblems.Conflict("The message cannot be canceled",
-                    $"The message is {JsonNamingPolicy.SnakeCaseLower.ConvertName(message.Status.ToString())}; only scheduled, queued or deferred messages can be canceled.");
+                    $"The message is {message.Status.Name()}; only {string.Join(", ", MessageStatuses.Waiting.Select(s => s.Name()))} messages can be canceled.");
             }
             var canceled = await store.TryUpdateAsync(
                 message with { Status = MessageStatus.Canceled, UpdatedAt = clock.GetUtcNow(), NextAttemptAt = null }, cancellationToken);
@@ -168,7 +171,7 @@ public static class MessagesApi
 
     private static ProblemHttpResult? ProblemFor(MessageSubmitter.Result result, HttpContext context) => result.Outcome switch
     {
-        MessageSubmitter.Outcome.Overloaded => ApiProblems.Overloaded(context, TimeSpan.FromSeconds(30), result.Overload!),
+        MessageSubmitter.Outcome.Overloaded => ApiProblems.Overloaded(context, OverloadRetryAfter, result.Overload!),
         MessageSubmitter.Outcome.KeyReused => ApiProblems.Conflict("Idempotency-Key reused",
             "This Idempotency-Key was used in the last 24 hours with a different body; nothing was stored."),
         _ => null,

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace MailApi.Storage;
 
 /// <summary>Where a message is on its way to the upstream relay. Serialised in snake_case (<c>partially_sent</c>).</summary>
@@ -34,9 +36,29 @@ public enum RecipientStatus
     Rejected,
 }
 
-public static class MessageStatusExtensions
+/// <summary>The sets of statuses the service reasons about, each named once (the store, the job and the API share them).</summary>
+public static class MessageStatuses
 {
+    /// <summary>Waiting for a delivery job: what a job may take, and what the caller may cancel.</summary>
+    public static readonly IReadOnlyList<MessageStatus> Waiting = [MessageStatus.Scheduled, MessageStatus.Queued, MessageStatus.Deferred];
+
+    /// <summary>Not final: what back-pressure counts and the orphan sweep looks at.</summary>
+    public static readonly IReadOnlyList<MessageStatus> Pending = [.. Waiting, MessageStatus.Sending];
+
+    /// <summary>The statuses a message never leaves.</summary>
+    public static readonly IReadOnlyList<MessageStatus> Final =
+        [MessageStatus.Sent, MessageStatus.PartiallySent, MessageStatus.Failed, MessageStatus.Canceled];
+
+    private static readonly string[] Names = Enum.GetValues<MessageStatus>().Select(s => JsonNamingPolicy.SnakeCaseLower.ConvertName(s.ToString())).ToArray();
+
     /// <summary>True for the statuses a message never leaves.</summary>
     public static bool IsFinal(this MessageStatus status) =>
         status is MessageStatus.Sent or MessageStatus.PartiallySent or MessageStatus.Failed or MessageStatus.Canceled;
+
+    /// <summary>True for the statuses a delivery job may take a message from (and a caller may cancel it in).</summary>
+    public static bool IsWaiting(this MessageStatus status) =>
+        status is MessageStatus.Scheduled or MessageStatus.Queued or MessageStatus.Deferred;
+
+    /// <summary>The status as the API and the store spell it: <c>partially_sent</c>.</summary>
+    public static string Name(this MessageStatus status) => Names[(int)status];
 }

@@ -10,6 +10,10 @@ namespace MailApi.Storage;
 /// </summary>
 public sealed class PostgreSqlDatabase : IDisposable
 {
+    /// <summary>The advisory lock instances take while they migrate, so that two starting together take turns. Never change
+    /// it: instances of two versions starting together must take the same lock.</summary>
+    private const long MigrationLock = 7461726;
+
     public NpgsqlDataSource DataSource { get; }
     public string ConnectionString { get; }
 
@@ -39,7 +43,7 @@ public sealed class PostgreSqlDatabase : IDisposable
         using var connection = DataSource.OpenConnection();
         using var transaction = connection.BeginTransaction();
         // Two instances starting together: the second waits here, then finds the schema current.
-        Execute(connection, "select pg_advisory_xact_lock(7461726); "
+        Execute(connection, $"select pg_advisory_xact_lock({MigrationLock}); "
             + "create table if not exists mailapi_schema_versions (version int primary key, applied_at timestamptz not null default now())");
         using (var read = new NpgsqlCommand("select coalesce(max(version), 0) from mailapi_schema_versions", connection))
         {

@@ -13,8 +13,11 @@ namespace MailApi.Storage;
 public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessageStore
 {
     private static readonly JsonSerializerOptions Json = CreateJson();
-    private static readonly string[] PendingStatuses = ["scheduled", "queued", "sending", "deferred"];
-    private static readonly string[] FinalStatuses = ["sent", "partially_sent", "failed", "canceled"];
+    private static readonly string[] PendingStatuses = [.. MessageStatuses.Pending.Select(s => s.Name())];
+    private static readonly string[] FinalStatuses = [.. MessageStatuses.Final.Select(s => s.Name())];
+
+    /// <summary>Retention drops content a page of messages at a time, each by compare-and-set.</summary>
+    private const int PurgePageSize = 500;
 
     private NpgsqlDataSource Db => database.DataSource;
 
@@ -113,7 +116,7 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
                 sql.Append(" and ").Append(condition.Replace("$?", "$" + parameters.Count));
             }
         }
-        Filter("status = $?", query.Status is { } s ? StatusName(s) : null);
+        Filter("status = $?", query.Status is { } s ? s.Name() : null);
         Filter("tags @> array[$?]", query.Tag);
         Filter("sender = $?", query.From?.ToLowerInvariant());
         Filter("recipients @> array[$?]", query.To?.ToLowerInvariant());
@@ -154,17 +157,21 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
         await using var command = Db.CreateCommand(
             "select m.id from mailapi_messages m left join mailapi_instances i on i.id = m.worker "
             + "where m.status = any($4) and ("
-            + " (m.status = 'sending' and m.worker = $5 and not (m.id = any($6)))"
-            + " or (m.status = 'sending' and m.worker is distinct from $5 and (i.heartbeat_at is null or i.heartbeat_at < $1))"
-            + " or (m.status = 'queued' and m.updated_at < $2)"
-            + " or (m.status = 'deferred' and m.next_attempt_at < $2)"
-            + " or (m.status = 'scheduled' and m.send_at < $2)) limit $3");
+            + " (m.status = $7 and m.worker = $5 and not (m.id = any($6)))"
+            + " or (m.status = $7 and m.worker is distinct from $5 and (i.heartbeat_at is null or i.heartbeat_at < $1))"
+            + " or (m.status = $8 and m.updated_at < $2)"
+            + " or (m.status = $9 and m.next_attempt_at < $2)"
+            + " or (m.status = $10 and m.send_at < $2)) limit $3");
         command.Parameters.Add(new() { Value = deadBefore });
         command.Parameters.Add(new() { Value = dueBefore });
         command.Parameters.Add(new() { Value = limit });
         command.Parameters.Add(new() { Value = PendingStatuses });
         command.Parameters.Add(new() { Value = self });
         command.Parameters.Add(new() { Value = inFlight.ToArray() });
+        foreach (var status in (ReadOnlySpan<MessageStatus>)[MessageStatus.Sending, MessageStatus.Queued, MessageStatus.Deferred, MessageStatus.Scheduled])
+        {
+            command.Parameters.Add(new() { Value = status.Name() });
+        }
         var ids = new List<Guid>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -207,9 +214,10 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
         while (true)
         {
             await using var select = Db.CreateCommand(
-                "select doc, version from mailapi_messages where status = any($1) and updated_at < $2 and not content_purged limit 500");
+                "select doc, version from mailapi_messages where status = any($1) and updated_at < $2 and not content_purged limit $3");
             select.Parameters.Add(new() { Value = FinalStatuses });
             select.Parameters.Add(new() { Value = contentBefore });
+            select.Parameters.Add(new() { Value = PurgePageSize });
             var page = new List<StoredMessage>();
             await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
             {
@@ -242,7 +250,7 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
     {
         p.Add(new() { Value = m.Id });
         p.Add(new() { Value = m.Owner });
-        p.Add(new() { Value = StatusName(m.Status) });
+        p.Add(new() { Value = m.Status.Name() });
         p.Add(new() { Value = m.CreatedAt });
         p.Add(new() { Value = m.UpdatedAt });
         p.Add(new() { Value = (object?)m.SendAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
@@ -260,8 +268,6 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
 
     private static StoredMessage Read(NpgsqlDataReader reader) =>
         JsonSerializer.Deserialize<StoredMessage>(reader.GetString(0), Json)! with { Version = reader.GetInt64(1) };
-
-    private static string StatusName(MessageStatus status) => JsonNamingPolicy.SnakeCaseLower.ConvertName(status.ToString());
 
     private static JsonSerializerOptions CreateJson()
     {
