@@ -56,6 +56,18 @@ public sealed class DeliveryRulesTests
         Assert.Equal(MessageStatus.Sent, Assert.Single(result.Attempts).Outcome);
     }
 
+    [Theory]
+    [InlineData("x@bücher.test", "RCPT TO:<x@xn--bcher-kva.test>")] // a relay without SMTPUTF8
+    [InlineData("x@xn--bcher-kva.test", "RCPT TO:<x@bücher.test>")] // one with it
+    [InlineData("X@Bücher.Test", "RCPT TO:<x@xn--bcher-kva.test> NOTIFY=FAILURE")]
+    public void An_idn_recipient_is_matched_to_its_reply_in_either_spelling(string stored, string command)
+    {
+        var result = Apply(Message(stored), Attempt(E(command, 250, "2.1.5", "Ok"), Data, Queued));
+
+        Assert.Equal(MessageStatus.Sent, result.Status);
+        Assert.Equal(RecipientStatus.Accepted, Assert.Single(result.Recipients).Status);
+    }
+
     [Fact]
     public void One_recipient_rejected_is_partially_sent()
     {

@@ -38,4 +38,36 @@ public sealed class WireIntegrationTests
         Assert.Equal("abcdefab", (string?)message["queueId"]);
         Assert.Equal("abcdefab Message accepted for delivery", (string?)message["finalReply"]!["text"]);
     }
+
+    [Fact]
+    public async Task An_idn_recipient_through_a_relay_without_smtputf8_gets_one_copy_and_is_sent()
+    {
+        await using var relay = RawSmtpServer.Dialogue(RawSmtpServer.DefaultAnswer);
+        using var factory = new MailApiFactory(relay.Port);
+
+        var (client, id) = await SendAsync(factory, Bodies.Valid("x@bücher.test"));
+        var message = await MailApiFactory.WaitForStatusAsync(client, id, Patience, Final);
+
+        Assert.Equal("sent", (string?)message["status"]);
+        var recipient = Assert.Single(message["recipients"]!.AsArray())!;
+        Assert.Equal(("x@bücher.test", "accepted"), ((string?)recipient["address"], (string?)recipient["status"]));
+        Assert.Single(message["attempts"]!.AsArray());
+        Assert.Equal(["RCPT TO:<x@xn--bcher-kva.test>"], relay.ReceivedLines.Where(l => l.StartsWith("RCPT", StringComparison.Ordinal)));
+        Assert.Single(relay.ReceivedLines, "DATA");
+    }
+
+    [Fact]
+    public async Task An_a_label_recipient_through_a_relay_with_smtputf8_is_matched_to_its_reply()
+    {
+        await using var relay = await TestSmtpServer.StartAsync();
+        using var factory = new MailApiFactory(relay.Port);
+
+        var (client, id) = await SendAsync(factory, Bodies.Valid("y@xn--bcher-kva.test"));
+        var message = await MailApiFactory.WaitForStatusAsync(client, id, Patience, Final);
+
+        Assert.Equal("sent", (string?)message["status"]);
+        Assert.Equal("accepted", (string?)message["recipients"]![0]!["status"]);
+        Assert.Single(message["attempts"]!.AsArray());
+        Assert.Single(relay.Messages);
+    }
 }
