@@ -10,8 +10,8 @@ public sealed record AttemptResult(string Upstream, IReadOnlyList<TranscriptEntr
     public string? ConnectionId { get; init; }
 
     /// <summary>
-    /// The message cannot go to this relay however often it is tried (larger than its SIZE): it fails at once,
-    /// as a 5yz to the end of data would, without a retry.
+    /// The message cannot go to this relay however often it is tried (larger than its SIZE, or an address that needs
+    /// the SMTPUTF8 it does not offer): it fails at once, as a 5yz to the end of data would, without a retry.
     /// </summary>
     public bool Undeliverable { get; init; }
 

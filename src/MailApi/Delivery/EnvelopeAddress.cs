@@ -1,3 +1,4 @@
+using System.Text;
 using MimeKit;
 
 namespace MailApi.Delivery;
@@ -13,4 +14,9 @@ public static class EnvelopeAddress
     public static string[] WireForms(string address) =>
         [MailboxAddress.EncodeAddrspec(address), MailboxAddress.DecodeAddrspec(address)];
 
+    /// <summary>
+    /// Whether <paramref name="address"/> cannot be written in ASCII even with its domain as an A-label: a non-ASCII
+    /// local part (RFC 6531), which may go only to a relay that offers SMTPUTF8.
+    /// </summary>
+    public static bool NeedsSmtpUtf8(string address) => !Ascii.IsValid(MailboxAddress.EncodeAddrspec(address));
 }

@@ -56,7 +56,7 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
         connection.Reusable = false;
 
         string? error = null;
-        var tooLarge = false;
+        var undeliverable = false;
         try
         {
             if (!reused)
@@ -64,18 +64,32 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
                 await connection.OpenAsync(logger, cancellationToken);
             }
             var mime = MimeMessageBuilder.Build(message);
-            if (TooLarge(client, message, mime) is { } size)
+            var sender = MimeMessageBuilder.Sender(message);
+            var international = NeedingSmtpUtf8(mime, sender, recipients);
+            var format = FormatOptions.Default.Clone();
+            format.NewLineFormat = NewLineFormat.Dos;
+            // RFC 6532: in a message that needs SMTPUTF8 anyway, the headers carry addresses in UTF-8 too.
+            format.International = international is not null;
+            if (international is not null && !client.Capabilities.HasFlag(SmtpCapabilities.UTF8))
+            {
+                // RFC 6531 §3.4: such an address may not be sent to a relay that does not offer SMTPUTF8, and no
+                // ASCII form of it exists. Another attempt would find the same relay: no retry.
+                error = $"{international} has a non-ASCII local part, which needs SMTPUTF8; {smtp.Upstream} does not offer SMTPUTF8, so nothing was sent.";
+                undeliverable = true;
+                logger.LogWarning("Message {MessageId} not sent to {Upstream}: {Error}", message.Id, smtp.Upstream, error);
+            }
+            else if (TooLarge(client, message, mime, format) is { } size)
             {
                 // RFC 1870: the relay said how much it takes; sending more would only end in a 552 after the whole upload.
                 error = $"The message is {size} bytes; {smtp.Upstream} takes at most {client.MaxSize} (SIZE).";
-                tooLarge = true;
+                undeliverable = true;
                 logger.LogWarning("Message {MessageId} not sent to {Upstream}: {Error}", message.Id, smtp.Upstream, error);
             }
             else
             {
                 connection.Transactions++;
                 var envelope = recipients.Select(a => new MailboxAddress("", a)).ToList();
-                await client.SendAsync(mime, MimeMessageBuilder.Sender(message), envelope, cancellationToken);
+                await client.SendAsync(format, mime, sender, envelope, cancellationToken);
             }
             connection.Reusable = true;
             if (!pool.CanTakeAnother(connection))
@@ -106,7 +120,7 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
         {
             ConnectionId = connection.Id,
             ReusedConnection = reused,
-            Undeliverable = tooLarge,
+            Undeliverable = undeliverable,
         };
     }
 
@@ -119,16 +133,25 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
             or SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable }
         && recorder.Entries.All(e => e.Reply is null || e.Reply.Code == 421);
 
+    /// <summary>
+    /// The first address of the message that has a non-ASCII local part (envelope sender and recipients, and the
+    /// addresses in its headers, which RFC 6532 lets carry UTF-8 only under SMTPUTF8), or null.
+    /// </summary>
+    private static string? NeedingSmtpUtf8(MimeMessage mime, MailboxAddress sender, IReadOnlyList<string> recipients) =>
+        new[] { mime.From, mime.To, mime.Cc, mime.ReplyTo }
+            .SelectMany(list => list.Mailboxes.Select(m => m.Address))
+            .Prepend(sender.Address)
+            .Concat(recipients)
+            .FirstOrDefault(EnvelopeAddress.NeedsSmtpUtf8);
+
     /// <summary>The size of <paramref name="mime"/> when the relay announced a smaller <c>SIZE</c>, else null.</summary>
-    private static long? TooLarge(SmtpClient client, StoredMessage message, MimeMessage mime)
+    private static long? TooLarge(SmtpClient client, StoredMessage message, MimeMessage mime, FormatOptions format)
     {
         if (client.MaxSize == 0 || !client.Capabilities.HasFlag(SmtpCapabilities.Size) || SurelySmaller(message, client.MaxSize))
         {
             return null;
         }
         using var measure = new MeasuringStream();
-        var format = FormatOptions.Default.Clone();
-        format.NewLineFormat = NewLineFormat.Dos;
         mime.WriteTo(format, measure);
         return measure.Length > client.MaxSize ? measure.Length : null;
     }

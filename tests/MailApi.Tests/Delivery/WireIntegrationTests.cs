@@ -70,4 +70,52 @@ public sealed class WireIntegrationTests
         Assert.Single(message["attempts"]!.AsArray());
         Assert.Single(relay.Messages);
     }
+
+    /// <summary>A relay like <see cref="RawSmtpServer.DefaultAnswer"/> that also offers SMTPUTF8 (RFC 6531).</summary>
+    private static string WithSmtpUtf8(string command) => command.StartsWith("EHLO", StringComparison.OrdinalIgnoreCase)
+        ? RawSmtpServer.DefaultAnswer(command).Replace("250 ENHANCEDSTATUSCODES", "250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES", StringComparison.Ordinal)
+        : RawSmtpServer.DefaultAnswer(command);
+
+    [Theory]
+    [InlineData("zotrim@domain.local", "jörg@domain.local")]
+    [InlineData("Jörg <jörg@domain.local>", "student@domain.local")]
+    public async Task A_non_ascii_local_part_to_a_relay_without_smtputf8_fails_and_nothing_is_sent(string from, string to)
+    {
+        await using var relay = RawSmtpServer.Dialogue(RawSmtpServer.DefaultAnswer);
+        using var factory = new MailApiFactory(relay.Port);
+        var body = Bodies.Valid(to, "other@domain.local");
+        body["from"] = from;
+
+        var (client, id) = await SendAsync(factory, body);
+        var message = await MailApiFactory.WaitForStatusAsync(client, id, Patience, Final);
+
+        Assert.Equal("failed", (string?)message["status"]);
+        var attempt = Assert.Single(message["attempts"]!.AsArray())!;
+        Assert.Contains("SMTPUTF8", (string?)attempt["error"]);
+        Assert.Contains("jörg@domain.local", (string?)attempt["error"]);
+        Assert.Null(message["nextAttemptAt"]);
+        Assert.All(message["recipients"]!.AsArray(), r => Assert.Equal("rejected", (string?)r!["status"]));
+        Assert.DoesNotContain(relay.ReceivedLines, l => l.StartsWith("MAIL", StringComparison.OrdinalIgnoreCase) || l == "DATA");
+    }
+
+    [Fact]
+    public async Task A_non_ascii_local_part_to_a_relay_with_smtputf8_goes_out_with_smtputf8()
+    {
+        await using var relay = RawSmtpServer.Dialogue(WithSmtpUtf8);
+        using var factory = new MailApiFactory(relay.Port);
+        var body = Bodies.Valid("jörg@bücher.test");
+        body["from"] = "Jörg <jörg@domain.local>";
+
+        var (client, id) = await SendAsync(factory, body);
+        var message = await MailApiFactory.WaitForStatusAsync(client, id, Patience, Final);
+
+        Assert.Equal("sent", (string?)message["status"]);
+        Assert.Equal("accepted", (string?)message["recipients"]![0]!["status"]);
+        var lines = relay.ReceivedLines;
+        Assert.Contains(lines, l => l.StartsWith("MAIL FROM:<jörg@domain.local> SMTPUTF8", StringComparison.Ordinal));
+        Assert.Contains("RCPT TO:<jörg@bücher.test>", lines);
+        Assert.Single(lines, "DATA");
+        // RFC 6532: with SMTPUTF8 the headers carry the addresses in UTF-8.
+        Assert.Contains(lines, l => l.StartsWith("To: jörg@bücher.test", StringComparison.Ordinal));
+    }
 }
