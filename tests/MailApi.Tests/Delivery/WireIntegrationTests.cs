@@ -118,4 +118,38 @@ public sealed class WireIntegrationTests
         // RFC 6532: with SMTPUTF8 the headers carry the addresses in UTF-8.
         Assert.Contains(lines, l => l.StartsWith("To: jörg@bücher.test", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Bare_cr_and_lf_in_text_and_message_attachments_never_end_a_line_on_the_wire()
+    {
+        await using var relay = await TestSmtpServer.StartAsync();
+        using var factory = new MailApiFactory(relay.Port);
+        var smuggled = "a\r.\rMAIL FROM:<x@evil.test>\rRCPT TO:<victim@domain.local>\rb\n.\nc"u8.ToArray();
+        var embedded = "Subject: inner\r\n\r\n"u8.ToArray().Concat(smuggled).ToArray();
+        var body = Bodies.Valid();
+        body["attachments"] = new JsonArray(
+            new JsonObject { ["filename"] = "a.txt", ["contentType"] = "text/plain", ["content"] = Convert.ToBase64String(smuggled) },
+            new JsonObject { ["filename"] = "b.eml", ["contentType"] = "message/rfc822", ["content"] = Convert.ToBase64String(embedded) });
+
+        var (client, id) = await SendAsync(factory, body);
+        var message = await MailApiFactory.WaitForStatusAsync(client, id, Patience, Final);
+
+        Assert.Equal("sent", (string?)message["status"]);
+        var received = Assert.Single(relay.Messages);
+        Assert.Equal(["student@domain.local"], received.Recipients);
+        var raw = received.Raw;
+        for (var i = 0; i < raw.Length; i++)
+        {
+            Assert.False(raw[i] == '\r' && (i + 1 == raw.Length || raw[i + 1] != '\n'), $"bare CR at byte {i}");
+            Assert.False(raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r'), $"bare LF at byte {i}");
+        }
+        // The text file arrives byte for byte (base64); the embedded message keeps its lines, each ending in CRLF.
+        var text = (MimeKit.MimePart)received.Message.Attachments.Single(a => a.ContentDisposition?.FileName == "a.txt");
+        using var decoded = new MemoryStream();
+        text.Content!.DecodeTo(decoded);
+        Assert.Equal(smuggled, decoded.ToArray());
+        var inner = ((MimeKit.MessagePart)received.Message.Attachments.Single(a => a.ContentDisposition?.FileName == "b.eml")).Message;
+        Assert.Equal("inner", inner!.Subject);
+        Assert.Equal("a\n.\nMAIL FROM:<x@evil.test>\nRCPT TO:<victim@domain.local>\nb\n.\nc", inner.TextBody!.Replace("\r\n", "\n").TrimEnd('\n'));
+    }
 }
