@@ -27,15 +27,14 @@ public static class MimeMessageBuilder
         var body = new BodyBuilder { TextBody = content.Text, HtmlBody = content.Html };
         foreach (var attachment in content.Attachments)
         {
-            var type = attachment.ContentType is { } t ? ContentType.Parse(t) : null;
+            // Without a content type MimeKit goes by the file name, as AttachmentCollection.Add(name, data) would ("x.eml" is message/rfc822).
+            var type = ContentType.Parse(attachment.ContentType ?? MimeTypes.GetMimeType(attachment.Filename));
             // An inline part belongs beside the HTML that refers to it (multipart/related); without HTML it is a plain attachment.
             var collection = attachment.ContentId is not null && content.Html is not null ? body.LinkedResources : body.Attachments;
             // A message/rfc822 part may not be base64 (RFC 2046 §5.2.1) and goes out as MimeKit parsed it: its line ends
             // are made CRLF before the parse, as those of text and html are.
-            var bytes = type?.IsMimeType("message", "rfc822") == true ? CrLf(attachment.Content) : attachment.Content;
-            var part = type is null
-                ? collection.Add(attachment.Filename, bytes)
-                : collection.Add(attachment.Filename, bytes, type);
+            var bytes = type.IsMimeType("message", "rfc822") ? CrLf(attachment.Content) : attachment.Content;
+            var part = collection.Add(attachment.Filename, bytes, type);
             // MimeKit writes ASCII text 7bit and turns its bare LFs into CRLF, but a bare CR would reach the DATA as it is
             // (RFC 5321 §2.3.8 forbids that). Base64 keeps the file the caller sent byte for byte.
             if (part is TextPart { ContentTransferEncoding: not ContentEncoding.Base64 } text && HasBareCr(bytes))

@@ -129,7 +129,8 @@ public sealed class WireIntegrationTests
         var body = Bodies.Valid();
         body["attachments"] = new JsonArray(
             new JsonObject { ["filename"] = "a.txt", ["contentType"] = "text/plain", ["content"] = Convert.ToBase64String(smuggled) },
-            new JsonObject { ["filename"] = "b.eml", ["contentType"] = "message/rfc822", ["content"] = Convert.ToBase64String(embedded) });
+            new JsonObject { ["filename"] = "b.eml", ["contentType"] = "message/rfc822", ["content"] = Convert.ToBase64String(embedded) },
+            new JsonObject { ["filename"] = "c.eml", ["content"] = Convert.ToBase64String(embedded) }); // message/rfc822 by its name
 
         var (client, id) = await SendAsync(factory, body);
         var message = await MailApiFactory.WaitForStatusAsync(client, id, Patience, Final);
