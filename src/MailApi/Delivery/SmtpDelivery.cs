@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using MailApi.Storage;
@@ -104,7 +105,7 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
             {
                 return null;
             }
-            error = Describe(ex, smtp, client.AuthenticationMechanisms);
+            error = ex is NoRecipientAcceptedException ? NoRecipientAccepted(recorder.Entries, smtp) : Describe(ex, smtp, client.AuthenticationMechanisms);
             logger.LogWarning("Attempt for message {MessageId} to {Upstream} ended: {Error}", message.Id, smtp.Upstream, error);
             // After a refused MAIL, RCPT, DATA or end of data MailKit said RSET: a 250 to it leaves the connection
             // ready for the next transaction. A 421, a timeout or a broken protocol ends the connection.
@@ -168,6 +169,27 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
             bound += attachment.Content.Length / 3 * 4 + attachment.Content.Length / 19 + 1024;
         }
         return bound < maxSize;
+    }
+
+    /// <summary>MailApi's own words for a transaction in which no RCPT TO was accepted, quoting the relay's replies.</summary>
+    private static string NoRecipientAccepted(IReadOnlyList<TranscriptEntry> transcript, SmtpOptions smtp)
+    {
+        var replies = transcript
+            .Where(e => e.Reply is not null && e.Command?.StartsWith("RCPT TO:", StringComparison.OrdinalIgnoreCase) == true)
+            .Select(e => string.Join(' ', new[] { e.Reply!.Code.ToString(CultureInfo.InvariantCulture), e.Reply.EnhancedCode, e.Reply.Text.Replace('\n', ' ') }
+                .Where(part => !string.IsNullOrEmpty(part))))
+            .Distinct()
+            .ToList();
+        // Reply texts often name the recipient, so a long list of recipients is cut short rather than quoted whole.
+        const int Quoted = 3;
+        var answers = replies.Count switch
+        {
+            0 => "nothing",
+            1 => $"{replies[0]} to every RCPT TO",
+            <= Quoted => string.Join("; ", replies),
+            _ => $"{string.Join("; ", replies.Take(Quoted))}; and {replies.Count - Quoted} other replies",
+        };
+        return $"No recipient was accepted: {smtp.Upstream} answered {answers}.";
     }
 
     /// <summary>One line saying why the dialogue ended, without secrets or message content.</summary>

@@ -188,6 +188,18 @@ public sealed class DeliveryRulesTests
     }
 
     [Fact]
+    public void Giving_up_keeps_the_error_that_ended_the_last_attempt()
+    {
+        var result = Apply(Message("busy@domain.local"), new AttemptResult("relay:25",
+            [.. Opening, E("RCPT TO:<busy@domain.local>", 450, "4.2.1", "Busy"), E("RSET", 250, "2.0.0", "Ok")],
+            "No recipient was accepted: relay:25 answered 450 4.2.1 Busy to every RCPT TO."), after: TimeSpan.FromHours(2));
+
+        Assert.Equal(MessageStatus.Failed, result.Status);
+        Assert.Equal("No recipient was accepted: relay:25 answered 450 4.2.1 Busy to every RCPT TO. "
+            + "Gave up: the message is older than Delivery:MaxAge (01:00:00).", result.Attempts[0].Error);
+    }
+
+    [Fact]
     public void Lost_connection_after_the_dot_is_retried_and_flagged_possible_duplicate()
     {
         var first = Apply(Message("a@domain.local"), new AttemptResult("relay:25",

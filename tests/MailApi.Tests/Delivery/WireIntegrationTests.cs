@@ -153,4 +153,46 @@ public sealed class WireIntegrationTests
         Assert.Equal("inner", inner!.Subject);
         Assert.Equal("a\n.\nMAIL FROM:<x@evil.test>\nRCPT TO:<victim@domain.local>\nb\n.\nc", inner.TextBody!.Replace("\r\n", "\n").TrimEnd('\n'));
     }
+
+    [Fact]
+    public async Task When_every_recipient_is_deferred_the_error_quotes_the_relay_and_keeps_the_give_up_reason()
+    {
+        await using var relay = await TestSmtpServer.StartAsync();
+        relay.DeferRecipient("busy@domain.local");
+        relay.DeferRecipient("late@domain.local", 451, "4.7.1 Try again later");
+        using var factory = new MailApiFactory(relay.Port);
+
+        var (client, id) = await SendAsync(factory, Bodies.Valid("busy@domain.local", "late@domain.local"));
+        var message = await MailApiFactory.WaitForStatusAsync(client, id, Patience, Final);
+
+        Assert.Equal("failed", (string?)message["status"]);
+        var errors = message["attempts"]!.AsArray().Select(a => (string)a!["error"]!).ToList();
+        Assert.Equal(4, errors.Count); // the first try and the three retries of MailApiFactory's schedule
+        Assert.All(errors, e =>
+        {
+            // MailKit's own "554 No recipients were accepted" is no reply the relay gave.
+            Assert.DoesNotContain("554", e);
+            Assert.StartsWith("No recipient was accepted:", e);
+            Assert.Contains("450 4.2.0 <busy@domain.local>: Recipient address rejected: Greylisted, try again later", e);
+            Assert.Contains("451 4.7.1 Try again later", e);
+        });
+        Assert.EndsWith("Gave up after 4 attempts (Delivery:RetryDelays).", errors[^1]);
+        Assert.Empty(relay.Messages);
+    }
+
+    [Fact]
+    public async Task When_every_recipient_is_rejected_the_error_quotes_the_relay()
+    {
+        await using var relay = await TestSmtpServer.StartAsync();
+        relay.RejectRecipient("gone@domain.local");
+        using var factory = new MailApiFactory(relay.Port);
+
+        var (client, id) = await SendAsync(factory, Bodies.Valid("gone@domain.local"));
+        var message = await MailApiFactory.WaitForStatusAsync(client, id, Patience, Final);
+
+        Assert.Equal("failed", (string?)message["status"]);
+        var error = (string?)Assert.Single(message["attempts"]!.AsArray())!["error"];
+        Assert.Equal($"No recipient was accepted: 127.0.0.1:{relay.Port} answered 550 5.1.1 <gone@domain.local>: Recipient address "
+            + "rejected: User unknown to every RCPT TO.", error);
+    }
 }
