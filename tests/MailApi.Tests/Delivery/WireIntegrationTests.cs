@@ -120,6 +120,24 @@ public sealed class WireIntegrationTests
     }
 
     [Fact]
+    public async Task A_non_ascii_local_part_reaches_an_smtputf8_server_as_sent()
+    {
+        // The SmtpServer package offers SMTPUTF8 but reads a domain as ASCII, so the domain here is one.
+        await using var relay = await TestSmtpServer.StartAsync();
+        using var factory = new MailApiFactory(relay.Port);
+        var body = Bodies.Valid("jörg@domain.local");
+        body["from"] = "Joerg <joerg@domain.local>";
+
+        var (client, id) = await SendAsync(factory, body);
+        var message = await MailApiFactory.WaitForStatusAsync(client, id, Patience, Final);
+
+        Assert.Equal("sent", (string?)message["status"]);
+        var received = Assert.Single(relay.Messages);
+        Assert.Equal(("joerg@domain.local", "jörg@domain.local"), (received.From, Assert.Single(received.Recipients)));
+        Assert.Equal("jörg@domain.local", received.Message.To.Mailboxes.Single().Address);
+    }
+
+    [Fact]
     public async Task Bare_cr_and_lf_in_text_and_message_attachments_never_end_a_line_on_the_wire()
     {
         await using var relay = await TestSmtpServer.StartAsync();
