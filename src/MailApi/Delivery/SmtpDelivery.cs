@@ -73,7 +73,7 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
             format.International = international is not null;
             if (international is not null && !client.Capabilities.HasFlag(SmtpCapabilities.UTF8))
             {
-                // RFC 6531 §3.4: such an address may not be sent to a relay that does not offer SMTPUTF8, and no
+                // RFC 6531: such an address may not be sent to a relay that does not offer SMTPUTF8, and no
                 // ASCII form of it exists. Another attempt would find the same relay: no retry.
                 error = $"{international} has a non-ASCII local part, which needs SMTPUTF8; {smtp.Upstream} does not offer SMTPUTF8, so nothing was sent.";
                 undeliverable = true;
