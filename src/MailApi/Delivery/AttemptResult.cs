@@ -10,8 +10,8 @@ public sealed record AttemptResult(string Upstream, IReadOnlyList<TranscriptEntr
     public string? ConnectionId { get; init; }
 
     /// <summary>
-    /// The message cannot go to this relay however often it is tried (larger than its SIZE): it fails at once,
-    /// as a 5yz to the end of data would, without a retry.
+    /// The message cannot go to this relay however often it is tried (larger than its SIZE, or an address that needs
+    /// the SMTPUTF8 it does not offer): it fails at once, as a 5yz to the end of data would, without a retry.
     /// </summary>
     public bool Undeliverable { get; init; }
 
@@ -24,11 +24,17 @@ public sealed record AttemptResult(string Upstream, IReadOnlyList<TranscriptEntr
     /// <summary>The end of data went out and no reply came back: the relay may or may not have the message.</summary>
     public bool Unconfirmed => Transcript.Any(e => e.Command == "." && e.Reply is null);
 
-    /// <summary>The reply to <c>RCPT TO</c> for <paramref name="address"/> in this dialogue, if it came.</summary>
-    public SmtpReply? RecipientReply(string address) =>
-        Transcript.LastOrDefault(e => e.Command is { } c
+    /// <summary>
+    /// The reply to <c>RCPT TO</c> for <paramref name="address"/> in this dialogue, if it came; the command may spell an
+    /// internationalised domain otherwise than the stored address does (<see cref="EnvelopeAddress.WireForms"/>).
+    /// </summary>
+    public SmtpReply? RecipientReply(string address)
+    {
+        var forms = EnvelopeAddress.WireForms(address).Select(f => f + ">").ToArray();
+        return Transcript.LastOrDefault(e => e.Command is { } c
             && c.StartsWith("RCPT TO:<", StringComparison.OrdinalIgnoreCase)
-            && c.AsSpan(9).StartsWith(address + ">", StringComparison.OrdinalIgnoreCase))?.Reply;
+            && forms.Any(f => c.AsSpan(9).StartsWith(f, StringComparison.OrdinalIgnoreCase)))?.Reply;
+    }
 
     /// <summary>
     /// A 5yz to MAIL FROM, DATA or the end of data: the message itself was refused, so no retry can help

@@ -15,8 +15,14 @@ internal sealed class DeliveryClient(IProtocolLogger logger) : SmtpClient(logger
         // Keep going: the recipient's reply is in the transcript, and the accepted recipients still get the message.
     }
 
-    protected override void OnNoRecipientsAccepted(MimeMessage message)
-    {
-        // MailKit then throws "No recipients were accepted" and sends RSET: no DATA is sent, which is what we want.
-    }
+    // MailKit would go on to throw "554 No recipients were accepted", a reply no relay gave; this exception says
+    // that the text is MailKit's. Being an SmtpCommandException, MailKit still sends RSET, and no DATA is sent.
+    protected override void OnNoRecipientsAccepted(MimeMessage message) => throw new NoRecipientAcceptedException();
 }
+
+/// <summary>
+/// No <c>RCPT TO</c> of the transaction was accepted, so the client sent no DATA. Whether a retry can help depends on
+/// the relay's replies to the RCPTs (in the transcript), not on this exception's made-up status code.
+/// </summary>
+internal sealed class NoRecipientAcceptedException()
+    : SmtpCommandException(SmtpErrorCode.MessageNotAccepted, SmtpStatusCode.TransactionFailed, "No recipient was accepted.");

@@ -62,7 +62,8 @@ public static class DeliveryRules
             StartedAt = startedAt,
             FinishedAt = now,
             Outcome = status,
-            Error = attempt.Error ?? (open && !canRetry ? GiveUpReason(message, options, now) : null),
+            // Giving up is said after what ended this attempt, never instead of it.
+            Error = open && !canRetry ? string.Join(' ', new[] { attempt.Error, GiveUpReason(message, options, now) }.OfType<string>()) : attempt.Error,
             Upstream = attempt.Upstream,
             ConnectionId = attempt.ConnectionId,
             ReusedConnection = attempt.ReusedConnection,

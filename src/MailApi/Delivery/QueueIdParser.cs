@@ -62,8 +62,10 @@ public static partial class QueueIdParser
     private static partial Regex EximId();
 
     // Sendmail "x3LJOQ1X012345 Message accepted for delivery", OpenSMTPD "1a2b3c4d Message accepted for delivery".
-    // The id must hold a digit, so that "OK: Message accepted for delivery" is not taken for one.
-    [GeneratedRegex(@"^(?<id>(?=[A-Za-z]*[0-9])[A-Za-z0-9]{6,24}):?\s+Message accepted for delivery", RegexOptions.IgnoreCase)]
+    // A Sendmail id holds a digit, so that "OK: Message accepted for delivery" is not taken for one. OpenSMTPD writes its
+    // id as "%08x" (smtp_session.c), so eight lower-case hex characters are an id even without a digit ("abcdefab",
+    // about 1 in 2,560); no word of a reply without an id has that form.
+    [GeneratedRegex(@"^(?<id>(?-i:[0-9a-f]{8})|(?=[A-Za-z]*[0-9])[A-Za-z0-9]{6,24}):?\s+Message accepted for delivery", RegexOptions.IgnoreCase)]
     private static partial Regex SendmailOrOpenSmtpd();
 
     // Exchange / Microsoft 365: "<msgid> [InternalId=105849469029151, Hostname=…] … Queued mail for delivery".

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using MailApi.Storage;
@@ -56,7 +57,7 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
         connection.Reusable = false;
 
         string? error = null;
-        var tooLarge = false;
+        var undeliverable = false;
         try
         {
             if (!reused)
@@ -64,18 +65,32 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
                 await connection.OpenAsync(logger, cancellationToken);
             }
             var mime = MimeMessageBuilder.Build(message);
-            if (TooLarge(client, message, mime) is { } size)
+            var sender = MimeMessageBuilder.Sender(message);
+            var international = NeedingSmtpUtf8(mime, sender, recipients);
+            var format = FormatOptions.Default.Clone();
+            format.NewLineFormat = NewLineFormat.Dos;
+            // RFC 6532: in a message that needs SMTPUTF8 anyway, the headers carry addresses in UTF-8 too.
+            format.International = international is not null;
+            if (international is not null && !client.Capabilities.HasFlag(SmtpCapabilities.UTF8))
+            {
+                // RFC 6531: such an address may not be sent to a relay that does not offer SMTPUTF8, and no
+                // ASCII form of it exists. Another attempt would find the same relay: no retry.
+                error = $"{international} has a non-ASCII local part, which needs SMTPUTF8; {smtp.Upstream} does not offer SMTPUTF8, so nothing was sent.";
+                undeliverable = true;
+                logger.LogWarning("Message {MessageId} not sent to {Upstream}: {Error}", message.Id, smtp.Upstream, error);
+            }
+            else if (TooLarge(client, message, mime, format) is { } size)
             {
                 // RFC 1870: the relay said how much it takes; sending more would only end in a 552 after the whole upload.
                 error = $"The message is {size} bytes; {smtp.Upstream} takes at most {client.MaxSize} (SIZE).";
-                tooLarge = true;
+                undeliverable = true;
                 logger.LogWarning("Message {MessageId} not sent to {Upstream}: {Error}", message.Id, smtp.Upstream, error);
             }
             else
             {
                 connection.Transactions++;
                 var envelope = recipients.Select(a => new MailboxAddress("", a)).ToList();
-                await client.SendAsync(mime, MimeMessageBuilder.Sender(message), envelope, cancellationToken);
+                await client.SendAsync(format, mime, sender, envelope, cancellationToken);
             }
             connection.Reusable = true;
             if (!pool.CanTakeAnother(connection))
@@ -90,7 +105,7 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
             {
                 return null;
             }
-            error = Describe(ex, smtp, client.AuthenticationMechanisms);
+            error = ex is NoRecipientAcceptedException ? NoRecipientAccepted(recorder.Entries, smtp) : Describe(ex, smtp, client.AuthenticationMechanisms);
             logger.LogWarning("Attempt for message {MessageId} to {Upstream} ended: {Error}", message.Id, smtp.Upstream, error);
             // After a refused MAIL, RCPT, DATA or end of data MailKit said RSET: a 250 to it leaves the connection
             // ready for the next transaction. A 421, a timeout or a broken protocol ends the connection.
@@ -106,7 +121,7 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
         {
             ConnectionId = connection.Id,
             ReusedConnection = reused,
-            Undeliverable = tooLarge,
+            Undeliverable = undeliverable,
         };
     }
 
@@ -119,16 +134,25 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
             or SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable }
         && recorder.Entries.All(e => e.Reply is null || e.Reply.Code == 421);
 
+    /// <summary>
+    /// The first address of the message that has a non-ASCII local part (envelope sender and recipients, and the
+    /// addresses in its headers, which RFC 6532 lets carry UTF-8 only under SMTPUTF8), or null.
+    /// </summary>
+    private static string? NeedingSmtpUtf8(MimeMessage mime, MailboxAddress sender, IReadOnlyList<string> recipients) =>
+        new[] { mime.From, mime.To, mime.Cc, mime.ReplyTo }
+            .SelectMany(list => list.Mailboxes.Select(m => m.Address))
+            .Prepend(sender.Address)
+            .Concat(recipients)
+            .FirstOrDefault(EnvelopeAddress.NeedsSmtpUtf8);
+
     /// <summary>The size of <paramref name="mime"/> when the relay announced a smaller <c>SIZE</c>, else null.</summary>
-    private static long? TooLarge(SmtpClient client, StoredMessage message, MimeMessage mime)
+    private static long? TooLarge(SmtpClient client, StoredMessage message, MimeMessage mime, FormatOptions format)
     {
         if (client.MaxSize == 0 || !client.Capabilities.HasFlag(SmtpCapabilities.Size) || SurelySmaller(message, client.MaxSize))
         {
             return null;
         }
         using var measure = new MeasuringStream();
-        var format = FormatOptions.Default.Clone();
-        format.NewLineFormat = NewLineFormat.Dos;
         mime.WriteTo(format, measure);
         return measure.Length > client.MaxSize ? measure.Length : null;
     }
@@ -145,6 +169,27 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
             bound += attachment.Content.Length / 3 * 4 + attachment.Content.Length / 19 + 1024;
         }
         return bound < maxSize;
+    }
+
+    /// <summary>MailApi's own words for a transaction in which no RCPT TO was accepted, quoting the relay's replies.</summary>
+    private static string NoRecipientAccepted(IReadOnlyList<TranscriptEntry> transcript, SmtpOptions smtp)
+    {
+        var replies = transcript
+            .Where(e => e.Reply is not null && e.Command?.StartsWith("RCPT TO:", StringComparison.OrdinalIgnoreCase) == true)
+            .Select(e => string.Join(' ', new[] { e.Reply!.Code.ToString(CultureInfo.InvariantCulture), e.Reply.EnhancedCode, e.Reply.Text.Replace('\n', ' ') }
+                .Where(part => !string.IsNullOrEmpty(part))))
+            .Distinct()
+            .ToList();
+        // Reply texts often name the recipient, so a long list of recipients is cut short rather than quoted whole.
+        const int Quoted = 3;
+        var answers = replies.Count switch
+        {
+            0 => "nothing",
+            1 => $"{replies[0]} to every RCPT TO",
+            <= Quoted => string.Join("; ", replies),
+            _ => $"{string.Join("; ", replies.Take(Quoted))}; and {replies.Count - Quoted} other replies",
+        };
+        return $"No recipient was accepted: {smtp.Upstream} answered {answers}.";
     }
 
     /// <summary>One line saying why the dialogue ended, without secrets or message content.</summary>

@@ -56,6 +56,18 @@ public sealed class DeliveryRulesTests
         Assert.Equal(MessageStatus.Sent, Assert.Single(result.Attempts).Outcome);
     }
 
+    [Theory]
+    [InlineData("x@bücher.test", "RCPT TO:<x@xn--bcher-kva.test>")] // a relay without SMTPUTF8
+    [InlineData("x@xn--bcher-kva.test", "RCPT TO:<x@bücher.test>")] // one with it
+    [InlineData("X@Bücher.Test", "RCPT TO:<x@xn--bcher-kva.test> NOTIFY=FAILURE")]
+    public void An_idn_recipient_is_matched_to_its_reply_in_either_spelling(string stored, string command)
+    {
+        var result = Apply(Message(stored), Attempt(E(command, 250, "2.1.5", "Ok"), Data, Queued));
+
+        Assert.Equal(MessageStatus.Sent, result.Status);
+        Assert.Equal(RecipientStatus.Accepted, Assert.Single(result.Recipients).Status);
+    }
+
     [Fact]
     public void One_recipient_rejected_is_partially_sent()
     {
@@ -173,6 +185,18 @@ public sealed class DeliveryRulesTests
         Assert.Contains("MaxAge", result.Attempts[0].Error);
         Assert.Equal(RecipientStatus.Rejected, result.Recipients[1].Status);
         Assert.Equal(450, result.Recipients[1].Reply!.Code);
+    }
+
+    [Fact]
+    public void Giving_up_keeps_the_error_that_ended_the_last_attempt()
+    {
+        var result = Apply(Message("busy@domain.local"), new AttemptResult("relay:25",
+            [.. Opening, E("RCPT TO:<busy@domain.local>", 450, "4.2.1", "Busy"), E("RSET", 250, "2.0.0", "Ok")],
+            "No recipient was accepted: relay:25 answered 450 4.2.1 Busy to every RCPT TO."), after: TimeSpan.FromHours(2));
+
+        Assert.Equal(MessageStatus.Failed, result.Status);
+        Assert.Equal("No recipient was accepted: relay:25 answered 450 4.2.1 Busy to every RCPT TO. "
+            + "Gave up: the message is older than Delivery:MaxAge (01:00:00).", result.Attempts[0].Error);
     }
 
     [Fact]

@@ -58,6 +58,9 @@ public class QueueIdParserTests
     [Theory]
     [InlineData("2.0.0 1a2b3c4d Message accepted for delivery", "1a2b3c4d")]
     [InlineData("2.0.0: 5f3c1d2e Message accepted for delivery", "5f3c1d2e")]
+    // About 1 id in 2,560 has no digit (8 random hex characters).
+    [InlineData("2.0.0 abcdefab Message accepted for delivery", "abcdefab")]
+    [InlineData("2.0.0: deadbeef Message accepted for delivery", "deadbeef")]
     public void OpenSmtpd(string text, string expected) => Assert.Equal(expected, QueueIdParser.Parse(text));
 
     [Theory]
@@ -105,6 +108,8 @@ public class QueueIdParserTests
     [InlineData("Message accepted for delivery")]
     [InlineData("OK: Message accepted for delivery")]
     [InlineData("2.5.0 Message accepted for delivery")]
+    [InlineData("2.0.0 facade Message accepted for delivery")]
+    [InlineData("Accepted: Message accepted for delivery")]
     [InlineData("Ok: queued")]
     [InlineData("2.0.0 OK 1726 - gsmtp")]
     [InlineData("Queued (0.000 seconds)")]
