@@ -3,6 +3,7 @@ using Hangfire.AspNetCore;
 using Hangfire.InMemory;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
+using MailApi.Delivery.Smtp;
 using MailApi.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -36,7 +37,6 @@ public static class DeliveryExtensions
         builder.Services.AddSingleton<SmtpDelivery>();
         builder.Services.AddSingleton<WorkerIdentity>();
         builder.Services.AddSingleton<InFlightMessages>();
-        builder.Services.AddHostedService<OrphanSweeper>();
         builder.Services.AddTransient<DeliveryJob>();
         builder.Services.AddSingleton<IDeliveryQueue, HangfireDeliveryQueue>();
 

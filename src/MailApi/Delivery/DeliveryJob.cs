@@ -1,4 +1,6 @@
 using Hangfire;
+using MailApi.Delivery.Rules;
+using MailApi.Delivery.Smtp;
 using MailApi.Storage;
 using Microsoft.Extensions.Options;
 

@@ -1,4 +1,4 @@
-using MailApi.Delivery;
+using MailApi.Delivery.Smtp;
 using Microsoft.Extensions.Options;
 
 namespace MailApi.DevRelay;

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using MailApi.Auth;
 using MailApi.Delivery;
 using MailApi.DevRelay;
+using MailApi.Housekeeping;
 using MailApi.Messages;
 using MailApi.Storage;
 
@@ -21,6 +22,7 @@ public static class HostingExtensions
         builder.AddMessages();
         builder.AddStorage();
         builder.AddDelivery();
+        builder.AddHousekeeping();
         builder.AddDevRelay();
         builder.AddOpenApiDocs();
         builder.Services.AddHostedService<StartupBanner>();

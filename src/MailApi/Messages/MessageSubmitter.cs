@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using MailApi.Delivery;
+using MailApi.Delivery.Smtp;
 using MailApi.Hosting;
 using MailApi.Storage;
 using Microsoft.Extensions.Options;

@@ -18,12 +18,6 @@ public static class StorageExtensions
             services.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.PostgreSql
                 ? ActivatorUtilities.CreateInstance<PostgreSqlMessageStore>(services)
                 : new InMemoryMessageStore());
-        builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section)
-            .Validate(o => o.ContentAfter > TimeSpan.Zero && o.DeleteAfter >= o.ContentAfter,
-                "Retention:DeleteAfter must be at least Retention:ContentAfter, and both positive.")
-            .Validate(o => o.Interval > TimeSpan.Zero, "Retention:Interval must be positive.")
-            .ValidateOnStart();
-        builder.Services.AddHostedService<RetentionService>();
         builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         return builder;
     }

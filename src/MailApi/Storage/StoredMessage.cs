@@ -1,13 +1,22 @@
-using MailApi.Delivery;
-
 namespace MailApi.Storage;
 
 /// <summary>
 /// A message as the store keeps it: what the caller sent and everything the delivery learned.
 /// Immutable: every change is a new instance written with <see cref="IMessageStore.TryUpdateAsync"/>.
 /// </summary>
+/// <remarks>
+/// This record and the ones it holds are the stored document (PostgreSQL keeps it as jsonb): a renamed or removed
+/// property breaks stored rows. They belong to the store alone; the protocol (<c>Delivery.Smtp</c>) and the HTTP answer
+/// (<c>Messages</c>) have records of their own. A change that old rows cannot be read with bumps
+/// <see cref="CurrentDocumentVersion"/> and reads the older version explicitly.
+/// </remarks>
 public sealed record StoredMessage
 {
+    /// <summary>The shape of the document written now; rows written before versioning began read as 1.</summary>
+    public const int CurrentDocumentVersion = 1;
+
+    public int DocumentVersion { get; init; } = CurrentDocumentVersion;
+
     public required Guid Id { get; init; }
 
     /// <summary>The name of the API key that created it; only that key can see it.</summary>
@@ -27,7 +36,7 @@ public sealed record StoredMessage
 
     public string? Upstream { get; init; }
     public string? QueueId { get; init; }
-    public SmtpReply? FinalReply { get; init; }
+    public StoredReply? FinalReply { get; init; }
     public required IReadOnlyList<RecipientState> Recipients { get; init; }
     public IReadOnlyList<DeliveryAttempt> Attempts { get; init; } = [];
     public bool PossibleDuplicate { get; init; }
@@ -68,7 +77,13 @@ public sealed record MessageContent
 public sealed record AttachmentContent(string Filename, string? ContentType, byte[] Content, string? ContentId);
 
 /// <summary>One envelope recipient (To, Cc and Bcc alike) and the upstream's last word on it.</summary>
-public sealed record RecipientState(string Address, RecipientStatus Status, SmtpReply? Reply);
+public sealed record RecipientState(string Address, RecipientStatus Status, StoredReply? Reply);
+
+/// <summary>An SMTP reply as stored: its code, its RFC 3463 enhanced code or null, its lines joined with <c>"\n"</c>.</summary>
+public sealed record StoredReply(int Code, string? EnhancedCode, string Text);
+
+/// <summary>One command of a dialogue as stored (null for the greeting) and the reply it got (null when none came).</summary>
+public sealed record StoredTranscriptEntry(string? Command, StoredReply? Reply);
 
 /// <summary>One SMTP dialogue with the upstream, successful or not.</summary>
 public sealed record DeliveryAttempt
@@ -86,7 +101,7 @@ public sealed record DeliveryAttempt
     /// <summary>The connection was opened for an earlier message; its greeting, EHLO and AUTH are in that message's attempt.</summary>
     public bool ReusedConnection { get; init; }
 
-    public IReadOnlyList<TranscriptEntry> Transcript { get; init; } = [];
+    public IReadOnlyList<StoredTranscriptEntry> Transcript { get; init; } = [];
 
     /// <summary>
     /// The worker stopped (crash, kill) during this attempt: whether the relay took the message is unknown.

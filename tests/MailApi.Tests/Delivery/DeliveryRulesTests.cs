@@ -1,4 +1,6 @@
 using MailApi.Delivery;
+using MailApi.Delivery.Rules;
+using MailApi.Delivery.Smtp;
 using MailApi.Storage;
 
 namespace MailApi.Tests.Delivery;

@@ -1,4 +1,4 @@
-using MailApi.Delivery;
+using MailApi.Delivery.Rules;
 
 namespace MailApi.Tests.Delivery;
 

@@ -1,4 +1,4 @@
-using MailApi.Delivery;
+using MailApi.Delivery.Smtp;
 
 namespace MailApi.Tests.Delivery;
 

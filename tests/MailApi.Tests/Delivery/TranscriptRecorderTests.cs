@@ -1,5 +1,6 @@
 using System.Text;
-using MailApi.Delivery;
+using MailApi.Delivery.Rules;
+using MailApi.Delivery.Smtp;
 
 namespace MailApi.Tests.Delivery;
 

@@ -1,4 +1,5 @@
 using MailApi.Delivery;
+using MailApi.Delivery.Smtp;
 using MailApi.Messages;
 using MailApi.Storage;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,4 +1,4 @@
-using MailApi.Delivery;
+using MailApi.Delivery.Smtp;
 using MailApi.Storage;
 
 namespace MailApi.Tests.Storage;
@@ -57,11 +57,11 @@ public abstract class MessageStoreContract
         var message = Message(NewOwner()) with
         {
             SendAt = T0.AddHours(1),
-            FinalReply = new SmtpReply(250, "2.0.0", "Ok: queued as 1"),
+            FinalReply = new StoredReply(250, "2.0.0", "Ok: queued as 1"),
             Attempts = [new DeliveryAttempt
             {
                 Number = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(1), Outcome = MessageStatus.Deferred, Error = "x",
-                Upstream = "relay:25", ConnectionId = "c1", Transcript = [new TranscriptEntry(null, new SmtpReply(220, null, "hi\nthere")), new TranscriptEntry(".", null)],
+                Upstream = "relay:25", ConnectionId = "c1", Transcript = [new StoredTranscriptEntry(null, new StoredReply(220, null, "hi\nthere")), new StoredTranscriptEntry(".", null)],
             }],
         };
 
@@ -266,7 +266,7 @@ public abstract class MessageStoreContract
         {
             Status = MessageStatus.Failed,
             UpdatedAt = now.AddDays(-10),
-            Attempts = [new DeliveryAttempt { Number = 1, StartedAt = now, Outcome = MessageStatus.Failed, Upstream = "r", Transcript = [new TranscriptEntry("QUIT", null)] }],
+            Attempts = [new DeliveryAttempt { Number = 1, StartedAt = now, Outcome = MessageStatus.Failed, Upstream = "r", Transcript = [new StoredTranscriptEntry("QUIT", null)] }],
         });
         var recent = await AddAsync(store, Message(owner, now.AddDays(-1)) with { Status = MessageStatus.Sent, UpdatedAt = now.AddDays(-1) });
         var stillDeferred = await AddAsync(store, Message(owner, now.AddDays(-40)) with { Status = MessageStatus.Deferred, UpdatedAt = now.AddDays(-40) });

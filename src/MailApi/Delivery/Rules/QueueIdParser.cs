@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace MailApi.Delivery;
+namespace MailApi.Delivery.Rules;
 
 /// <summary>
 /// Finds the upstream's queue id in the reply to the final dot (the text after the reply code,

@@ -1,7 +1,7 @@
 using System.Text;
 using MailKit;
 
-namespace MailApi.Delivery;
+namespace MailApi.Delivery.Smtp;
 
 /// <summary>
 /// An <see cref="IProtocolLogger"/> that turns the bytes MailKit reads and writes into command/reply pairs

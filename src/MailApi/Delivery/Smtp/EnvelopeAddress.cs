@@ -1,7 +1,7 @@
 using System.Text;
 using MimeKit;
 
-namespace MailApi.Delivery;
+namespace MailApi.Delivery.Smtp;
 
 /// <summary>
 /// Envelope addresses in the forms they take on the wire. MailKit writes an internationalised domain as its A-label

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace MailApi.Delivery;
+namespace MailApi.Delivery.Smtp;
 
 /// <summary>
 /// One complete SMTP reply: the three-digit code, the RFC 3463 enhanced status code when the server gave one,

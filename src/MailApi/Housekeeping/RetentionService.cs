@@ -1,6 +1,7 @@
+using MailApi.Storage;
 using Microsoft.Extensions.Options;
 
-namespace MailApi.Storage;
+namespace MailApi.Housekeeping;
 
 /// <summary>How long finished messages are kept (section <c>Retention</c>).</summary>
 public sealed class RetentionOptions

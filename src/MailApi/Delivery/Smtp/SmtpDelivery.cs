@@ -8,7 +8,7 @@ using MailKit.Security;
 using MimeKit;
 using MimeKit.IO;
 
-namespace MailApi.Delivery;
+namespace MailApi.Delivery.Smtp;
 
 /// <summary>
 /// Runs the SMTP dialogue for one message on a connection from the <see cref="SmtpConnectionPool"/>: a new

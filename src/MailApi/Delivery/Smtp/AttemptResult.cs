@@ -1,4 +1,4 @@
-namespace MailApi.Delivery;
+namespace MailApi.Delivery.Smtp;
 
 /// <summary>What one SMTP dialogue produced: the transcript and, where the dialogue broke, why.</summary>
 /// <param name="Upstream">host:port of the relay.</param>

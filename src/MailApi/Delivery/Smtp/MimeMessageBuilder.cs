@@ -1,7 +1,7 @@
 using MailApi.Storage;
 using MimeKit;
 
-namespace MailApi.Delivery;
+namespace MailApi.Delivery.Smtp;
 
 /// <summary>Builds the RFC 5322 message for a stored message. Bcc recipients go in the envelope only, never in a header.</summary>
 public static class MimeMessageBuilder

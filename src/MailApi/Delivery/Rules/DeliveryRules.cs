@@ -1,6 +1,7 @@
+using MailApi.Delivery.Smtp;
 using MailApi.Storage;
 
-namespace MailApi.Delivery;
+namespace MailApi.Delivery.Rules;
 
 /// <summary>
 /// The delivery rules of the contract, as a pure function from (message, attempt) to the next state:
@@ -29,14 +30,14 @@ public static class DeliveryRules
             var rcpt = attempt.RecipientReply(r.Address);
             return rcpt switch
             {
-                null when rejection is not null => r with { Status = RecipientStatus.Rejected, Reply = rejection },
+                null when rejection is not null => r with { Status = RecipientStatus.Rejected, Reply = Stored(rejection) },
                 null => r,
-                { IsPermanent: true } => r with { Status = RecipientStatus.Rejected, Reply = rcpt },
-                { IsTransient: true } => r with { Status = RecipientStatus.Deferred, Reply = rcpt },
-                _ when delivered => r with { Status = RecipientStatus.Accepted, Reply = rcpt },
-                _ when rejection is not null => r with { Status = RecipientStatus.Rejected, Reply = rejection },
+                { IsPermanent: true } => r with { Status = RecipientStatus.Rejected, Reply = Stored(rcpt) },
+                { IsTransient: true } => r with { Status = RecipientStatus.Deferred, Reply = Stored(rcpt) },
+                _ when delivered => r with { Status = RecipientStatus.Accepted, Reply = Stored(rcpt) },
+                _ when rejection is not null => r with { Status = RecipientStatus.Rejected, Reply = Stored(rejection) },
                 // The relay took the RCPT but the transaction did not complete: offer it again.
-                _ => r with { Status = RecipientStatus.Deferred, Reply = final ?? rcpt },
+                _ => r with { Status = RecipientStatus.Deferred, Reply = Stored(final ?? rcpt) },
             };
         }).ToList();
 
@@ -67,7 +68,7 @@ public static class DeliveryRules
             Upstream = attempt.Upstream,
             ConnectionId = attempt.ConnectionId,
             ReusedConnection = attempt.ReusedConnection,
-            Transcript = attempt.Transcript,
+            Transcript = attempt.Transcript.Select(e => new StoredTranscriptEntry(e.Command, Stored(e.Reply))).ToList(),
         };
         return message with
         {
@@ -76,7 +77,7 @@ public static class DeliveryRules
             Recipients = recipients,
             Attempts = [.. message.Attempts, record],
             Upstream = attempt.Upstream,
-            FinalReply = final ?? message.FinalReply,
+            FinalReply = Stored(final) ?? message.FinalReply,
             QueueId = delivered ? QueueIdParser.Parse(final!.Text) : message.QueueId,
             SentAt = delivered ? now : message.SentAt,
             NextAttemptAt = status == MessageStatus.Deferred ? now + options.EffectiveRetryDelays[retriesUsed] : null,
@@ -84,6 +85,9 @@ public static class DeliveryRules
             PossibleDuplicate = message.PossibleDuplicate || (delivered && message.Attempts.Any(WasUnconfirmed)),
         };
     }
+
+    /// <summary>The protocol's reply as the store keeps it.</summary>
+    private static StoredReply? Stored(SmtpReply? reply) => reply is null ? null : new(reply.Code, reply.EnhancedCode, reply.Text);
 
     private static bool WasUnconfirmed(DeliveryAttempt attempt) =>
         attempt.Interrupted || attempt.Transcript.Any(e => e.Command == "." && e.Reply is null);

@@ -1,7 +1,8 @@
+using MailApi.Delivery;
 using MailApi.Storage;
 using Microsoft.Extensions.Options;
 
-namespace MailApi.Delivery;
+namespace MailApi.Housekeeping;
 
 /// <summary>
 /// Keeps this instance's heartbeat in the store, and re-queues messages whose job may be lost: held in

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace MailApi.Delivery;
+namespace MailApi.Delivery.Smtp;
 
 /// <summary>How to talk to the upstream relay (section <c>Smtp</c>).</summary>
 public sealed class SmtpOptions

@@ -2,7 +2,7 @@ using MailKit;
 using MailKit.Net.Smtp;
 using MimeKit;
 
-namespace MailApi.Delivery;
+namespace MailApi.Delivery.Smtp;
 
 /// <summary>
 /// MailKit's client, changed so one rejected recipient does not stop the others: MailKit's default throws

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace MailApi.Delivery;
+namespace MailApi.Delivery.Smtp;
 
 /// <summary>
 /// Open connections to the relay, handed to one worker at a time (<see cref="RentAsync"/>, <see cref="ReturnAsync"/>).

@@ -3,7 +3,7 @@ using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 
-namespace MailApi.Delivery;
+namespace MailApi.Delivery.Smtp;
 
 /// <summary>
 /// One connection to the relay with its own MailKit client and transcript recorder, used by one worker at a time
