@@ -14,7 +14,7 @@ public static class HostingExtensions
     public static WebApplicationBuilder AddMailApi(this WebApplicationBuilder builder)
     {
         builder.AddDevelopmentDefaults();
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDefaults.FillDetail);
         builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
         builder.AddApiKeyAuth();
         builder.AddMessages();
