@@ -21,4 +21,11 @@ public sealed class LimitsOptions
     /// <summary>Above this many messages waiting to be sent, POST answers 503 instead of storing more.</summary>
     [Range(1, long.MaxValue)]
     public long MaxPendingMessages { get; set; } = 100_000;
+
+    /// <summary>
+    /// How far ahead <c>sendAt</c> may be. Capped at ten years: the schedule must be able to hold the time
+    /// (a sendAt near year 9999 overflowed it after the message was stored).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan MaxScheduleAhead { get; set; } = TimeSpan.FromDays(30);
 }
