@@ -83,11 +83,4 @@ public static class DeliveryExtensions
         };
         return new PostgreSqlStorage(new NpgsqlConnectionFactory(database.ConnectionString, options), options);
     }
-
-    /// <summary>The Hangfire dashboard at <c>/hangfire</c>; its default filter lets local requests only.</summary>
-    public static WebApplication MapDeliveryDashboard(this WebApplication app)
-    {
-        app.MapHangfireDashboard("/hangfire");
-        return app;
-    }
 }
