@@ -16,6 +16,9 @@ public sealed class ApiKeyAuthenticationHandler(
 {
     public const string SchemeName = "ApiKey";
 
+    /// <summary>The claim a key configured with <c>Dashboard: true</c> carries.</summary>
+    public const string DashboardClaim = "mailapi:dashboard";
+
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var presented = PresentedKey(Request);
@@ -28,7 +31,8 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             return Task.FromResult(AuthenticateResult.Fail("Unknown API key."));
         }
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, key.Name)], SchemeName);
+        Claim[] claims = key.Dashboard ? [new(ClaimTypes.Name, key.Name), new(DashboardClaim, "true")] : [new(ClaimTypes.Name, key.Name)];
+        var identity = new ClaimsIdentity(claims, SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 

@@ -22,6 +22,9 @@ public sealed class ApiKey
     /// <summary>Full addresses, <c>@domain</c>, or <c>*</c> for any sender.</summary>
     public List<string> AllowedSenders { get; set; } = [];
 
+    /// <summary>Whether the key opens the Hangfire dashboard outside Development (when <c>Dashboard:Enabled</c>).</summary>
+    public bool Dashboard { get; set; }
+
     /// <summary>True when <paramref name="address"/> (a bare address) may be used as <c>from</c>.</summary>
     public bool MaySendAs(string address)
     {

@@ -45,10 +45,11 @@ public static class DeliveryExtensions
         // Likewise the activator: Hangfire's default is the static JobActivator.Current, which the last host to start
         // sets, so a job could be run with another host's services (and its store).
         builder.Services.AddSingleton<JobActivator>(services => new AspNetCoreJobActivator(services.GetRequiredService<IServiceScopeFactory>()));
-        builder.Services.AddHangfire(config => config
+        builder.Services.AddHangfire((services, config) => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings());
+            .UseRecommendedSerializerSettings()
+            .UseLogProvider(new HangfireLogs(services.GetRequiredService<ILoggerFactory>())));
         builder.Services.AddHangfireServer((services, server) =>
         {
             var delivery = services.GetRequiredService<IOptions<DeliveryOptions>>().Value;
@@ -83,12 +84,5 @@ public static class DeliveryExtensions
             DistributedLockTimeout = TimeSpan.FromSeconds(30),
         };
         return new PostgreSqlStorage(new NpgsqlConnectionFactory(database.ConnectionString, options), options);
-    }
-
-    /// <summary>The Hangfire dashboard at <c>/hangfire</c>; its default filter lets local requests only.</summary>
-    public static WebApplication MapDeliveryDashboard(this WebApplication app)
-    {
-        app.MapHangfireDashboard("/hangfire");
-        return app;
     }
 }

@@ -15,7 +15,7 @@ public static class HostingExtensions
     public static WebApplicationBuilder AddMailApi(this WebApplicationBuilder builder)
     {
         builder.AddDevelopmentDefaults();
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDefaults.FillDetail);
         builder.Services.AddExceptionHandler<StorageOutageHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
         builder.AddApiKeyAuth();
@@ -25,12 +25,14 @@ public static class HostingExtensions
         builder.AddHousekeeping();
         builder.AddDevRelay();
         builder.AddOpenApiDocs();
+        builder.AddDashboard();
         builder.Services.AddHostedService<StartupBanner>();
         return builder;
     }
 
     public static WebApplication MapMailApi(this WebApplication app)
     {
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRequestSizeLimit();
@@ -39,7 +41,7 @@ public static class HostingExtensions
         app.MapOpenApiDocs();
         app.MapMessages();
         app.MapHealth();
-        app.MapDeliveryDashboard();
+        app.MapDashboard();
         return app;
     }
 
@@ -52,8 +54,10 @@ public static class HostingExtensions
     }
 
     /// <summary>
-    /// In Development the service runs with nothing configured: the capture relay and the dev key
-    /// <c>mailapi-dev-key</c> (any sender). They sit below every other source, so configuration still wins.
+    /// In Development the service runs with nothing configured: the capture relay (a setting below every other source,
+    /// so configuration still wins) and the dev key <c>mailapi-dev-key</c> (any sender). The key is added only when no
+    /// source configures any key: as a setting it would merge with configured keys by index (a configured key 0 would
+    /// take its secret or its <c>*</c>).
     /// </summary>
     private static void AddDevelopmentDefaults(this WebApplicationBuilder builder)
     {
@@ -61,13 +65,16 @@ public static class HostingExtensions
         {
             return;
         }
-        var defaults = new Dictionary<string, string?>
+        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
         {
-            ["DevRelay:Enabled"] = "true",
-            ["Auth:ApiKeys:0:Name"] = "dev",
-            ["Auth:ApiKeys:0:Key"] = "mailapi-dev-key",
-            ["Auth:ApiKeys:0:AllowedSenders:0"] = "*",
-        };
-        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = defaults });
+            InitialData = new Dictionary<string, string?> { ["DevRelay:Enabled"] = "true" },
+        });
+        builder.Services.PostConfigure<ApiKeyOptions>(options =>
+        {
+            if (options.ApiKeys.Count == 0)
+            {
+                options.ApiKeys.Add(new ApiKey { Name = "dev", Key = "mailapi-dev-key", AllowedSenders = ["*"] });
+            }
+        });
     }
 }

@@ -5,12 +5,13 @@ namespace MailApi.Messages;
 /// <summary>The problem+json answers of the API (RFC 9457), each with type, title, status and detail.</summary>
 public static class ApiProblems
 {
-    public static ProblemHttpResult Validation(IDictionary<string, string[]> errors, int status = StatusCodes.Status400BadRequest) =>
+    public static ProblemHttpResult Validation(
+        IDictionary<string, string[]> errors, int status = StatusCodes.Status400BadRequest, string? detail = null) =>
         TypedResults.Problem(new HttpValidationProblemDetails(errors)
         {
             Status = status,
             Title = status == StatusCodes.Status403Forbidden ? "Sender not allowed" : "The request is not valid",
-            Detail = $"{errors.Count} field(s) failed validation: {string.Join(", ", errors.Keys)}.",
+            Detail = detail ?? $"{errors.Count} field(s) failed validation: {string.Join(", ", errors.Keys)}.",
         });
 
     public static ProblemHttpResult NotFound(string id) =>

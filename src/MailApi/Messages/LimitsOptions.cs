@@ -25,4 +25,11 @@ public sealed class LimitsOptions
     /// <summary>Above this many bytes of content waiting to be sent (bodies, attachments, headers), POST answers 503 too.</summary>
     [Range(1024, long.MaxValue)]
     public long MaxPendingBytes { get; set; } = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// How far ahead <c>sendAt</c> may be. Capped at ten years: the schedule must be able to hold the time
+    /// (a sendAt near year 9999 overflowed it after the message was stored).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan MaxScheduleAhead { get; set; } = TimeSpan.FromDays(30);
 }

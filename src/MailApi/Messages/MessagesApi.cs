@@ -72,9 +72,10 @@ public static class MessagesApi
         .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
     public static async Task<Results<Accepted<MessageResource>, ProblemHttpResult>> Send(
-        SendMessageRequest request, [FromHeader(Name = IdempotencyHeader)] string? idempotencyKey,
+        JsonBody<SendMessageRequest> body, [FromHeader(Name = IdempotencyHeader)] string? idempotencyKey,
         ClaimsPrincipal user, ApiKeyRing keys, MessageSubmitter submitter, HttpContext context, CancellationToken cancellationToken)
     {
+        var request = body.Value!;
         var problem = CheckIdempotencyKey(idempotencyKey) ?? CheckSenders([request], user, keys, single: true);
         if (problem is not null)
         {
@@ -86,10 +87,10 @@ public static class MessagesApi
     }
 
     public static async Task<Results<Accepted<BatchResult>, ProblemHttpResult>> SendBatch(
-        BatchRequest batch, [FromHeader(Name = IdempotencyHeader)] string? idempotencyKey,
+        JsonBody<BatchRequest> body, [FromHeader(Name = IdempotencyHeader)] string? idempotencyKey,
         ClaimsPrincipal user, ApiKeyRing keys, MessageSubmitter submitter, HttpContext context, CancellationToken cancellationToken)
     {
-        var requests = batch.Messages!.Select(m => m!).ToList();
+        var requests = body.Value!.Messages!.Select(m => m!).ToList();
         var problem = CheckIdempotencyKey(idempotencyKey) ?? CheckSenders(requests, user, keys, single: false);
         if (problem is not null)
         {

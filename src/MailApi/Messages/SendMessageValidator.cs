@@ -1,33 +1,34 @@
 using System.Text.RegularExpressions;
 using FluentValidation;
 using Microsoft.Extensions.Options;
-using MimeKit;
 
 namespace MailApi.Messages;
 
 /// <summary>Every rule of the contract for one message; failures are keyed by JSON path (<c>to[1]</c>).</summary>
 public sealed partial class SendMessageValidator : AbstractValidator<SendMessageRequest>
 {
-    /// <summary>Header fields the service writes itself; a caller may not set them.</summary>
-    private static readonly string[] OwnedHeaders = ["From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version"];
-
     public const int MaxSubjectLength = 998;
     public const int MaxTags = 10;
     public const int MaxMetadataPairs = 20;
     public const int MaxMetadataKeyLength = 128;
     public const int MaxMetadataValueLength = 2048;
+    public const int MaxReplyTo = 10;
+    public const int MaxAttachments = 100;
 
-    public SendMessageValidator(IOptions<LimitsOptions> limits)
+    public SendMessageValidator(IOptions<LimitsOptions> limits, TimeProvider clock)
     {
         var maxRecipients = limits.Value.MaxRecipients;
         var maxAttachmentBytes = limits.Value.MaxAttachmentBytes;
+        var maxScheduleAhead = limits.Value.MaxScheduleAhead;
 
         RuleFor(m => m.From).NotEmpty().WithMessage("'from' is required.")
             .Must(BeMailbox).When(m => !string.IsNullOrEmpty(m.From), ApplyConditionTo.CurrentValidator).WithMessage(MailboxMessage);
         RuleForEach(m => m.To).Must(BeMailbox).WithMessage(MailboxMessage);
         RuleForEach(m => m.Cc).Must(BeMailbox).WithMessage(MailboxMessage);
         RuleForEach(m => m.Bcc).Must(BeMailbox).WithMessage(MailboxMessage);
-        RuleForEach(m => m.ReplyTo).Must(BeMailbox).WithMessage(MailboxMessage);
+        // Past a count limit, the items are not checked one by one: 20,000 bad items would make a 20,000-line answer.
+        RuleFor(m => m.ReplyTo).Must(r => r is null || r.Count <= MaxReplyTo).WithMessage($"At most {MaxReplyTo} addresses are allowed in 'replyTo'.");
+        RuleForEach(m => m.ReplyTo).Must(BeMailbox).When(m => (m.ReplyTo?.Count ?? 0) <= MaxReplyTo).WithMessage(MailboxMessage);
         RuleFor(m => m.To)
             .Must((m, _) => RecipientCount(m) > 0).WithMessage("At least one recipient is required in 'to', 'cc' or 'bcc'.")
             .Must((m, _) => RecipientCount(m) <= maxRecipients)
@@ -45,16 +46,23 @@ public sealed partial class SendMessageValidator : AbstractValidator<SendMessage
             {
                 return;
             }
+            if (headers.Count > CustomHeaders.MaxCount)
+            {
+                context.AddFailure("headers", $"At most {CustomHeaders.MaxCount} custom headers are allowed.");
+                return;
+            }
+            // Header names ignore case (RFC 5322 §1.2.2): "X-A" and "x-a" would be one field given twice.
+            var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var (name, value) in headers)
             {
                 var path = $"headers.{name}";
-                if (!IsFieldName(name))
+                if (CustomHeaders.RefusalFor(name) is { } refusal)
                 {
-                    context.AddFailure(path, "A header name must be 1-76 printable ASCII characters without ':' or spaces (RFC 5322 field name).");
+                    context.AddFailure(path, refusal);
                 }
-                else if (IsOwnedHeader(name))
+                else if (!seen.TryAdd(name, name))
                 {
-                    context.AddFailure(path, $"The header '{name}' is set by the service; use the matching field instead.");
+                    context.AddFailure(path, $"The header '{name}' is given twice: '{seen[name]}' is the same name (header names ignore case).");
                 }
                 if (value is null)
                 {
@@ -64,14 +72,22 @@ public sealed partial class SendMessageValidator : AbstractValidator<SendMessage
                 {
                     context.AddFailure(path, "A header value must not contain CR or LF.");
                 }
+                else if (value.Length > CustomHeaders.MaxValueLength)
+                {
+                    context.AddFailure(path, $"A header value must be at most {CustomHeaders.MaxValueLength} characters.");
+                }
             }
         });
 
+        RuleFor(m => m.Attachments).Must(a => a is null || a.Count <= MaxAttachments).WithMessage($"At most {MaxAttachments} attachments are allowed.");
         RuleForEach(m => m.Attachments).NotNull().WithMessage("An attachment must be an object.")
-            .SetValidator(new AttachmentValidator()!);
+            .SetValidator(new AttachmentValidator()!).When(m => (m.Attachments?.Count ?? 0) <= MaxAttachments);
         RuleFor(m => m.Attachments)
             .Must(a => TotalDecodedBytes(a) <= maxAttachmentBytes)
             .WithMessage($"Attachments may total at most {maxAttachmentBytes} bytes once decoded.");
+
+        RuleFor(m => m.SendAt).Must(s => s is null || s <= clock.GetUtcNow() + maxScheduleAhead)
+            .WithMessage($"'sendAt' may be at most {Describe(maxScheduleAhead)} ahead (Limits:MaxScheduleAhead).");
 
         RuleFor(m => m.Tags).Must(t => t is null || t.Count <= MaxTags).WithMessage($"At most {MaxTags} tags are allowed.");
         RuleForEach(m => m.Tags).Must(t => t is not null && TagPattern().IsMatch(t))
@@ -109,36 +125,11 @@ public sealed partial class SendMessageValidator : AbstractValidator<SendMessage
 
     internal static bool NotContainLineBreak(string? value) => value is null || !value.AsSpan().ContainsAny('\r', '\n');
 
-    private static bool IsFieldName(string name) =>
-        name.Length is > 0 and <= 76 && name.All(c => c is > ' ' and <= '~' and not ':');
-
-    private static bool IsOwnedHeader(string name) =>
-        OwnedHeaders.Contains(name, StringComparer.OrdinalIgnoreCase) || name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase);
+    private static string Describe(TimeSpan span) => span.Ticks % TimeSpan.TicksPerDay == 0 ? $"{span.Days} days" : span.ToString("c");
 
     private static long TotalDecodedBytes(List<AttachmentRequest?>? attachments) =>
         attachments?.Sum(a => a?.Content is { } c ? c.Length / 4L * 3 : 0) ?? 0;
 
     [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
     private static partial Regex TagPattern();
-}
-
-/// <summary>One attachment: a filename and a content type without line breaks, base64 content.</summary>
-public sealed class AttachmentValidator : AbstractValidator<AttachmentRequest>
-{
-    public AttachmentValidator()
-    {
-        RuleFor(a => a.Filename).NotEmpty().WithMessage("'filename' is required.")
-            .Must(SendMessageValidator.NotContainLineBreak).WithMessage("'filename' must not contain CR or LF.")
-            .MaximumLength(255).WithMessage("'filename' must be at most 255 characters.");
-        RuleFor(a => a.ContentType)
-            .Must(SendMessageValidator.NotContainLineBreak).WithMessage("'contentType' must not contain CR or LF.")
-            .Must(t => t is null || ContentType.TryParse(t, out _)).WithMessage("'contentType' is not a MIME type such as 'application/pdf'.");
-        RuleFor(a => a.Content).NotNull().WithMessage("'content' is required.")
-            .Must(BeBase64).When(a => a.Content is not null, ApplyConditionTo.CurrentValidator).WithMessage("'content' is not valid base64.");
-        RuleFor(a => a.ContentId)
-            .Must(id => id is null || (id.Length is > 0 and <= 255 && id.All(c => c is > ' ' and <= '~' and not '<' and not '>')))
-            .WithMessage("'contentId' must be 1-255 printable ASCII characters without spaces or angle brackets.");
-    }
-
-    private static bool BeBase64(string? content) => System.Buffers.Text.Base64.IsValid(content);
 }

@@ -11,7 +11,7 @@ public sealed class SendMessageValidatorTests
     {
         // The JSON-path naming is installed with the service; install it here for unit tests too.
         MailApi.Messages.MessagesExtensions.UseJsonPathNames();
-        return new SendMessageValidator(Options.Create(new LimitsOptions { MaxRecipients = 3, MaxAttachmentBytes = 30 }));
+        return new SendMessageValidator(Options.Create(new LimitsOptions { MaxRecipients = 3, MaxAttachmentBytes = 30 }), TimeProvider.System);
     }
 
     private static SendMessageRequest Valid() => new()
