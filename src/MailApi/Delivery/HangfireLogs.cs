@@ -1,6 +1,6 @@
 using Hangfire.Logging;
-using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 using HangfireLogLevel = Hangfire.Logging.LogLevel;
+using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 
 namespace MailApi.Delivery;
 
