@@ -17,6 +17,9 @@ public static class HostingExtensions
         builder.AddDevelopmentDefaults();
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDefaults.FillDetail);
         builder.Services.AddExceptionHandler<StorageOutageHandler>();
+        builder.Services.AddExceptionHandler<BadRequestHandler>();
+        // Unbindable values throw in every environment, not only in Development, so they get one answer (BadRequestHandler).
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
         builder.AddApiKeyAuth();
         builder.AddMessages();

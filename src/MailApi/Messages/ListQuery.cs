@@ -1,5 +1,6 @@
+using System.Buffers;
 using System.Buffers.Text;
-using System.Text.Json;
+using FluentValidation;
 using MailApi.Storage;
 
 namespace MailApi.Messages;
@@ -12,54 +13,56 @@ public sealed record ListQuery(
     public const int MaxLimit = 100;
     public const int DefaultLimit = 50;
 
-    /// <summary>The store's query, or null with <paramref name="errors"/> filled.</summary>
-    public MessageQuery? ToStoreQuery(string owner, Dictionary<string, string[]> errors)
+    /// <summary>The store's query; the query was validated (<see cref="ListQueryValidator"/>) before the handler ran.</summary>
+    public MessageQuery ToStoreQuery(string owner) => new()
     {
-        MessageStatus? status = null;
-        if (Status is not null)
+        Owner = owner,
+        Status = Status is null ? null : ParseStatus(Status),
+        Tag = Tag,
+        From = From,
+        To = To,
+        QueueId = QueueId,
+        CreatedAfter = CreatedAfter,
+        CreatedBefore = CreatedBefore,
+        Before = Cursor is null ? null : ParseCursor(Cursor),
+        Limit = Limit ?? DefaultLimit,
+    };
+
+    /// <summary>The status spelled <paramref name="name"/> (<c>partially_sent</c>), or null.</summary>
+    public static MessageStatus? ParseStatus(string name)
+    {
+        foreach (var status in Enum.GetValues<MessageStatus>())
         {
-            var match = Enum.GetValues<MessageStatus>().Where(s => s.Name() == Status).ToList();
-            if (match.Count == 0)
+            if (status.Name() == name)
             {
-                errors["status"] = [$"'status' must be one of {string.Join(", ", Enum.GetValues<MessageStatus>().Select(s => s.Name()))}."];
-            }
-            else
-            {
-                status = match[0];
-            }
-        }
-        if (Limit is < 1 or > MaxLimit)
-        {
-            errors["limit"] = [$"'limit' must be between 1 and {MaxLimit}."];
-        }
-        Guid? before = null;
-        if (Cursor is not null)
-        {
-            var bytes = new byte[16];
-            if (Base64Url.DecodeFromChars(Cursor, bytes, out _, out var written) == System.Buffers.OperationStatus.Done && written == 16)
-            {
-                before = new Guid(bytes, bigEndian: true);
-            }
-            else
-            {
-                errors["cursor"] = ["'cursor' is not a cursor this API returned."];
+                return status;
             }
         }
-        return errors.Count > 0 ? null : new MessageQuery
-        {
-            Owner = owner,
-            Status = status,
-            Tag = Tag,
-            From = From,
-            To = To,
-            QueueId = QueueId,
-            CreatedAfter = CreatedAfter,
-            CreatedBefore = CreatedBefore,
-            Before = before,
-            Limit = Limit ?? DefaultLimit,
-        };
+        return null;
+    }
+
+    /// <summary>The id a cursor this API returned stands for, or null when it is no such cursor.</summary>
+    public static Guid? ParseCursor(string cursor)
+    {
+        var bytes = new byte[16];
+        return Base64Url.DecodeFromChars(cursor, bytes, out _, out var written) == OperationStatus.Done && written == 16
+            ? new Guid(bytes, bigEndian: true)
+            : null;
     }
 
     public static string CursorAfter(Guid lastId) => Base64Url.EncodeToString(lastId.ToByteArray(bigEndian: true));
+}
 
+/// <summary>The query string's rules: a known status, a limit of 1-100, a cursor this API returned.</summary>
+public sealed class ListQueryValidator : AbstractValidator<ListQuery>
+{
+    public ListQueryValidator()
+    {
+        RuleFor(q => q.Status).Must(s => s is null || ListQuery.ParseStatus(s) is not null)
+            .WithMessage($"'status' must be one of {string.Join(", ", Enum.GetValues<MessageStatus>().Select(s => s.Name()))}.");
+        RuleFor(q => q.Limit).InclusiveBetween(1, ListQuery.MaxLimit).When(q => q.Limit is not null)
+            .WithMessage($"'limit' must be between 1 and {ListQuery.MaxLimit}.");
+        RuleFor(q => q.Cursor).Must(c => c is null || ListQuery.ParseCursor(c) is not null)
+            .WithMessage("'cursor' is not a cursor this API returned.");
+    }
 }

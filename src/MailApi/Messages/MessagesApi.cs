@@ -10,7 +10,7 @@ namespace MailApi.Messages;
 /// <summary>The <c>/v1/messages</c> endpoints.</summary>
 public static class MessagesApi
 {
-    public const string IdempotencyHeader = "Idempotency-Key";
+    public const string IdempotencyHeader = IdempotencyKeyFilter.Header;
 
     /// <summary>What an overloaded service asks callers to wait: long enough for workers to drain a real backlog.</summary>
     private static readonly TimeSpan OverloadRetryAfter = TimeSpan.FromSeconds(30);
@@ -28,6 +28,7 @@ public static class MessagesApi
             .WithDescription("Validates and stores the message, then queues its delivery. A 202 means it is stored and will reach a final status. "
                 + "The same Idempotency-Key and body within 24 h answer with the same message; another body with that key is a 409.")
             .Accepts<SendMessageRequest>("application/json")
+            .AddEndpointFilter<IdempotencyKeyFilter>()
             .AddEndpointFilter<ValidationFilter<SendMessageRequest>>()
             .ProducesSubmitProblems();
 
@@ -37,10 +38,12 @@ public static class MessagesApi
             .WithDescription("Every message is validated first: if any is invalid, nothing is stored and the errors are keyed messages[i]. "
                 + "Idempotency-Key covers the whole batch.")
             .Accepts<BatchRequest>("application/json")
+            .AddEndpointFilter<IdempotencyKeyFilter>()
             .AddEndpointFilter<ValidationFilter<BatchRequest>>()
             .ProducesSubmitProblems();
 
         group.MapGet("/", List)
+            .AddEndpointFilter<ValidationFilter<ListQuery>>()
             .WithName("ListMessages")
             .WithSummary("List messages, newest first")
             .WithDescription("Filters combine; pass nextCursor as cursor for the next page.")
@@ -76,7 +79,7 @@ public static class MessagesApi
         ClaimsPrincipal user, ApiKeyRing keys, MessageSubmitter submitter, HttpContext context, CancellationToken cancellationToken)
     {
         var request = body.Value!;
-        var problem = CheckIdempotencyKey(idempotencyKey) ?? CheckSenders([request], user, keys, single: true);
+        var problem = CheckSenders([request], user, keys, single: true);
         if (problem is not null)
         {
             return problem;
@@ -91,7 +94,7 @@ public static class MessagesApi
         ClaimsPrincipal user, ApiKeyRing keys, MessageSubmitter submitter, HttpContext context, CancellationToken cancellationToken)
     {
         var requests = body.Value!.Messages!.Select(m => m!).ToList();
-        var problem = CheckIdempotencyKey(idempotencyKey) ?? CheckSenders(requests, user, keys, single: false);
+        var problem = CheckSenders(requests, user, keys, single: false);
         if (problem is not null)
         {
             return problem;
@@ -101,16 +104,10 @@ public static class MessagesApi
             ?? (Results<Accepted<BatchResult>, ProblemHttpResult>)TypedResults.Accepted((string?)null, new BatchResult(result.Messages.Select(MessageResource.Of).ToList()));
     }
 
-    public static async Task<Results<Ok<MessageList>, ProblemHttpResult>> List(
+    public static async Task<Ok<MessageList>> List(
         [AsParameters] ListQuery query, ClaimsPrincipal user, IMessageStore store, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
-        var parsed = query.ToStoreQuery(user.KeyName(), errors);
-        if (parsed is null)
-        {
-            return ApiProblems.Validation(errors);
-        }
-        var page = await store.ListAsync(parsed, cancellationToken);
+        var page = await store.ListAsync(query.ToStoreQuery(user.KeyName()), cancellationToken);
         var next = page.HasMore ? ListQuery.CursorAfter(page.Items[^1].Id) : null;
         return TypedResults.Ok(new MessageList(page.Items.Select(MessageSummary.Of).ToList(), next));
     }
@@ -149,11 +146,6 @@ public static class MessagesApi
         Guid.TryParse(id, out var guid) && await store.FindAsync(guid, cancellationToken) is { } message && message.Owner == user.KeyName()
             ? message
             : null;
-
-    private static ProblemHttpResult? CheckIdempotencyKey(string? key) =>
-        key is null || (key.Length is >= 1 and <= 255 && key.All(c => c is >= ' ' and <= '~'))
-            ? null
-            : ApiProblems.Validation(new Dictionary<string, string[]> { [IdempotencyHeader] = ["The Idempotency-Key header must be 1-255 printable ASCII characters."] });
 
     private static ProblemHttpResult? CheckSenders(IReadOnlyList<SendMessageRequest> requests, ClaimsPrincipal user, ApiKeyRing keys, bool single)
     {

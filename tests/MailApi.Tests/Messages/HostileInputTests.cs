@@ -155,6 +155,22 @@ public sealed class HostileInputTests(HostileInputTests.Services services) : ICl
     }
 
     [Theory]
+    [InlineData("Testing", "createdAfter=tomorrow", "createdAfter")]
+    [InlineData("Development", "createdAfter=tomorrow", "createdAfter")]
+    [InlineData("Testing", "limit=abc", "limit")]
+    [InlineData("Development", "limit=abc", "limit")]
+    public async Task Unbindable_query_value_is_400_naming_the_parameter(string environment, string query, string key)
+    {
+        var response = await services.ClientFor(environment).GetAsync($"/v1/messages?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonObject>();
+        Assert.NotNull(problem!["errors"]![key]);
+        Assert.NotNull(problem["detail"]);
+    }
+
+    [Theory]
     [InlineData("Testing")]
     [InlineData("Development")]
     public async Task Invalid_utf8_in_a_value_is_400_problem(string environment)

@@ -9,8 +9,6 @@ public sealed class SendMessageValidatorTests
 
     private static SendMessageValidator CreateValidator()
     {
-        // The JSON-path naming is installed with the service; install it here for unit tests too.
-        MailApi.Messages.MessagesExtensions.UseJsonPathNames();
         return new SendMessageValidator(Options.Create(new LimitsOptions { MaxRecipients = 3, MaxAttachmentBytes = 30 }), TimeProvider.System);
     }
 
@@ -23,7 +21,7 @@ public sealed class SendMessageValidatorTests
     };
 
     private static IReadOnlyCollection<string> ErrorKeys(SendMessageRequest request) =>
-        Validator.Validate(request).Errors.Select(e => e.PropertyName).Distinct().ToList();
+        Validator.Validate(request).ByJsonPath().Keys;
 
     public static TheoryData<string, SendMessageRequest> ValidMessages => new()
     {
@@ -94,4 +92,18 @@ public sealed class SendMessageValidatorTests
     [MemberData(nameof(InvalidMessages))]
     public void Rejects_with_the_field_path(string key, SendMessageRequest request) =>
         Assert.Contains(key, ErrorKeys(request));
+}
+
+public sealed class ValidationErrorsTests
+{
+    [Theory]
+    [InlineData("From", "from")]
+    [InlineData("To[1]", "to[1]")]
+    [InlineData("Attachments[0].ContentId", "attachments[0].contentId")]
+    [InlineData("Messages[3].Attachments[0].Content", "messages[3].attachments[0].content")]
+    [InlineData("headers.X-Campaign", "headers.X-Campaign")]
+    [InlineData("Messages[2].headers.Subject", "messages[2].headers.Subject")]
+    [InlineData("metadata.OrderId", "metadata.OrderId")]
+    public void Member_names_become_json_paths_and_keys_keep_their_spelling(string propertyName, string jsonPath) =>
+        Assert.Equal(jsonPath, ValidationErrors.JsonPath(propertyName));
 }
