@@ -27,7 +27,7 @@ public static class OpenApiDocs
                 Type = SecuritySchemeType.ApiKey,
                 In = ParameterLocation.Header,
                 Name = "X-Api-Key",
-                Description = "An API key from Auth:ApiKeys (in Development: mailapi-dev-key). 'Authorization: Bearer <key>' works too.",
+                Description = "An API key from Auth:ApiKeys (in Development: `mailapi-dev-key`). `Authorization: Bearer <key>` works too.",
             });
             c.AddSecurityRequirement(doc => new OpenApiSecurityRequirement
             {
