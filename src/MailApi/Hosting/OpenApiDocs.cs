@@ -3,7 +3,10 @@ using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace MailApi.Hosting;
 
-/// <summary>The whole OpenAPI setup: document, API-key scheme, examples, Swagger UI at <c>/swagger</c>.</summary>
+/// <summary>
+/// The whole OpenAPI setup: document, API-key scheme, answers and examples, servers, Swagger UI at <c>/swagger</c>.
+/// CI lints the served document with Redocly's recommended rules and fails on an error.
+/// </summary>
 public static class OpenApiDocs
 {
     public const string SchemeName = "ApiKey";
@@ -24,13 +27,16 @@ public static class OpenApiDocs
                 Type = SecuritySchemeType.ApiKey,
                 In = ParameterLocation.Header,
                 Name = "X-Api-Key",
-                Description = "An API key from Auth:ApiKeys (in Development: mailapi-dev-key). 'Authorization: Bearer <key>' works too.",
+                Description = "An API key from Auth:ApiKeys (in Development: `mailapi-dev-key`). `Authorization: Bearer <key>` works too.",
             });
             c.AddSecurityRequirement(doc => new OpenApiSecurityRequirement
             {
                 [new OpenApiSecuritySchemeReference(SchemeName, doc)] = new List<string>(),
             });
+            // Answers first: it adds the 503 every route can give, which the examples then fill.
+            c.OperationFilter<OpenApiAnswers>();
             c.OperationFilter<OpenApiExamples>();
+            c.DocumentFilter<TagDescriptions>();
             var xml = Path.Combine(AppContext.BaseDirectory, "MailApi.xml");
             if (File.Exists(xml))
             {
@@ -42,7 +48,12 @@ public static class OpenApiDocs
 
     public static WebApplication MapOpenApiDocs(this WebApplication app)
     {
-        app.UseSwagger();
+        app.UseSwagger(o => o.PreSerializeFilters.Add((doc, request) =>
+        {
+            // The address the document was fetched from, so a client generated from it (or Swagger UI) calls this
+            // instance, wherever it runs; a fixed URL would be wrong on every other host.
+            doc.Servers = [new OpenApiServer { Url = $"{request.Scheme}://{request.Host.Value}{request.PathBase}", Description = "This instance" }];
+        }));
         app.UseSwaggerUI(ui =>
         {
             ui.SwaggerEndpoint("/swagger/v1/swagger.json", "MailApi v1");
@@ -51,5 +62,15 @@ public static class OpenApiDocs
         });
         app.MapGet("/", () => Results.Redirect("/swagger")).ExcludeFromDescription();
         return app;
+    }
+
+    /// <summary>Minimal API tags carry only a name; the document says what each group is for.</summary>
+    private sealed class TagDescriptions : IDocumentFilter
+    {
+        public void Apply(OpenApiDocument document, DocumentFilterContext context) =>
+            document.Tags = new HashSet<OpenApiTag>
+            {
+                new() { Name = "Messages", Description = "Send messages through the configured SMTP relay and read what the relay answered." },
+            };
     }
 }

@@ -67,8 +67,11 @@ public sealed class OpenApiExamples : IOperationFilter
         ["404"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.5", "title": "Message not found", "status": 404, "detail": "No message with id '0193f1e2-0000-7000-8000-000000000000' exists for this API key." }""",
         ["413"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.14", "title": "Request too large", "status": 413, "detail": "The request body is 40000000 bytes; Limits:MaxRequestBytes allows 31457280." }""",
         ["415"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.16", "title": "Unsupported Media Type", "status": 415, "detail": "Send the message as 'Content-Type: application/json'." }""",
-        ["503"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.6.4", "title": "Too many messages waiting", "status": 503, "detail": "More messages are waiting to be sent than Limits:MaxPendingMessages allows; nothing was stored. Retry later." }""",
     };
+
+    private const string Overloaded = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.6.4", "title": "Too many messages waiting", "status": 503, "detail": "More messages are waiting to be sent than Limits:MaxPendingMessages allows. Nothing was stored. Retry later." }""";
+
+    private const string StorageUnavailable = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.6.4", "title": "Storage unavailable", "status": 503, "detail": "The message store cannot be reached right now, so the request was not carried out (no message was accepted). Retry later." }""";
 
     private const string IdempotencyConflict = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.10", "title": "Idempotency-Key reused", "status": 409, "detail": "This Idempotency-Key was used in the last 24 hours with a different body; nothing was stored." }""";
 
@@ -105,6 +108,11 @@ public sealed class OpenApiExamples : IOperationFilter
         };
         foreach (var (status, response) in operation.Responses ?? [])
         {
+            if (status == "503" && response.Content is not null)
+            {
+                SetOutageExamples(response.Content.Values, submit: operation.OperationId is "SendMessage" or "SendBatch");
+                continue;
+            }
             var example = status switch
             {
                 "200" or "202" => success,
@@ -119,6 +127,24 @@ public sealed class OpenApiExamples : IOperationFilter
             {
                 ((OpenApiMediaType)media).Example = JsonNode.Parse(example);
             }
+        }
+    }
+
+    /// <summary>A submit can meet either outage; every other route only the store's.</summary>
+    private static void SetOutageExamples(IEnumerable<IOpenApiMediaType> media, bool submit)
+    {
+        foreach (var type in media.OfType<OpenApiMediaType>())
+        {
+            if (!submit)
+            {
+                type.Example = JsonNode.Parse(StorageUnavailable);
+                continue;
+            }
+            type.Examples = new Dictionary<string, IOpenApiExample>
+            {
+                ["overloaded"] = new OpenApiExample { Summary = "Too many messages waiting (backpressure)", Value = JsonNode.Parse(Overloaded) },
+                ["storage"] = new OpenApiExample { Summary = "The message store is unreachable", Value = JsonNode.Parse(StorageUnavailable) },
+            };
         }
     }
 }

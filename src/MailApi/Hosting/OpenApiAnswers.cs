@@ -1,0 +1,112 @@
+using MailApi.Messages;
+using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace MailApi.Hosting;
+
+/// <summary>
+/// What the endpoints' own metadata cannot say: the 503 every route gives when the store is unreachable
+/// (<see cref="StorageOutageHandler"/> answers it for any request, so no endpoint declares it), the headers that
+/// go with 202 and 503, what each answer means for this operation, and the parameters as callers spell them.
+/// </summary>
+public sealed class OpenApiAnswers : IOperationFilter
+{
+    private static readonly Dictionary<string, string> Parameters = new()
+    {
+        ["id"] = "The message id from the 202 answer (a UUID). Another key's message answers 404, like a missing one.",
+        [MessagesApi.IdempotencyHeader] = "1-255 printable ASCII characters. The same key and body within 24 h answer with the same "
+            + "message(s) and store nothing new; the same key with another body is a 409.",
+        ["status"] = "Only messages with this status.",
+        ["tag"] = "Only messages carrying this tag.",
+        ["from"] = "Only messages from this address.",
+        ["to"] = "Only messages to this address (To, Cc or Bcc).",
+        ["queueId"] = "Only the message the relay gave this queue id.",
+        ["createdAfter"] = "Only messages created after this time (RFC 3339).",
+        ["createdBefore"] = "Only messages created before this time (RFC 3339).",
+        ["limit"] = "Page size, 1-100 (default 50).",
+        ["cursor"] = "The nextCursor of the previous page.",
+    };
+
+    public void Apply(OpenApiOperation operation, OperationFilterContext context)
+    {
+        foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
+        {
+            // The query binds case-insensitively; the contract spells its names in camelCase.
+            if (parameter.In == ParameterLocation.Query && parameter.Name is { Length: > 0 } name)
+            {
+                parameter.Name = char.ToLowerInvariant(name[0]) + name[1..];
+            }
+            parameter.Description ??= Parameters.GetValueOrDefault(parameter.Name ?? "");
+            if (parameter is { In: ParameterLocation.Query, Name: "status" })
+            {
+                parameter.Schema = new OpenApiSchemaReference("MessageStatus", context.Document);
+            }
+        }
+
+        var responses = operation.Responses ??= [];
+        if (!responses.ContainsKey("503"))
+        {
+            responses["503"] = new OpenApiResponse
+            {
+                Content = new Dictionary<string, IOpenApiMediaType>
+                {
+                    ["application/problem+json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference("ProblemDetails", context.Document) },
+                },
+            };
+        }
+        var submit = operation.OperationId is "SendMessage" or "SendBatch";
+        foreach (var (status, answer) in responses)
+        {
+            if (answer is not OpenApiResponse response)
+            {
+                continue;
+            }
+            response.Description = Describe(status, operation.OperationId, submit) ?? response.Description;
+            if (status == "503")
+            {
+                (response.Headers ??= new Dictionary<string, IOpenApiHeader>())["Retry-After"] = new OpenApiHeader
+                {
+                    Description = "Seconds to wait before trying again.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.Integer },
+                };
+            }
+            if (status == "202" && operation.OperationId == "SendMessage")
+            {
+                (response.Headers ??= new Dictionary<string, IOpenApiHeader>())["Location"] = new OpenApiHeader
+                {
+                    Description = "/v1/messages/{id}: where the delivery status is read.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                };
+            }
+        }
+        // Group-level answers (401) come first otherwise; Swagger UI lists them in document order.
+        var ordered = responses.OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
+        responses.Clear();
+        foreach (var (status, response) in ordered)
+        {
+            responses[status] = response;
+        }
+    }
+
+    private static string? Describe(string status, string? operationId, bool submit) => status switch
+    {
+        "200" when operationId == "CancelMessage" => "Canceled: no SMTP dialogue starts for it from now on.",
+        "200" when operationId == "ListMessages" => "A page of summaries, newest first; nextCursor is null on the last page.",
+        "200" => "The message with its status, recipients' replies, queue id and every attempt's transcript.",
+        "202" when operationId == "SendBatch" => "Every message stored and queued, in request order. Each will reach a final status.",
+        "202" => "Stored and queued (or scheduled): it will reach a final status. Poll the Location for it.",
+        "400" when submit => "Validation failed: every failing field at once, keyed by JSON path (from, to[1], messages[3].subject). Nothing was stored.",
+        "400" => "A query parameter is not valid; errors are keyed by its name.",
+        "401" => "No API key, or one the service does not know.",
+        "403" => "The key may not send as this from address (errors.from). Nothing was stored.",
+        "404" => "No such message for this API key.",
+        "409" when operationId == "CancelMessage" => "The message is past canceling; the detail names its status.",
+        "409" => "This Idempotency-Key was used with a different body in the last 24 hours. Nothing was stored.",
+        "413" => "The body is larger than Limits:MaxRequestBytes.",
+        "415" => "The body is not application/json.",
+        "503" when submit => "Nothing was stored: the message store is unreachable, or more messages (or bytes) are waiting than "
+            + "Limits:MaxPendingMessages / Limits:MaxPendingBytes allow. Retry after Retry-After.",
+        "503" => "The message store is unreachable; retry after Retry-After.",
+        _ => null,
+    };
+}

@@ -1,0 +1,68 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using MailApi.Tests.Infrastructure;
+
+namespace MailApi.Tests.Hosting;
+
+/// <summary>
+/// What the served document promises integrators, beside CI's Redocly lint (which checks the form, not these):
+/// every operation has a summary, an example on every answer, and the answers it can really give.
+/// </summary>
+public sealed class OpenApiDocumentTests : IAsyncLifetime
+{
+    private readonly MailApiFactory _factory = new(FreePort.Get());
+    private JsonObject _doc = null!;
+
+    public async ValueTask InitializeAsync() =>
+        _doc = (await _factory.CreateClient().GetFromJsonAsync<JsonObject>("/swagger/v1/swagger.json"))!;
+
+    public async ValueTask DisposeAsync() => await _factory.DisposeAsync();
+
+    private IEnumerable<(string Path, string Method, JsonObject Operation)> Operations() =>
+        from path in _doc["paths"]!.AsObject()
+        from method in path.Value!.AsObject()
+        select (path.Key, method.Key, method.Value!.AsObject());
+
+    [Fact]
+    public void Every_operation_has_an_id_a_summary_and_an_example_on_every_answer()
+    {
+        Assert.NotEmpty(Operations());
+        foreach (var (path, method, operation) in Operations())
+        {
+            Assert.False(string.IsNullOrWhiteSpace((string?)operation["operationId"]), $"{method} {path}: operationId");
+            Assert.False(string.IsNullOrWhiteSpace((string?)operation["summary"]), $"{method} {path}: summary");
+            foreach (var (status, response) in operation["responses"]!.AsObject())
+            {
+                foreach (var (type, media) in response!["content"]!.AsObject())
+                {
+                    Assert.True(media!["example"] is not null || media["examples"] is not null, $"{method} {path} {status} {type}: no example");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Every_route_declares_401_and_the_storage_503_with_retry_after_and_none_declares_429()
+    {
+        foreach (var (path, method, operation) in Operations())
+        {
+            var responses = operation["responses"]!.AsObject();
+            Assert.True(responses.ContainsKey("401"), $"{method} {path}: 401");
+            Assert.True(responses.ContainsKey("503"), $"{method} {path}: 503");
+            Assert.NotNull(responses["503"]!["headers"]?["Retry-After"]);
+            // Rate limiting is not built yet: declaring it would promise an answer the service never gives.
+            Assert.False(responses.ContainsKey("429"), $"{method} {path}: 429");
+        }
+        var send = _doc["paths"]!["/v1/messages"]!["post"]!["responses"]!;
+        Assert.NotNull(send["202"]!["headers"]!["Location"]);
+        Assert.Equal(["overloaded", "storage"], send["503"]!["content"]!["application/problem+json"]!["examples"]!.AsObject().Select(e => e.Key));
+    }
+
+    [Fact]
+    public void Servers_name_the_address_the_document_was_fetched_from_and_query_names_are_camel_case()
+    {
+        Assert.Equal("http://localhost", (string?)_doc["servers"]![0]!["url"]);
+        var names = _doc["paths"]!["/v1/messages"]!["get"]!["parameters"]!.AsArray().Select(p => (string?)p!["name"]).ToList();
+        Assert.Equal(["status", "tag", "from", "to", "queueId", "createdAfter", "createdBefore", "limit", "cursor"], names);
+    }
+}
