@@ -106,7 +106,7 @@ public sealed class MessageSubmitter(
 
     private StoredMessage ToMessage(SendMessageRequest request, string owner, DateTimeOffset now)
     {
-        var id = Guid.CreateVersion7(now);
+        var id = MessageOrder.NewId(now);
         var content = ToContent(request);
         var sender = Mailboxes.AddressAndDomain(content.From);
         var scheduled = request.SendAt is { } sendAt && sendAt > now;

@@ -6,7 +6,44 @@ namespace MailApi.Storage;
 /// </summary>
 public static class MessageOrder
 {
+    private static readonly Lock Gate = new();
+    private static Guid _last;
+
     public static int Compare(Guid a, Guid b) => a.CompareTo(b);
+
+    /// <summary>
+    /// A new UUIDv7 for <paramref name="now"/>, greater than every id this process made before. Ids made in the same
+    /// millisecond differ only in random bits, so on their own they list in random order; RFC 9562 §6.2 (method 3):
+    /// when the new id is not greater, take the last one plus one.
+    /// </summary>
+    public static Guid NewId(DateTimeOffset now)
+    {
+        var id = Guid.CreateVersion7(now);
+        lock (Gate)
+        {
+            if (Compare(id, _last) <= 0)
+            {
+                Span<byte> bytes = stackalloc byte[16];
+                _last.TryWriteBytes(bytes, bigEndian: true, out _);
+                // The last 8 bytes hold the variant bits (2) and random bits: add one there, skipping the variant.
+                for (var i = 15; i >= 8; i--)
+                {
+                    if (i == 8)
+                    {
+                        bytes[8] = (byte)((bytes[8] & 0xC0) | ((bytes[8] + 1) & 0x3F));
+                        break;
+                    }
+                    if (++bytes[i] != 0)
+                    {
+                        break;
+                    }
+                }
+                id = new Guid(bytes, bigEndian: true);
+            }
+            _last = id;
+        }
+        return id;
+    }
 
     /// <summary>The retention step: what is left of a message once its content is dropped.</summary>
     public static StoredMessage WithoutContent(StoredMessage message) => message with
