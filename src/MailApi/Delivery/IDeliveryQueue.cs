@@ -4,8 +4,8 @@ namespace MailApi.Delivery;
 public interface IDeliveryQueue
 {
     /// <summary>Deliver as soon as a worker is free.</summary>
-    void Enqueue(Guid messageId);
+    public void Enqueue(Guid messageId);
 
     /// <summary>Deliver at <paramref name="at"/> (a retry, or a <c>sendAt</c> time).</summary>
-    void Schedule(Guid messageId, DateTimeOffset at);
+    public void Schedule(Guid messageId, DateTimeOffset at);
 }

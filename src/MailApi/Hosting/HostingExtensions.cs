@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using MailApi.Auth;
 using MailApi.Delivery;
 using MailApi.DevRelay;
@@ -20,7 +18,7 @@ public static class HostingExtensions
         builder.Services.AddExceptionHandler<BadRequestHandler>();
         // Unbindable values throw in every environment, not only in Development, so they get one answer (BadRequestHandler).
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
+        builder.Services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
         builder.AddApiKeyAuth();
         builder.AddMessages();
         builder.AddStorage();
@@ -46,14 +44,6 @@ public static class HostingExtensions
         app.MapHealth();
         app.MapDashboard();
         return app;
-    }
-
-    /// <summary>camelCase, enums as snake_case strings, and strict input: duplicate keys are an error.</summary>
-    public static void ConfigureJson(JsonSerializerOptions options)
-    {
-        options.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
-        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
-        options.AllowDuplicateProperties = false;
     }
 
     /// <summary>

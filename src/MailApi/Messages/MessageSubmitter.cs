@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using MailApi.Delivery;
 using MailApi.Delivery.Smtp;
-using MailApi.Hosting;
 using MailApi.Storage;
 using Microsoft.Extensions.Options;
 
@@ -20,8 +19,6 @@ public sealed class MessageSubmitter(
 {
     /// <summary>How long an <c>Idempotency-Key</c> is remembered.</summary>
     public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
-
-    private static readonly JsonSerializerOptions HashJson = CreateHashJson();
 
     /// <summary>One line per accepted message; defined once so a POST neither boxes its values nor parses the template.</summary>
     private static readonly Action<ILogger, Guid, string, int, MessageStatus, Exception?> Accepted =
@@ -198,12 +195,6 @@ public sealed class MessageSubmitter(
 
     /// <summary>A digest of the requests as bound, so the same body with other whitespace is still "the same body".</summary>
     private static string Hash(IReadOnlyList<SendMessageRequest> requests) =>
-        Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(requests, HashJson)));
+        Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(requests, ApiJson.Options)));
 
-    private static JsonSerializerOptions CreateHashJson()
-    {
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        HostingExtensions.ConfigureJson(options);
-        return options;
-    }
 }

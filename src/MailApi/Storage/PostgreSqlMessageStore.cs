@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using MailApi.Hosting;
+using System.Text.Json.Serialization;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -269,10 +269,13 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
     private static StoredMessage Read(NpgsqlDataReader reader) =>
         JsonSerializer.Deserialize<StoredMessage>(reader.GetString(0), Json)! with { Version = reader.GetInt64(1) };
 
-    private static JsonSerializerOptions CreateJson()
+    /// <summary>
+    /// The stored document's JSON, the store's own (the API may change its JSON without touching stored rows): camelCase,
+    /// enums as snake_case strings, as every row so far was written.
+    /// </summary>
+    private static JsonSerializerOptions CreateJson() => new(JsonSerializerDefaults.Web)
     {
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        HostingExtensions.ConfigureJson(options);
-        return options;
-    }
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) },
+    };
 }

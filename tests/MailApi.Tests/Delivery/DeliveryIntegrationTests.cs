@@ -337,8 +337,15 @@ public sealed class DeliveryIntegrationTests
         var raw = received.RawText;
         for (var i = 0; i < raw.Length; i++)
         {
-            if (raw[i] == '\n') Assert.Equal('\r', raw[i - 1]);
-            if (raw[i] == '\r') Assert.Equal('\n', raw[i + 1]);
+            if (raw[i] == '\n')
+            {
+                Assert.Equal('\r', raw[i - 1]);
+            }
+
+            if (raw[i] == '\r')
+            {
+                Assert.Equal('\n', raw[i + 1]);
+            }
         }
     }
 }

@@ -2,7 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using MailApi.Hosting;
+using MailApi.Messages;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
@@ -115,7 +115,7 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
     private static JsonSerializerOptions CreateJson()
     {
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        HostingExtensions.ConfigureJson(options);
+        ApiJson.Configure(options);
         return options;
     }
 }

@@ -19,23 +19,29 @@ public static partial class QueueIdParser
     public static string? Parse(string? finalReplyText)
     {
         if (string.IsNullOrWhiteSpace(finalReplyText))
+        {
             return null;
+        }
 
         foreach (var rawLine in finalReplyText.Split('\n'))
         {
             var line = rawLine.Trim();
             var enhanced = LeadingEnhancedCode().Match(line);
             if (enhanced.Success)
+            {
                 line = line[enhanced.Length..];
+            }
 
             var id = Match(line);
             if (id is not null)
+            {
                 return id;
+            }
         }
         return null;
     }
 
-    static string? Match(string line)
+    private static string? Match(string line)
     {
         // Most specific first: an Exchange reply carries a <message-id> that would otherwise look like an id.
         foreach (var regex in (ReadOnlySpan<Regex>)
@@ -44,7 +50,9 @@ public static partial class QueueIdParser
         {
             var match = regex.Match(line);
             if (match.Success)
+            {
                 return match.Groups["id"].Value;
+            }
         }
         return null;
     }
