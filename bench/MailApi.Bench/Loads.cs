@@ -13,7 +13,7 @@ using MimeKit;
 namespace MailApi.Bench;
 
 /// <summary>The message every load sends: ~2 KB of text to one recipient.</summary>
-static class Payload
+internal static class Payload
 {
     public const int BodyBytes = 2000;
     public static readonly string Text = string.Join("\r\n", Enumerable.Range(0, BodyBytes / 80).Select(i => $"{i:D3} " + new string('x', 74)));
@@ -38,7 +38,7 @@ static class Payload
 }
 
 /// <summary>What the machine and the library can do without the service.</summary>
-static class Limits
+internal static class Limits
 {
     /// <summary>Postfix's C client: <paramref name="sessions"/> reused connections, <paramref name="messages"/> messages of ~2 KB.</summary>
     public static async Task<double> SmtpSourceAsync(int port, int sessions, int messages)
@@ -74,14 +74,14 @@ static class Limits
 }
 
 /// <summary>Figures of one delivery run through the service.</summary>
-sealed record DeliveryFigures(
+internal sealed record DeliveryFigures(
     int Messages, int Sent, double MessagesPerSecond, double SubmitPerSecond,
     double AcceptToSentP50Ms, double AcceptToSentP99Ms,
     long RssBeforeBytes, long RssAfterBytes, long PeakRssBytes, double GrowthPerMessageBytes,
     long Connections);
 
 /// <summary>Drives the service over HTTP.</summary>
-sealed class ServiceLoad(ServiceProcess service) : IDisposable
+internal sealed class ServiceLoad(ServiceProcess service) : IDisposable
 {
     private readonly HttpClient _http = new(new SocketsHttpHandler { MaxConnectionsPerServer = 256, UseProxy = false })
     {
@@ -227,11 +227,11 @@ sealed class ServiceLoad(ServiceProcess service) : IDisposable
 }
 
 /// <summary>Figures of one wrk run.</summary>
-sealed record IngestionFigures(int Connections, double Seconds, double RequestsPerSecond, double P50Ms, double P99Ms, long Non2xx,
+internal sealed record IngestionFigures(int Connections, double Seconds, double RequestsPerSecond, double P50Ms, double P99Ms, long Non2xx,
     double DeliveredPerSecond);
 
 /// <summary>POST /v1/messages with wrk (C, Lua script) at a fixed number of connections.</summary>
-static partial class Wrk
+internal static partial class Wrk
 {
     public static async Task<IngestionFigures> RunAsync(ServiceProcess service, int connections, TimeSpan duration, SmtpSink sink)
     {

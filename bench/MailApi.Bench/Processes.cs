@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 namespace MailApi.Bench;
 
 /// <summary>Free TCP ports on 127.0.0.1.</summary>
-static class Ports
+internal static class Ports
 {
     public static int Free()
     {
@@ -42,7 +42,7 @@ static class Ports
 }
 
 /// <summary>Runs a command to its end (bounded by a timeout) and gives its output and how long it ran.</summary>
-static class Tool
+internal static class Tool
 {
     public static async Task<(int Code, string Output, TimeSpan Elapsed)> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout)
     {
@@ -74,7 +74,7 @@ static class Tool
 /// Postfix's smtp-sink on 127.0.0.1 with its running counters (<c>-c</c>): how many messages it took, read from its
 /// output, which is how the benchmark sees the "250" end of each delivery without asking the service.
 /// </summary>
-sealed partial class SmtpSink : IAsyncDisposable
+internal sealed partial class SmtpSink : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly Task _reading;
@@ -167,7 +167,7 @@ sealed partial class SmtpSink : IAsyncDisposable
 }
 
 /// <summary>The bench's own Postfix (bench/postfix.sh): a real MTA with its queue on disk, discarding everything.</summary>
-sealed class BenchPostfix : IAsyncDisposable
+internal sealed class BenchPostfix : IAsyncDisposable
 {
     private readonly string _script;
     private readonly string _dir;
@@ -202,7 +202,7 @@ sealed class BenchPostfix : IAsyncDisposable
 /// The service (the Release build of src/MailApi) as a child process on 127.0.0.1, in Production with in-memory
 /// storage, one API key, and the relay given; with its resident memory sampled from /proc.
 /// </summary>
-sealed class ServiceProcess : IAsyncDisposable
+internal sealed class ServiceProcess : IAsyncDisposable
 {
     public const string ApiKey = "bench-api-key";
 

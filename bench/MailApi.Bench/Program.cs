@@ -107,11 +107,11 @@ static string Memory()
 
 namespace MailApi.Bench
 {
-    sealed record LightLoad(int Messages, double P50Ms, double P99Ms);
+    internal sealed record LightLoad(int Messages, double P50Ms, double P99Ms);
 
-    sealed record DrainFigures(double MessagesPerSecond, int Sent, bool SubmittedBeforeSendAt);
+    internal sealed record DrainFigures(double MessagesPerSecond, int Sent, bool SubmittedBeforeSendAt);
 
-    sealed class BenchOptions
+    internal sealed class BenchOptions
     {
         public int Messages { get; private set; } = 10_000;
         public int Concurrency { get; private set; } = 16;
@@ -162,7 +162,7 @@ namespace MailApi.Bench
         }
     }
 
-    static class Table
+    internal static class Table
     {
         public static string Render(Dictionary<string, object?> r, BenchOptions o)
         {

@@ -133,7 +133,7 @@ internal static class IngestMicroBench
         return 0;
     }
 
-    static async Task Measure(string label, int count, Func<Task> run)
+    private static async Task Measure(string label, int count, Func<Task> run)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
@@ -151,9 +151,9 @@ internal static class IngestMicroBench
             $"{label,-20} {cpu.TotalMicroseconds / count,8:F1} µs CPU/op {alloc / (double)count,9:F0} B/op   ({count / wall.Elapsed.TotalSeconds,8:F0} op/s wall, gen0 {GC.CollectionCount(0) - gc0})"));
     }
 
-    static bool IsHangfire(Type? type) => type?.Assembly.GetName().Name?.StartsWith("Hangfire", StringComparison.Ordinal) ?? false;
+    private static bool IsHangfire(Type? type) => type?.Assembly.GetName().Name?.StartsWith("Hangfire", StringComparison.Ordinal) ?? false;
 
-    static int Arg(string[] args, string name, int fallback)
+    private static int Arg(string[] args, string name, int fallback)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;

@@ -22,8 +22,9 @@ public sealed partial class AttachmentValidator : AbstractValidator<AttachmentRe
             .WithMessage("'contentType' may not be multipart/*: the service builds the multipart structure; send each part as its own attachment.");
         RuleFor(a => a.Content).NotNull().WithMessage("'content' is required.")
             .Must(BeBase64).When(a => a.Content is not null, ApplyConditionTo.CurrentValidator).WithMessage("'content' is not valid base64.")
-            .Must(BeMessage).When(a => IsRfc822(a.ContentType) && BeBase64(a.Content), ApplyConditionTo.CurrentValidator)
-            .WithMessage("'content' is not an RFC 5322 message, as the type message/rfc822 says it is (headers, a blank line, a body).");
+            .Must(BeMessage).When(a => IsRfc822(EffectiveType(a)) && BeBase64(a.Content), ApplyConditionTo.CurrentValidator)
+            .WithMessage("'content' is not an RFC 5322 message, as the type message/rfc822 (given, or guessed from the filename) says it is "
+                + "(headers, a blank line, a body).");
         RuleFor(a => a.ContentId)
             .Must(id => id is null || (id.Length <= 255 && ContentIdPattern().IsMatch(id)))
             .WithMessage("'contentId' must be an RFC 2392 id such as 'logo@domain.local': letters, digits and !#$%&'*+-/=?^_`{|}~ "
@@ -51,6 +52,9 @@ public sealed partial class AttachmentValidator : AbstractValidator<AttachmentRe
             return null;
         }
     }
+
+    /// <summary>The type the MIME builder will use: the one given, else MimeKit's guess from the filename (<c>.eml</c> is message/rfc822).</summary>
+    private static string? EffectiveType(AttachmentRequest a) => a.ContentType ?? (a.Filename is { Length: > 0 } name ? MimeTypes.GetMimeType(name) : null);
 
     private static bool IsRfc822(string? type) => ParseType(type)?.IsMimeType("message", "rfc822") == true;
 

@@ -10,11 +10,11 @@ namespace MailApi.Tests.Delivery;
 /// EHLO (PIPELINING optional), AUTH PLAIN/LOGIN, MAIL, RCPT (one address can be refused), DATA, QUIT.
 /// It keeps the commands it received (not the content) so tests can compare them with the recorder.
 /// </summary>
-sealed class ScriptedSmtpServer : IAsyncDisposable
+internal sealed class ScriptedSmtpServer : IAsyncDisposable
 {
-    readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    readonly Task _serve;
-    readonly CancellationTokenSource _stop = new();
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly Task _serve;
+    private readonly CancellationTokenSource _stop = new();
 
     public bool Pipelining { get; init; } = true;
     public bool Chunking { get; init; } = true;
@@ -33,7 +33,7 @@ sealed class ScriptedSmtpServer : IAsyncDisposable
         _serve = Task.Run(ServeAsync);
     }
 
-    async Task ServeAsync()
+    private async Task ServeAsync()
     {
         using var client = await _listener.AcceptTcpClientAsync(_stop.Token);
         await using var stream = client.GetStream();
@@ -50,7 +50,10 @@ sealed class ScriptedSmtpServer : IAsyncDisposable
         {
             var verb = line.Split(' ', 2)[0].ToUpperInvariant();
             if (verb != "AUTH")
+            {
                 Commands.Add(line);
+            }
+
             switch (verb)
             {
                 case "EHLO":
@@ -64,7 +67,9 @@ sealed class ScriptedSmtpServer : IAsyncDisposable
                     if (parts[1].Equals("LOGIN", StringComparison.OrdinalIgnoreCase))
                     {
                         if (parts.Length > 2)
+                        {
                             Credentials.Add(parts[2]);
+                        }
                         else
                         {
                             await Send("334 VXNlcm5hbWU6\r\n");
@@ -74,7 +79,9 @@ sealed class ScriptedSmtpServer : IAsyncDisposable
                         Credentials.Add(await reader.ReadLineAsync(_stop.Token) ?? "");
                     }
                     else if (parts.Length > 2)
+                    {
                         Credentials.Add(parts[2]);
+                    }
                     else
                     {
                         await Send("334 \r\n");
@@ -97,7 +104,9 @@ sealed class ScriptedSmtpServer : IAsyncDisposable
                     }
                     Commands.Add(".");
                     if (HangUpAfterDot)
+                    {
                         return;
+                    }
                     // The final reply split in two writes.
                     await Send("250 2.0.0 Ok: queu");
                     await Task.Delay(20, _stop.Token);
@@ -132,7 +141,7 @@ sealed class ScriptedSmtpServer : IAsyncDisposable
 }
 
 /// <summary>Forwards to another logger and keeps the raw chunk sizes, to see MailKit's write pattern.</summary>
-sealed class ChunkSpy(IProtocolLogger inner) : IProtocolLogger
+internal sealed class ChunkSpy(IProtocolLogger inner) : IProtocolLogger
 {
     public List<(bool Client, string Text)> Chunks { get; } = [];
 

@@ -6,35 +6,35 @@ namespace MailApi.Tests.Delivery;
 
 public class TranscriptRecorderTests
 {
-    const string User = "zotrim@domain.local";
-    const string Password = "s3cr3t-P4ss";
-    static readonly string UserBase64 = Convert.ToBase64String(Encoding.ASCII.GetBytes(User));
-    static readonly string PasswordBase64 = Convert.ToBase64String(Encoding.ASCII.GetBytes(Password));
-    static readonly string PlainBase64 = Convert.ToBase64String(Encoding.ASCII.GetBytes("\0" + User + "\0" + Password));
+    private const string User = "zotrim@domain.local";
+    private const string Password = "s3cr3t-P4ss";
+    private static readonly string UserBase64 = Convert.ToBase64String(Encoding.ASCII.GetBytes(User));
+    private static readonly string PasswordBase64 = Convert.ToBase64String(Encoding.ASCII.GetBytes(Password));
+    private static readonly string PlainBase64 = Convert.ToBase64String(Encoding.ASCII.GetBytes("\0" + User + "\0" + Password));
 
-    static readonly Uri Upstream = new("smtp://smtp.domain.local:587");
+    private static readonly Uri Upstream = new("smtp://smtp.domain.local:587");
 
     // Feeds bytes the way MailKit does: a slice of a larger buffer, so offsets matter.
-    static void Client(TranscriptRecorder recorder, string chunk)
+    private static void Client(TranscriptRecorder recorder, string chunk)
     {
         var bytes = Encoding.ASCII.GetBytes("##" + chunk + "##");
         recorder.LogClient(bytes, 2, bytes.Length - 4);
     }
 
-    static void Server(TranscriptRecorder recorder, string chunk)
+    private static void Server(TranscriptRecorder recorder, string chunk)
     {
         var bytes = Encoding.ASCII.GetBytes("##" + chunk + "##");
         recorder.LogServer(bytes, 2, bytes.Length - 4);
     }
 
-    static TranscriptEntry E(string? command, int code, string? enhanced, string text) =>
+    private static TranscriptEntry E(string? command, int code, string? enhanced, string text) =>
         new(command, new SmtpReply(code, enhanced, text));
 
-    const string EhloReply = "250-profbox.domain.local\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n";
-    const string EhloText = "profbox.domain.local\nPIPELINING\nSTARTTLS\nAUTH PLAIN LOGIN";
+    private const string EhloReply = "250-profbox.domain.local\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n";
+    private const string EhloText = "profbox.domain.local\nPIPELINING\nSTARTTLS\nAUTH PLAIN LOGIN";
 
     // A whole session as (isClient, chunk) steps, with the chunking MailKit produces or worse.
-    static IEnumerable<(bool Client, string Chunk)> FullSession()
+    private static IEnumerable<(bool Client, string Chunk)> FullSession()
     {
         yield return (false, "220 profbox.domain.local ES");
         yield return (false, "MTP Postfix\r\n");
@@ -67,7 +67,7 @@ public class TranscriptRecorderTests
         yield return (false, "221 2.0.0 Bye\r\n");
     }
 
-    static readonly TranscriptEntry[] FullSessionEntries =
+    private static readonly TranscriptEntry[] FullSessionEntries =
     [
         E(null, 220, null, "profbox.domain.local ESMTP Postfix"),
         E("EHLO mailapi.local", 250, null, EhloText),
@@ -82,11 +82,13 @@ public class TranscriptRecorderTests
         E("QUIT", 221, "2.0.0", "Bye"),
     ];
 
-    static void AssertNoSecrets(IEnumerable<TranscriptEntry> entries)
+    private static void AssertNoSecrets(IEnumerable<TranscriptEntry> entries)
     {
         var all = string.Join("\n", entries.Select(e => $"{e.Command}|{e.Reply?.Text}"));
         foreach (var secret in new[] { Password, PasswordBase64, UserBase64, PlainBase64, PasswordBase64[..5], "secret", "hidden", "Subject", "VXNlcm5hbWU6", "UGFzc3dvcmQ6" })
+        {
             Assert.DoesNotContain(secret, all, StringComparison.OrdinalIgnoreCase);
+        }
     }
 
     [Fact]
@@ -96,14 +98,23 @@ public class TranscriptRecorderTests
         recorder.LogConnect(Upstream);
         foreach (var (client, chunk) in FullSession())
         {
-            if (client) Client(recorder, chunk);
-            else Server(recorder, chunk);
+            if (client)
+            {
+                Client(recorder, chunk);
+            }
+            else
+            {
+                Server(recorder, chunk);
+            }
         }
 
         var entries = recorder.Entries;
         Assert.Equal(FullSessionEntries.Length, entries.Count);
         for (var i = 0; i < entries.Count; i++)
+        {
             Assert.Equal(FullSessionEntries[i], entries[i]);
+        }
+
         AssertNoSecrets(entries);
         Assert.Equal(new SmtpReply(221, "2.0.0", "Bye"), recorder.LastReply);
         Assert.Equal(E(".", 250, "2.0.0", "Ok: queued as 092D0CD01"), recorder.FindLast(e => e.Command == "."));
@@ -127,8 +138,14 @@ public class TranscriptRecorderTests
             for (var i = 0; i < chunk.Length; i += size)
             {
                 var piece = chunk.Substring(i, Math.Min(size, chunk.Length - i));
-                if (client) Client(recorder, piece);
-                else Server(recorder, piece);
+                if (client)
+                {
+                    Client(recorder, piece);
+                }
+                else
+                {
+                    Server(recorder, piece);
+                }
             }
         }
 
@@ -381,7 +398,7 @@ public class TranscriptRecorderTests
 
     // ---- Against a real MailKit SmtpClient and a scripted server on 127.0.0.1 ----
 
-    static MimeKit.MimeMessage SecretMessage()
+    private static MimeKit.MimeMessage SecretMessage()
     {
         var message = new MimeKit.MimeMessage();
         message.From.Add(MimeKit.MailboxAddress.Parse("Zotrim <zotrim@domain.local>"));
@@ -440,15 +457,23 @@ public class TranscriptRecorderTests
         Assert.NotEmpty(server.Credentials);
         var recorded = string.Join("\n", entries.Select(e => $"{e.Command}|{e.Reply?.Text}"));
         foreach (var credential in server.Credentials)
+        {
             Assert.DoesNotContain(credential, recorded, StringComparison.Ordinal);
+        }
+
         AssertNoSecrets(entries);
 
         // MailKit's write pattern, which the recorder must cope with.
         var clientChunks = spy.Chunks.Where(c => c.Client).Select(c => c.Text).ToList();
         if (pipelining)
+        {
             Assert.Contains(clientChunks, c => c.StartsWith("MAIL FROM:", StringComparison.Ordinal) && c.Contains("RCPT TO:<other@domain.local>\r\n", StringComparison.Ordinal));
+        }
         else
+        {
             Assert.DoesNotContain(clientChunks, c => c.StartsWith("MAIL FROM:", StringComparison.Ordinal) && c.Contains("RCPT", StringComparison.Ordinal));
+        }
+
         Assert.Contains("DATA\r\n", clientChunks);
         Assert.DoesNotContain(clientChunks, c => c.StartsWith("BDAT", StringComparison.Ordinal));
     }

@@ -115,6 +115,13 @@ public sealed class RefusedContentTests : IClassFixture<RefusedContentTests.Serv
     }
 
     [Fact]
+    public async Task An_eml_attachment_without_a_content_type_is_checked_as_the_message_it_will_be_sent_as()
+    {
+        var attachment = new JsonObject { ["filename"] = "forwarded.eml", ["content"] = Base64("this is no message") };
+        await AssertRefused("/v1/messages", With("attachments", new JsonArray(attachment)), "attachments[0].content");
+    }
+
+    [Fact]
     public async Task Attachment_with_an_rfc2392_id_and_a_real_rfc822_message_is_accepted()
     {
         var body = With("attachments", new JsonArray(

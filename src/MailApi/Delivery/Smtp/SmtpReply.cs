@@ -32,63 +32,88 @@ public sealed record SmtpReply(int Code, string? EnhancedCode, string Text)
     {
         ArgumentNullException.ThrowIfNull(lines);
         if (lines.Count == 0)
+        {
             throw new ArgumentException("A reply has at least one line.", nameof(lines));
+        }
 
         var code = ParseCode(lines[0]);
         var enhanced = FindEnhancedCode(TextOf(lines[0]), code);
 
         if (lines.Count == 1)
+        {
             return new SmtpReply(code, enhanced, Strip(TextOf(lines[0]), enhanced));
+        }
 
         var parts = new string[lines.Count];
         for (var i = 0; i < lines.Count; i++)
+        {
             parts[i] = Strip(TextOf(lines[i]), enhanced);
+        }
+
         return new SmtpReply(code, enhanced, string.Join('\n', parts));
     }
 
-    static int ParseCode(string line)
+    private static int ParseCode(string line)
     {
         if (line.Length < 3 || !char.IsAsciiDigit(line[0]) || !char.IsAsciiDigit(line[1]) || !char.IsAsciiDigit(line[2]))
+        {
             return 0;
+        }
+
         return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
     }
 
     // "250-foo" / "250 foo" → "foo"; a line without a code keeps its whole text.
-    static ReadOnlySpan<char> TextOf(string line)
+    private static ReadOnlySpan<char> TextOf(string line)
     {
         if (ParseCode(line) == 0)
+        {
             return line;
+        }
+
         return line.Length > 4 ? line.AsSpan(4) : [];
     }
 
     // RFC 3463: class "." subject "." detail, class in {2,4,5} and equal to the reply's first digit,
     // subject and detail 1–3 digits; it must be followed by a space or end the line.
-    static string? FindEnhancedCode(ReadOnlySpan<char> text, int code)
+    private static string? FindEnhancedCode(ReadOnlySpan<char> text, int code)
     {
         var length = EnhancedCodeLength(text);
         if (length == 0 || code == 0 || text[0] - '0' != code / 100)
+        {
             return null;
+        }
+
         return text[..length].ToString();
     }
 
-    static int EnhancedCodeLength(ReadOnlySpan<char> text)
+    private static int EnhancedCodeLength(ReadOnlySpan<char> text)
     {
         if (text.Length < 5 || text[0] is not ('2' or '4' or '5') || text[1] != '.')
+        {
             return 0;
+        }
+
         var i = 2;
         var digits = 0;
         while (i < text.Length && char.IsAsciiDigit(text[i]) && digits < 3) { i++; digits++; }
         if (digits == 0 || i >= text.Length || text[i] != '.')
+        {
             return 0;
+        }
+
         i++;
         digits = 0;
         while (i < text.Length && char.IsAsciiDigit(text[i]) && digits < 3) { i++; digits++; }
         if (digits == 0 || (i < text.Length && text[i] != ' '))
+        {
             return 0;
+        }
+
         return i;
     }
 
-    static string Strip(ReadOnlySpan<char> text, string? enhanced)
+    private static string Strip(ReadOnlySpan<char> text, string? enhanced)
     {
         if (enhanced is not null && text.StartsWith(enhanced, StringComparison.Ordinal)
             && (text.Length == enhanced.Length || text[enhanced.Length] == ' '))

@@ -19,36 +19,36 @@ namespace MailApi.Delivery.Smtp;
 /// </remarks>
 public sealed class TranscriptRecorder : IProtocolLogger
 {
-    enum Kind : byte { Normal, Auth, Data }
+    private enum Kind : byte { Normal, Auth, Data }
 
-    enum ClientMode : byte { Commands, Content, Binary }
+    private enum ClientMode : byte { Commands, Content, Binary }
 
-    enum AuthState : byte { None, AwaitingReply, AwaitingAnswer }
+    private enum AuthState : byte { None, AwaitingReply, AwaitingAnswer }
 
-    readonly record struct Pending(int Index, Kind Kind);
+    private readonly record struct Pending(int Index, Kind Kind);
 
     // SMTP lines are at most 1000 bytes (RFC 5321) and AUTH lines up to 12288 (RFC 4954); anything longer is cut.
-    const int MaxLineBytes = 64 * 1024;
+    private const int MaxLineBytes = 64 * 1024;
 
-    static readonly byte[] EndOfData = "\r\n.\r\n"u8.ToArray();
+    private static readonly byte[] EndOfData = "\r\n.\r\n"u8.ToArray();
 
-    readonly List<TranscriptEntry> _entries = [];
-    Queue<Pending> _pending = new();
-    readonly List<string> _replyLines = [];
+    private readonly List<TranscriptEntry> _entries = [];
+    private Queue<Pending> _pending = new();
+    private readonly List<string> _replyLines = [];
 
-    byte[] _clientLine = new byte[512];
-    int _clientLineLength;
-    byte[] _serverLine = new byte[512];
-    int _serverLineLength;
+    private byte[] _clientLine = new byte[512];
+    private int _clientLineLength;
+    private byte[] _serverLine = new byte[512];
+    private int _serverLineLength;
 
-    ClientMode _clientMode;
-    int _endOfDataMatched;
-    bool _contentSeen;
-    long _binaryRemaining;
-    AuthState _auth;
+    private ClientMode _clientMode;
+    private int _endOfDataMatched;
+    private bool _contentSeen;
+    private long _binaryRemaining;
+    private AuthState _auth;
     // A reply that came during the message content, before the end of data was sent (a relay aborting the data
     // phase, e.g. "550" right after its 354): MailKit reads it as the reply to the end of data, and so does the transcript.
-    int _earlyReplyIndex = -1;
+    private int _earlyReplyIndex = -1;
 
     /// <summary>The entries so far, oldest first (a snapshot).</summary>
     public IReadOnlyList<TranscriptEntry> Entries => _entries.ToArray();
@@ -76,7 +76,10 @@ public sealed class TranscriptRecorder : IProtocolLogger
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         if (index >= _entries.Count)
+        {
             return [];
+        }
+
         return _entries.GetRange(index, _entries.Count - index).ToArray();
     }
 
@@ -87,7 +90,9 @@ public sealed class TranscriptRecorder : IProtocolLogger
         for (var i = _entries.Count - 1; i >= 0; i--)
         {
             if (predicate(_entries[i]))
+            {
                 return _entries[i];
+            }
         }
         return null;
     }
@@ -181,7 +186,7 @@ public sealed class TranscriptRecorder : IProtocolLogger
     {
     }
 
-    ReadOnlySpan<byte> ConsumeCommandLine(ReadOnlySpan<byte> data)
+    private ReadOnlySpan<byte> ConsumeCommandLine(ReadOnlySpan<byte> data)
     {
         var newline = data.IndexOf((byte)'\n');
         if (newline < 0)
@@ -207,7 +212,7 @@ public sealed class TranscriptRecorder : IProtocolLogger
 
     // Scans message content for CRLF.CRLF without keeping any of it. The match state starts at 2 on DATA
     // (the CRLF that ended the DATA line counts), so an empty body ".\r\n" also ends the content.
-    ReadOnlySpan<byte> ConsumeContent(ReadOnlySpan<byte> data)
+    private ReadOnlySpan<byte> ConsumeContent(ReadOnlySpan<byte> data)
     {
         _contentSeen = true;
         var i = 0;
@@ -217,7 +222,10 @@ public sealed class TranscriptRecorder : IProtocolLogger
             {
                 var cr = data[i..].IndexOf((byte)'\r');
                 if (cr < 0)
+                {
                     return [];
+                }
+
                 i += cr;
             }
 
@@ -248,16 +256,19 @@ public sealed class TranscriptRecorder : IProtocolLogger
         return [];
     }
 
-    ReadOnlySpan<byte> ConsumeBinary(ReadOnlySpan<byte> data)
+    private ReadOnlySpan<byte> ConsumeBinary(ReadOnlySpan<byte> data)
     {
         var n = (int)Math.Min(_binaryRemaining, data.Length);
         _binaryRemaining -= n;
         if (_binaryRemaining == 0)
+        {
             _clientMode = ClientMode.Commands;
+        }
+
         return data[n..];
     }
 
-    void OnClientLine(ReadOnlySpan<byte> line)
+    private void OnClientLine(ReadOnlySpan<byte> line)
     {
         if (_auth != AuthState.None)
         {
@@ -272,7 +283,10 @@ public sealed class TranscriptRecorder : IProtocolLogger
             {
                 // The client left the exchange after a challenge: the AUTH command ends without a reply.
                 if (_pending.Count > 0 && _pending.Peek().Kind == Kind.Auth)
+                {
                     _pending.Dequeue();
+                }
+
                 _auth = AuthState.None;
             }
         }
@@ -304,26 +318,31 @@ public sealed class TranscriptRecorder : IProtocolLogger
         }
     }
 
-    void OnServerLine(ReadOnlySpan<byte> line)
+    private void OnServerLine(ReadOnlySpan<byte> line)
     {
         _replyLines.Add(Encoding.UTF8.GetString(line));
         var continues = line.Length >= 4 && line[3] == (byte)'-'
             && IsDigit(line[0]) && IsDigit(line[1]) && IsDigit(line[2]);
         if (continues)
+        {
             return;
+        }
 
         var reply = SmtpReply.Parse(_replyLines);
         _replyLines.Clear();
         OnReply(reply);
     }
 
-    void OnReply(SmtpReply reply)
+    private void OnReply(SmtpReply reply)
     {
         if (_pending.Count == 0)
         {
             // The greeting, or an unsolicited reply such as a 421 before the server hangs up.
             if (_clientMode == ClientMode.Content && _earlyReplyIndex < 0)
+            {
                 _earlyReplyIndex = _entries.Count;
+            }
+
             _entries.Add(new TranscriptEntry(null, reply));
             LastReply = reply;
             return;
@@ -342,35 +361,42 @@ public sealed class TranscriptRecorder : IProtocolLogger
         LastReply = reply;
 
         if (head.Kind == Kind.Auth)
+        {
             _auth = AuthState.None;
+        }
         else if (head.Kind == Kind.Data && reply.Code != 354 && _clientMode == ClientMode.Content && !_contentSeen)
+        {
             _clientMode = ClientMode.Commands;
+        }
     }
 
-    void AddCommand(string command, Kind kind)
+    private void AddCommand(string command, Kind kind)
     {
         _pending.Enqueue(new Pending(_entries.Count, kind));
         _entries.Add(new TranscriptEntry(command, null));
     }
 
     // "PLAIN <initial response>" → "AUTH PLAIN ***"; only the mechanism name is ever decoded.
-    static string AuthCommand(ReadOnlySpan<byte> rest)
+    private static string AuthCommand(ReadOnlySpan<byte> rest)
     {
         rest = rest.TrimStart((byte)' ');
         var space = rest.IndexOf((byte)' ');
         var mechanism = space < 0 ? rest : rest[..space];
         if (mechanism.IsEmpty)
+        {
             return "AUTH ***";
+        }
+
         return "AUTH " + Encoding.ASCII.GetString(mechanism).ToUpperInvariant() + " ***";
     }
 
-    static bool IsData(ReadOnlySpan<byte> line)
+    private static bool IsData(ReadOnlySpan<byte> line)
     {
         line = line.TrimEnd((byte)' ');
         return line.Length == 4 && StartsWithIgnoreCase(line, "DATA"u8);
     }
 
-    static bool TryParseChunkSize(ReadOnlySpan<byte> rest, out long size)
+    private static bool TryParseChunkSize(ReadOnlySpan<byte> rest, out long size)
     {
         size = 0;
         rest = rest.TrimStart((byte)' ');
@@ -383,31 +409,42 @@ public sealed class TranscriptRecorder : IProtocolLogger
         return digits > 0;
     }
 
-    static bool StartsWithIgnoreCase(ReadOnlySpan<byte> line, ReadOnlySpan<byte> upperPrefix)
+    private static bool StartsWithIgnoreCase(ReadOnlySpan<byte> line, ReadOnlySpan<byte> upperPrefix)
     {
         if (line.Length < upperPrefix.Length)
+        {
             return false;
+        }
+
         for (var i = 0; i < upperPrefix.Length; i++)
         {
             var c = line[i];
             if (c is >= (byte)'a' and <= (byte)'z')
+            {
                 c -= 0x20;
+            }
+
             if (c != upperPrefix[i])
+            {
                 return false;
+            }
         }
         return true;
     }
 
-    static bool IsDigit(byte b) => b is >= (byte)'0' and <= (byte)'9';
+    private static bool IsDigit(byte b) => b is >= (byte)'0' and <= (byte)'9';
 
-    static ReadOnlySpan<byte> TrimCr(ReadOnlySpan<byte> line) =>
+    private static ReadOnlySpan<byte> TrimCr(ReadOnlySpan<byte> line) =>
         line.Length > 0 && line[^1] == (byte)'\r' ? line[..^1] : line;
 
-    static void Append(ref byte[] buffer, ref int length, ReadOnlySpan<byte> data)
+    private static void Append(ref byte[] buffer, ref int length, ReadOnlySpan<byte> data)
     {
         var room = MaxLineBytes - length;
         if (data.Length > room)
+        {
             data = data[..Math.Max(room, 0)];
+        }
+
         if (length + data.Length > buffer.Length)
         {
             var bigger = new byte[Math.Min(MaxLineBytes, Math.Max(buffer.Length * 2, length + data.Length))];
