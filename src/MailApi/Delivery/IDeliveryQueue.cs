@@ -4,8 +4,8 @@ namespace MailApi.Delivery;
 public interface IDeliveryQueue
 {
     /// <summary>Deliver as soon as a worker is free.</summary>
-    public void Enqueue(Guid messageId);
+    void Enqueue(Guid messageId);
 
     /// <summary>Deliver at <paramref name="at"/> (a retry, or a <c>sendAt</c> time).</summary>
-    public void Schedule(Guid messageId, DateTimeOffset at);
+    void Schedule(Guid messageId, DateTimeOffset at);
 }

@@ -11,6 +11,7 @@ namespace MailApi.Messages;
 /// <summary>Turns validated requests into stored messages and hands their ids to the delivery queue.</summary>
 public sealed class MessageSubmitter(
     IMessageStore store,
+    BacklogGauge gauge,
     IDeliveryQueue queue,
     IOptions<SmtpOptions> smtp,
     IOptions<LimitsOptions> limits,
@@ -62,7 +63,7 @@ public sealed class MessageSubmitter(
             bytes += message.ContentBytes;
             messages.Add(message);
         }
-        var backlog = await store.BacklogAsync(cancellationToken);
+        var backlog = await gauge.CurrentAsync(cancellationToken);
         if (backlog.Messages + messages.Count > limits.Value.MaxPendingMessages)
         {
             return new Result(Outcome.Overloaded, [], $"{backlog.Messages} messages wait to be sent; Limits:MaxPendingMessages allows {limits.Value.MaxPendingMessages}.");
@@ -78,6 +79,7 @@ public sealed class MessageSubmitter(
         {
             return new Result(added.ExistingRequestHash == claim!.RequestHash ? Outcome.Replayed : Outcome.KeyReused, added.Messages);
         }
+        gauge.Stored(messages.Count, bytes);
 
         foreach (var message in added.Messages)
         {

@@ -8,6 +8,7 @@ public static class MessagesExtensions
     {
         builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddValidatorsFromAssemblyContaining<SendMessageValidator>(ServiceLifetime.Singleton);
+        builder.Services.AddSingleton<BacklogGauge>();
         builder.Services.AddSingleton<MessageSubmitter>();
         return builder;
     }

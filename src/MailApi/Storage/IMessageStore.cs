@@ -11,23 +11,23 @@ public interface IMessageStore
     /// together, or an unexpired claim with the same owner and key exists and its messages are returned instead.
     /// When this returns, the messages survive as long as the store does.
     /// </summary>
-    public Task<AddResult> AddAsync(IReadOnlyList<StoredMessage> messages, IdempotencyClaim? claim, CancellationToken cancellationToken);
+    Task<AddResult> AddAsync(IReadOnlyList<StoredMessage> messages, IdempotencyClaim? claim, CancellationToken cancellationToken);
 
     /// <summary>The message with this id, or null.</summary>
-    public Task<StoredMessage?> FindAsync(Guid id, CancellationToken cancellationToken);
+    Task<StoredMessage?> FindAsync(Guid id, CancellationToken cancellationToken);
 
     /// <summary>
     /// Compare-and-set: writes <paramref name="updated"/> only if the stored version still equals
     /// <paramref name="updated"/>'s <see cref="StoredMessage.Version"/>, and returns the stored copy
     /// (with its version bumped), or null when someone else changed it first.
     /// </summary>
-    public Task<StoredMessage?> TryUpdateAsync(StoredMessage updated, CancellationToken cancellationToken);
+    Task<StoredMessage?> TryUpdateAsync(StoredMessage updated, CancellationToken cancellationToken);
 
     /// <summary>One page of one owner's messages, newest first.</summary>
-    public Task<MessagePage> ListAsync(MessageQuery query, CancellationToken cancellationToken);
+    Task<MessagePage> ListAsync(MessageQuery query, CancellationToken cancellationToken);
 
     /// <summary>How many messages are not yet in a final status, and the bytes of their content (for back-pressure).</summary>
-    public Task<Backlog> BacklogAsync(CancellationToken cancellationToken);
+    Task<Backlog> BacklogAsync(CancellationToken cancellationToken);
 
     /// <summary>
     /// Messages that may have lost their delivery job: <c>sending</c> on an instance whose heartbeat is older than
@@ -35,24 +35,24 @@ public interface IMessageStore
     /// ended without recording the outcome, e.g. in a storage outage); <c>queued</c> or <c>deferred</c>/<c>scheduled</c>
     /// and due before <paramref name="dueBefore"/>.
     /// </summary>
-    public Task<IReadOnlyList<Guid>> FindOrphansAsync(DateTimeOffset deadBefore, DateTimeOffset dueBefore, string self, IReadOnlyCollection<Guid> inFlight,
+    Task<IReadOnlyList<Guid>> FindOrphansAsync(DateTimeOffset deadBefore, DateTimeOffset dueBefore, string self, IReadOnlyCollection<Guid> inFlight,
         int limit, CancellationToken cancellationToken);
 
     /// <summary>Records that <paramref name="instance"/> is alive at <paramref name="now"/>.</summary>
-    public Task HeartbeatAsync(string instance, DateTimeOffset now, CancellationToken cancellationToken);
+    Task HeartbeatAsync(string instance, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>The last heartbeat of <paramref name="instance"/>, or null if it never sent one.</summary>
-    public Task<DateTimeOffset?> LastHeartbeatAsync(string instance, CancellationToken cancellationToken);
+    Task<DateTimeOffset?> LastHeartbeatAsync(string instance, CancellationToken cancellationToken);
 
     /// <summary>
     /// Retention for messages in a final status: drops the content (bodies, attachments, custom headers, transcripts)
     /// of those last updated before <paramref name="contentBefore"/>, and deletes those updated before
     /// <paramref name="deleteBefore"/>. Expired idempotency claims go too. Returns how many messages were changed.
     /// </summary>
-    public Task<int> PurgeAsync(DateTimeOffset contentBefore, DateTimeOffset deleteBefore, DateTimeOffset now, CancellationToken cancellationToken);
+    Task<int> PurgeAsync(DateTimeOffset contentBefore, DateTimeOffset deleteBefore, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>True when the store can be read and written.</summary>
-    public Task<bool> IsReadyAsync(CancellationToken cancellationToken);
+    Task<bool> IsReadyAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>"This request was made once": the caller's <c>Idempotency-Key</c>, scoped to its API key, with a digest of the body.</summary>

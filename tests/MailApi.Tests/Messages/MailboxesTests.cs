@@ -68,7 +68,7 @@ public sealed class MailboxesTests
             Text = "t",
         };
         var store = new InMemoryMessageStore();
-        var submitter = new MessageSubmitter(store, new NoQueue(), Options.Create(new SmtpOptions()), Options.Create(new LimitsOptions()),
+        var submitter = new MessageSubmitter(store, new BacklogGauge(store, TimeProvider.System), new NoQueue(), Options.Create(new SmtpOptions()), Options.Create(new LimitsOptions()),
             TimeProvider.System, NullLogger<MessageSubmitter>.Instance);
 
         var result = await submitter.SubmitAsync([request], "alpha", null, CancellationToken.None);
