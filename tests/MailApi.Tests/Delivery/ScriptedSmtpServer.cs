@@ -58,7 +58,7 @@ internal sealed class ScriptedSmtpServer : IAsyncDisposable
             {
                 case "EHLO":
                     await Send("250-profbox.domain.local\r\n" + (Pipelining ? "250-PIPELINING\r\n" : "") +
-                        "250-SIZE 10240000\r\n" + (Chunking ? "250-CHUNKING\r\n" : "") + "250-8BITMIME\r\n" +
+                        "250-SIZE 10240000\r\n" + (Chunking ? "250-CHUNKING\r\n250-BINARYMIME\r\n" : "") + "250-8BITMIME\r\n" +
                         $"250 AUTH {AuthMechanisms}\r\n");
                     break;
                 case "AUTH":
@@ -140,15 +140,21 @@ internal sealed class ScriptedSmtpServer : IAsyncDisposable
     }
 }
 
-/// <summary>Forwards to another logger and keeps the raw chunk sizes, to see MailKit's write pattern.</summary>
+/// <summary>
+/// Forwards to another logger, each chunk at an offset inside a larger buffer (as any logger must expect), and keeps the
+/// raw chunks, to see MailKit's write pattern, and the secrets MailKit's detector reported.
+/// </summary>
 internal sealed class ChunkSpy(IProtocolLogger inner) : IProtocolLogger
 {
+    private const int Offset = 3;
+
     public List<(bool Client, string Text)> Chunks { get; } = [];
+    public List<string> ReportedSecrets { get; } = [];
 
     public IAuthenticationSecretDetector? AuthenticationSecretDetector
     {
         get => inner.AuthenticationSecretDetector;
-        set => inner.AuthenticationSecretDetector = value;
+        set => inner.AuthenticationSecretDetector = value is null ? null : new Reporting(value, ReportedSecrets);
     }
 
     public void LogConnect(Uri uri) => inner.LogConnect(uri);
@@ -156,14 +162,35 @@ internal sealed class ChunkSpy(IProtocolLogger inner) : IProtocolLogger
     public void LogClient(byte[] buffer, int offset, int count)
     {
         Chunks.Add((true, Encoding.Latin1.GetString(buffer, offset, count)));
-        inner.LogClient(buffer, offset, count);
+        inner.LogClient(Padded(buffer, offset, count), Offset, count);
     }
 
     public void LogServer(byte[] buffer, int offset, int count)
     {
         Chunks.Add((false, Encoding.Latin1.GetString(buffer, offset, count)));
-        inner.LogServer(buffer, offset, count);
+        inner.LogServer(Padded(buffer, offset, count), Offset, count);
     }
 
     public void Dispose() => inner.Dispose();
+
+    private static byte[] Padded(byte[] buffer, int offset, int count)
+    {
+        var padded = new byte[Offset + count + Offset];
+        Buffer.BlockCopy(buffer, offset, padded, Offset, count);
+        return padded;
+    }
+
+    /// <summary>MailKit's own detector, with a note of each secret it reports.</summary>
+    private sealed class Reporting(IAuthenticationSecretDetector detector, List<string> reported) : IAuthenticationSecretDetector
+    {
+        public IList<AuthenticationSecret> DetectSecrets(byte[] buffer, int offset, int count)
+        {
+            var secrets = detector.DetectSecrets(buffer, offset, count);
+            foreach (var secret in secrets)
+            {
+                reported.Add(Encoding.ASCII.GetString(buffer, secret.StartIndex, secret.Length));
+            }
+            return secrets;
+        }
+    }
 }

@@ -66,7 +66,10 @@ internal sealed class PooledConnection : IDisposable
             await _socket.ConnectAsync(smtp.Host, smtp.Port, connectTimeout.Token);
         }
         await Client.ConnectAsync(_socket, smtp.Host, smtp.Port, ToMailKit(smtp.Security), cancellationToken);
-        // DATA rather than BDAT (CHUNKING): the dialogue our users know, and a transcript with its 354.
+        // DATA rather than BDAT (CHUNKING, RFC 3030): the dialogue our users know, a transcript with its 354, and the one
+        // way the recorder tells content from commands. BDAT content has no terminator, only a byte count, so the
+        // recorder, which scans for the end of data, would read a BDAT message as commands and record its lines.
+        // BINARYMIME goes too: RFC 3030 §3 allows it with BDAT only.
         Client.Capabilities &= ~(SmtpCapabilities.Chunking | SmtpCapabilities.BinaryMime);
         if (smtp.HasCredentials && Client.Capabilities.HasFlag(SmtpCapabilities.Authentication))
         {
