@@ -4,6 +4,7 @@ using MailApi.DevRelay;
 using MailApi.Housekeeping;
 using MailApi.Messages;
 using MailApi.Storage;
+using MailApi.Webhooks;
 
 namespace MailApi.Hosting;
 
@@ -22,6 +23,7 @@ public static class HostingExtensions
         builder.AddApiKeyAuth();
         builder.AddMessages();
         builder.AddStorage();
+        builder.AddWebhooks();
         builder.AddDelivery();
         builder.AddHousekeeping();
         builder.AddDevRelay();
@@ -41,6 +43,7 @@ public static class HostingExtensions
         app.UseAuthorization();
         app.MapOpenApiDocs();
         app.MapMessages();
+        app.MapWebhooks();
         app.MapHealth();
         app.MapDashboard();
         return app;

@@ -41,6 +41,9 @@ public sealed record StoredMessage
     public IReadOnlyList<DeliveryAttempt> Attempts { get; init; } = [];
     public bool PossibleDuplicate { get; init; }
 
+    /// <summary>Every status change so far, oldest first (<see cref="StoredEvent"/>); rows from before events read as none.</summary>
+    public IReadOnlyList<StoredEvent> Events { get; init; } = [];
+
     /// <summary>The instance whose worker holds the message while it is <c>sending</c>.</summary>
     public string? Worker { get; init; }
 
