@@ -1,5 +1,6 @@
 using MailApi.Storage;
 using MailApi.Webhooks.Events;
+using Microsoft.Extensions.Options;
 
 namespace MailApi.Webhooks;
 
@@ -7,7 +8,30 @@ public static class WebhooksExtensions
 {
     public static WebApplicationBuilder AddWebhooks(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<IEventOutbox, NoOutbox>();
+        var development = builder.Environment.IsDevelopment();
+        builder.Services.AddOptions<WebhookOptions>()
+            // Before the binding, so configuration still wins: local receivers are the point of Development.
+            .Configure(o => o.AllowPrivateTargets = development)
+            .BindConfiguration(WebhookOptions.Section)
+            .Validate(o => o.Timeout > TimeSpan.Zero, "Webhooks:Timeout must be positive.")
+            .Validate(o => o.RetryDelays.All(d => d >= TimeSpan.Zero), "Webhooks:RetryDelays must not be negative.")
+            .Validate(o => o.SecretOverlap >= TimeSpan.Zero, "Webhooks:SecretOverlap must not be negative.")
+            .Validate(o => o.SweepInterval > TimeSpan.Zero, "Webhooks:SweepInterval must be positive.")
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton<IWebhookStore>(services =>
+            services.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.PostgreSql
+                ? ActivatorUtilities.CreateInstance<PostgreSqlWebhookStore>(services)
+                : new InMemoryWebhookStore());
+        builder.Services.AddSingleton<IWebhookQueue, HangfireWebhookQueue>();
+        builder.Services.AddSingleton<IEventOutbox, HangfireEventOutbox>();
+        builder.Services.AddTransient<WebhookDispatcher>();
+        builder.Services.AddTransient<WebhookDeliveryJob>();
+        builder.Services.AddSingleton<WebhookHttp>();
+        builder.Services.AddHttpClient(WebhookHttp.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(services => WebhookHttp.CreateHandler(services.GetRequiredService<IOptionsMonitor<WebhookOptions>>()));
+        builder.Services.AddHostedService<WebhookSweeper>();
+
         // Every writer of messages goes through the event-recording store (see EventRecordingStore for why there).
         var plain = builder.Services.Last(d => d.ServiceType == typeof(IMessageStore));
         builder.Services.Remove(plain);
@@ -19,13 +43,7 @@ public static class WebhooksExtensions
     public static WebApplication MapWebhooks(this WebApplication app)
     {
         app.MapMessageEvents();
+        app.MapWebhookEndpoints();
         return app;
-    }
-
-    private sealed class NoOutbox : IEventOutbox
-    {
-        public void Recorded(StoredMessage message)
-        {
-        }
     }
 }

@@ -1,0 +1,38 @@
+namespace MailApi.Webhooks;
+
+/// <summary>
+/// Webhook endpoints and their deliveries, in memory or in PostgreSQL beside the messages (deliveries are durable like
+/// messages). Updates are compare-and-set on <c>Version</c>, as for messages.
+/// </summary>
+public interface IWebhookStore
+{
+    Task AddEndpointAsync(StoredEndpoint endpoint, CancellationToken cancellationToken);
+
+    Task<StoredEndpoint?> FindEndpointAsync(Guid id, CancellationToken cancellationToken);
+
+    /// <summary>One owner's endpoints, oldest first.</summary>
+    Task<IReadOnlyList<StoredEndpoint>> ListEndpointsAsync(string owner, CancellationToken cancellationToken);
+
+    /// <summary>Writes <paramref name="updated"/> if the stored version is still its <c>Version</c>; the stored copy or null.</summary>
+    Task<StoredEndpoint?> TryUpdateEndpointAsync(StoredEndpoint updated, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the endpoint and its deliveries; false when there was none.</summary>
+    Task<bool> DeleteEndpointAsync(Guid id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores the deliveries that are new: one per (endpoint, event), so dispatching an event twice creates nothing twice.
+    /// Returns those stored now.
+    /// </summary>
+    Task<IReadOnlyList<StoredDelivery>> AddDeliveriesAsync(IReadOnlyList<StoredDelivery> deliveries, CancellationToken cancellationToken);
+
+    Task<StoredDelivery?> FindDeliveryAsync(Guid id, CancellationToken cancellationToken);
+
+    Task<StoredDelivery?> TryUpdateDeliveryAsync(StoredDelivery updated, CancellationToken cancellationToken);
+
+    /// <summary>One endpoint's deliveries, newest first, older than <paramref name="before"/> when given.</summary>
+    Task<IReadOnlyList<StoredDelivery>> ListDeliveriesAsync(Guid endpointId, WebhookDeliveryStatus? status, Guid? before, int limit,
+        CancellationToken cancellationToken);
+
+    /// <summary>Pending deliveries due before <paramref name="dueBefore"/>: those whose job may be lost.</summary>
+    Task<IReadOnlyList<Guid>> FindDueDeliveriesAsync(DateTimeOffset dueBefore, int limit, CancellationToken cancellationToken);
+}

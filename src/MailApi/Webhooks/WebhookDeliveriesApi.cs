@@ -1,0 +1,52 @@
+using System.Security.Claims;
+using MailApi.Messages;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace MailApi.Webhooks;
+
+/// <summary><c>/v1/webhooks/{id}/deliveries</c>: an endpoint's delivery log, and sending one again.</summary>
+public static class WebhookDeliveriesApi
+{
+    public static RouteGroupBuilder MapWebhookDeliveries(this RouteGroupBuilder group)
+    {
+        group.MapGet("/{id}/deliveries", List)
+            .AddEndpointFilter<ValidationFilter<DeliveriesQuery>>()
+            .WithName("ListWebhookDeliveries").WithSummary("An endpoint's deliveries, newest first")
+            .WithDescription("Each with every try's status code, duration, error and the first KB of the answer; pass nextCursor as cursor.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/{id}/deliveries/{deliveryId}/retry", Retry)
+            .WithName("RetryWebhookDelivery").WithSummary("Send a delivery again now, with the same webhook-id")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        return group;
+    }
+
+    public static async Task<Results<Ok<DeliveryList>, ProblemHttpResult>> List(
+        string id, [AsParameters] DeliveriesQuery query, ClaimsPrincipal user, IWebhookStore store, CancellationToken cancellationToken)
+    {
+        if (await WebhooksApi.FindOwnAsync(id, user, store, cancellationToken) is not { } endpoint)
+        {
+            return WebhooksApi.NotFound(id);
+        }
+        var limit = query.Limit ?? 50;
+        var page = await store.ListDeliveriesAsync(endpoint.Id, DeliveriesQuery.ParseStatus(query.Status),
+            query.Cursor is null ? null : ListQuery.ParseCursor(query.Cursor), limit + 1, cancellationToken);
+        var next = page.Count > limit ? ListQuery.CursorAfter(page[limit - 1].Id) : null;
+        return TypedResults.Ok(new DeliveryList(page.Take(limit).Select(DeliveryResource.Of).ToList(), next));
+    }
+
+    public static async Task<Results<Accepted<DeliveryResource>, ProblemHttpResult>> Retry(
+        string id, string deliveryId, ClaimsPrincipal user, IWebhookStore store, WebhookDispatcher dispatcher, CancellationToken cancellationToken)
+    {
+        if (await WebhooksApi.FindOwnAsync(id, user, store, cancellationToken) is not { } endpoint
+            || !Guid.TryParse(deliveryId, out var guid)
+            || await store.FindDeliveryAsync(guid, cancellationToken) is not { } delivery
+            || delivery.EndpointId != endpoint.Id)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Delivery not found",
+                detail: $"No delivery '{deliveryId}' of webhook endpoint '{id}' exists for this API key.");
+        }
+        var retried = await dispatcher.RetryAsync(delivery, cancellationToken);
+        return TypedResults.Accepted($"/v1/webhooks/{endpoint.Id}/deliveries", DeliveryResource.Of(retried));
+    }
+}

@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Hangfire;
+using MailApi.Messages;
+using MailApi.Storage;
+using MailApi.Webhooks.Events;
+
+namespace MailApi.Webhooks;
+
+/// <summary>
+/// Turns stored events into deliveries, one per (endpoint, event), and queues them. Safe to run twice: a delivery that
+/// exists is not created again, so a repeated dispatch queues nothing new.
+/// </summary>
+public sealed class WebhookDispatcher(IWebhookStore webhooks, IMessageStore messages, IWebhookQueue queue, TimeProvider clock,
+    ILogger<WebhookDispatcher> logger)
+{
+    /// <summary>The Hangfire job: every event of the message to every enabled endpoint of its owner that subscribed to it.</summary>
+    /// <remarks>Hangfire retries it (a storage outage): the store is the source of truth, so a rerun only fills gaps.</remarks>
+    [AutomaticRetry(Attempts = 10)]
+    public async Task DispatchAsync(Guid messageId, CancellationToken cancellationToken)
+    {
+        if (await messages.FindAsync(messageId, cancellationToken) is not { Events.Count: > 0 } message)
+        {
+            return;
+        }
+        var endpoints = (await webhooks.ListEndpointsAsync(message.Owner, cancellationToken)).Where(e => e.Enabled).ToList();
+        var now = clock.GetUtcNow();
+        var wanted = (
+            from e in message.Events
+            from endpoint in endpoints
+            // An endpoint gets the events that happened after it was created, not a message's whole past.
+            where endpoint.Events.Contains(e.Type) && e.Timestamp >= endpoint.CreatedAt
+            select NewDelivery(endpoint, e.Id, message.Id, e.Type, EventPayload.Body(message, e), now)).ToList();
+        foreach (var delivery in await webhooks.AddDeliveriesAsync(wanted, cancellationToken))
+        {
+            logger.LogDebug("Delivery {DeliveryId}: {Type} of message {MessageId} to endpoint {EndpointId}",
+                delivery.Id, delivery.Type, messageId, delivery.EndpointId);
+            queue.Enqueue(delivery.Id);
+        }
+    }
+
+    /// <summary>A <c>webhook.test</c> event for one endpoint, sent whatever its filter says.</summary>
+    public async Task<StoredDelivery> SendTestAsync(StoredEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var body = JsonSerializer.Serialize(new EventBody(MessageEvents.Test, now, new { webhookId = endpoint.Id, description = endpoint.Description }),
+            ApiJson.Options);
+        var delivery = NewDelivery(endpoint, Guid.CreateVersion7(now), null, MessageEvents.Test, body, now);
+        var added = (await webhooks.AddDeliveriesAsync([delivery], cancellationToken)).Single();
+        queue.Enqueue(added.Id);
+        return added;
+    }
+
+    /// <summary>Sends a delivery again now, whatever became of it, with the same id (the receiver's <c>webhook-id</c>).</summary>
+    public async Task<StoredDelivery> RetryAsync(StoredDelivery delivery, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var now = clock.GetUtcNow();
+            // The retry schedule starts again: a manual retry is a fresh start, not the next step of the old one.
+            if (await webhooks.TryUpdateDeliveryAsync(
+                delivery with { Status = WebhookDeliveryStatus.Pending, NextAttemptAt = now, Tries = 0, UpdatedAt = now }, cancellationToken) is { } retried)
+            {
+                queue.Enqueue(retried.Id);
+                return retried;
+            }
+            delivery = await webhooks.FindDeliveryAsync(delivery.Id, cancellationToken)
+                ?? throw new InvalidOperationException($"Delivery {delivery.Id} was deleted with its endpoint.");
+        }
+    }
+
+    private static StoredDelivery NewDelivery(StoredEndpoint endpoint, Guid eventId, Guid? messageId, string type, string body, DateTimeOffset now) => new()
+    {
+        Id = Guid.CreateVersion7(now),
+        EndpointId = endpoint.Id,
+        Owner = endpoint.Owner,
+        EventId = eventId,
+        MessageId = messageId,
+        Type = type,
+        Body = body,
+        Status = WebhookDeliveryStatus.Pending,
+        NextAttemptAt = now,
+        CreatedAt = now,
+        UpdatedAt = now,
+    };
+}
