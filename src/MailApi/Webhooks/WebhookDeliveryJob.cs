@@ -36,7 +36,9 @@ public sealed class WebhookDeliveryJob(
         {
             await store.TryUpdateDeliveryAsync(delivery with
             {
-                Status = WebhookDeliveryStatus.Failed, NextAttemptAt = null, UpdatedAt = now,
+                Status = WebhookDeliveryStatus.Failed,
+                NextAttemptAt = null,
+                UpdatedAt = now,
                 Attempts = [.. delivery.Attempts, new WebhookAttempt(now, null, 0, endpoint.DisabledReason ?? "The endpoint is disabled.", null)],
             }, cancellationToken);
             return;

@@ -27,7 +27,7 @@ public sealed class WebhookDispatcher(IWebhookStore webhooks, IMessageStore mess
         var wanted = (
             from e in message.Events
             from endpoint in endpoints
-            // An endpoint gets the events that happened after it was created, not a message's whole past.
+                // An endpoint gets the events that happened after it was created, not a message's whole past.
             where endpoint.Events.Contains(e.Type) && e.Timestamp >= endpoint.CreatedAt
             select NewDelivery(endpoint, e.Id, message.Id, e.Type, EventPayload.Body(message, e), now)).ToList();
         foreach (var delivery in await webhooks.AddDeliveriesAsync(wanted, cancellationToken))
