@@ -52,14 +52,19 @@ public sealed class WebhookReceiver : IDisposable
         public string? Header(string name) =>
             Request.Headers?.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
 
-        /// <summary>True when the Standard Webhooks verifier accepts the request with <paramref name="secret"/>.</summary>
-        public bool VerifiesWith(string secret)
+        /// <summary>
+        /// True when the Standard Webhooks verifier accepts the request with <paramref name="secret"/> by any of its signatures.
+        /// Each signature is offered alone: the StandardWebhooks 1.1.2 verifier compares only the first one of the header,
+        /// while the spec has a receiver accept any (what a rotation's overlap relies on).
+        /// </summary>
+        public bool VerifiesWith(string secret) => (Header("webhook-signature") ?? "").Split(' ').Any(signature =>
         {
-            var headers = new HeaderDictionary();
-            foreach (var name in (string[])["webhook-id", "webhook-timestamp", "webhook-signature"])
+            var headers = new HeaderDictionary
             {
-                headers[name] = Header(name);
-            }
+                ["webhook-id"] = Header("webhook-id"),
+                ["webhook-timestamp"] = Header("webhook-timestamp"),
+                ["webhook-signature"] = signature,
+            };
             try
             {
                 new StandardWebhook(secret).Verify(Body, headers);
@@ -69,6 +74,6 @@ public sealed class WebhookReceiver : IDisposable
             {
                 return false;
             }
-        }
+        });
     }
 }
