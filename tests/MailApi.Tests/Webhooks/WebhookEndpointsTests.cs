@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MailApi.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace MailApi.Tests.Webhooks;
 
@@ -137,6 +138,42 @@ public sealed class WebhookEndpointsTests : IAsyncLifetime
         Assert.Empty((await client.GetFromJsonAsync<JsonObject>("/v1/webhooks"))!["items"]!.AsArray());
         // A public address literal passes the check (nothing is sent to it here).
         Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/v1/webhooks", new JsonObject { ["url"] = "https://93.184.215.14/hook" })).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_private_target_is_refused_again_when_sending()
+    {
+        // As if the name had resolved to a public address at creation and to a private one now (DNS rebinding): the
+        // endpoint is stored as it is, and only the check on the connection stands between it and the receiver.
+        using var receiver = new WebhookReceiver();
+        var now = DateTimeOffset.UtcNow;
+        var endpoint = new MailApi.Webhooks.StoredEndpoint
+        {
+            Id = Guid.CreateVersion7(),
+            Owner = "alpha",
+            Url = receiver.Url(),
+            Events = MailApi.Webhooks.Events.MessageEvents.All,
+            Secret = MailApi.Webhooks.WebhookSecret.New(),
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        await _strict.Services.GetRequiredService<MailApi.Webhooks.IWebhookStore>().AddEndpointAsync(endpoint, CancellationToken.None);
+        var client = _strict.ClientFor();
+
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync($"/v1/webhooks/{endpoint.Id}/test", null)).StatusCode);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JsonArray attempts;
+        do
+        {
+            await Task.Delay(50);
+            var items = (await client.GetFromJsonAsync<JsonObject>($"/v1/webhooks/{endpoint.Id}/deliveries"))!["items"]!.AsArray();
+            attempts = items[0]!["attempts"]!.AsArray();
+        }
+        while (attempts.Count == 0 && DateTime.UtcNow < deadline);
+        Assert.Contains("Refused", (string?)attempts[0]!["error"]);
+        Assert.Null(attempts[0]!["statusCode"]);
+        Assert.Empty(receiver.Requests());
     }
 
     private static async Task<string[]> ErrorsAsync(HttpResponseMessage response)
