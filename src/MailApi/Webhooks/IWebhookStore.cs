@@ -35,4 +35,13 @@ public interface IWebhookStore
 
     /// <summary>Pending deliveries due before <paramref name="dueBefore"/>: those whose job may be lost.</summary>
     Task<IReadOnlyList<Guid>> FindDueDeliveriesAsync(DateTimeOffset dueBefore, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Records that the events of the message up to <paramref name="sequence"/> were turned into deliveries.</summary>
+    Task MarkDispatchedAsync(Guid messageId, int sequence, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Messages updated between the two times whose owner has endpoints and which carry events beyond those marked
+    /// dispatched: their dispatch job was lost.
+    /// </summary>
+    Task<IReadOnlyList<Guid>> FindUndispatchedAsync(DateTimeOffset updatedAfter, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken);
 }

@@ -129,4 +129,10 @@ public sealed class InMemoryWebhookStore : IWebhookStore
             return Task.FromResult(due);
         }
     }
+
+    /// <remarks>In memory a dispatch job is lost only with the process, and the messages with it: nothing to keep.</remarks>
+    public Task MarkDispatchedAsync(Guid messageId, int sequence, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<IReadOnlyList<Guid>> FindUndispatchedAsync(DateTimeOffset updatedAfter, DateTimeOffset updatedBefore, int limit,
+        CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<Guid>>([]);
 }

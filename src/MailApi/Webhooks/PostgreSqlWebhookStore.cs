@@ -19,6 +19,9 @@ public sealed class PostgreSqlWebhookStore(PostgreSqlDatabase database) : IWebho
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) },
     };
 
+    private static readonly string[] PendingStatuses = [.. MessageStatuses.Pending.Select(s => s.Name())];
+    private static readonly string[] FinalStatuses = [.. MessageStatuses.Final.Select(s => s.Name())];
+
     private NpgsqlDataSource Db => database.DataSource;
 
     public async Task AddEndpointAsync(StoredEndpoint endpoint, CancellationToken cancellationToken)
@@ -133,6 +136,42 @@ public sealed class PostgreSqlWebhookStore(PostgreSqlDatabase database) : IWebho
             "select id from mailapi_webhook_deliveries where status = 'pending' and next_attempt_at < $1 limit $2");
         command.Parameters.Add(new() { Value = dueBefore });
         command.Parameters.Add(new() { Value = limit });
+        var ids = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetGuid(0));
+        }
+        return ids;
+    }
+
+    public async Task MarkDispatchedAsync(Guid messageId, int sequence, CancellationToken cancellationToken)
+    {
+        await using var command = Db.CreateCommand(
+            "insert into mailapi_webhook_dispatched (message_id, sequence) values ($1, $2) "
+            + "on conflict (message_id) do update set sequence = greatest(mailapi_webhook_dispatched.sequence, excluded.sequence)");
+        command.Parameters.Add(new() { Value = messageId });
+        command.Parameters.Add(new() { Value = sequence });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <remarks>
+    /// Reads the documents of the window's messages, but only of owners with endpoints; the status conditions let the
+    /// pending and finished partial indexes of the message table find the window.
+    /// </remarks>
+    public async Task<IReadOnlyList<Guid>> FindUndispatchedAsync(DateTimeOffset updatedAfter, DateTimeOffset updatedBefore, int limit,
+        CancellationToken cancellationToken)
+    {
+        await using var command = Db.CreateCommand(
+            "select m.id from mailapi_messages m left join mailapi_webhook_dispatched d on d.message_id = m.id "
+            + "where (m.status = any($4) or m.status = any($5)) and m.updated_at > $1 and m.updated_at < $2 "
+            + "and m.owner in (select owner from mailapi_webhook_endpoints) "
+            + "and jsonb_array_length(coalesce(m.doc -> 'events', '[]'::jsonb)) > coalesce(d.sequence, 0) limit $3");
+        command.Parameters.Add(new() { Value = updatedAfter });
+        command.Parameters.Add(new() { Value = updatedBefore });
+        command.Parameters.Add(new() { Value = limit });
+        command.Parameters.Add(new() { Value = PendingStatuses });
+        command.Parameters.Add(new() { Value = FinalStatuses });
         var ids = new List<Guid>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

@@ -22,7 +22,8 @@ public sealed class WebhookDispatcher(IWebhookStore webhooks, IMessageStore mess
         {
             return;
         }
-        var endpoints = (await webhooks.ListEndpointsAsync(message.Owner, cancellationToken)).Where(e => e.Enabled).ToList();
+        var all = await webhooks.ListEndpointsAsync(message.Owner, cancellationToken);
+        var endpoints = all.Where(e => e.Enabled).ToList();
         var now = clock.GetUtcNow();
         var wanted = (
             from e in message.Events
@@ -35,6 +36,11 @@ public sealed class WebhookDispatcher(IWebhookStore webhooks, IMessageStore mess
             logger.LogDebug("Delivery {DeliveryId}: {Type} of message {MessageId} to endpoint {EndpointId}",
                 delivery.Id, delivery.Type, messageId, delivery.EndpointId);
             queue.Enqueue(delivery.Id);
+        }
+        if (all.Count > 0)
+        {
+            // After the deliveries exist: a crash before this line leaves the message to the sweep, which dispatches again.
+            await webhooks.MarkDispatchedAsync(message.Id, message.Events.Count, cancellationToken);
         }
     }
 

@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using MailApi.Storage;
 using MailApi.Tests.Infrastructure;
+using MailApi.Webhooks.Events;
+using Microsoft.Extensions.DependencyInjection;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
@@ -29,6 +32,7 @@ public abstract partial class WebhookDeliveryContract : IAsyncLifetime
         settings["Webhooks:AllowHttp"] = "true";
         settings["Webhooks:AllowPrivateTargets"] = "true";
         settings["Webhooks:Timeout"] = "00:00:01";
+        settings["Webhooks:SweepInterval"] = "00:00:00.5";
         for (var i = 0; i < 3; i++)
         {
             settings[$"Webhooks:RetryDelays:{i}"] = "00:00:00.1";
@@ -180,4 +184,26 @@ public sealed class PostgreSqlWebhookDeliveryTests : WebhookDeliveryContract
         ["Storage:Provider"] = "PostgreSql",
         ["Storage:ConnectionString"] = await Postgres.CreateDatabaseAsync(),
     };
+
+    [Fact]
+    public async Task An_event_whose_dispatch_job_was_lost_is_found_by_the_sweep_and_sent()
+    {
+        Answer(200);
+        await CreateEndpointAsync();
+        var body = Bodies.Valid();
+        body["sendAt"] = DateTimeOffset.UtcNow.AddHours(1).ToString("O");
+        var id = Guid.Parse(await SendMessageAsync(body));
+        await Receiver.WaitForAsync(1);
+
+        // The status change and its event are written, and the instance dies before queueing the dispatch: the store
+        // underneath the event outbox writes exactly that.
+        var store = (EventRecordingStore)Factory.Services.GetRequiredService<IMessageStore>();
+        var message = (await store.FindAsync(id, CancellationToken.None))!;
+        var canceled = MessageEvents.WithEvent(message with { Status = MessageStatus.Canceled, UpdatedAt = DateTimeOffset.UtcNow });
+        Assert.NotNull(await store.Inner.TryUpdateAsync(canceled, CancellationToken.None));
+
+        var requests = await Receiver.WaitForAsync(2);
+
+        Assert.Equal(["message.scheduled", "message.canceled"], requests.Select(r => r.Json).OrderBy(j => (int)j["data"]!["sequence"]!).Select(j => (string)j["type"]!));
+    }
 }

@@ -22,3 +22,10 @@ create table mailapi_webhook_deliveries (
 create index mailapi_webhook_deliveries_endpoint on mailapi_webhook_deliveries (endpoint_id, id desc);
 -- The sweep for deliveries whose job was lost looks only at pending ones.
 create index mailapi_webhook_deliveries_due on mailapi_webhook_deliveries (next_attempt_at) where status = 'pending';
+
+-- How many of a message's events were turned into deliveries, so the sweep finds events whose dispatch job was lost
+-- (a crash between the message's write and the job's enqueue). Written only for owners that have endpoints.
+create table mailapi_webhook_dispatched (
+    message_id uuid primary key references mailapi_messages (id) on delete cascade,
+    sequence   int not null
+);
