@@ -36,6 +36,7 @@ public static class OpenApiDocs
             // Answers first: it adds the 503 every route can give, which the examples then fill.
             c.OperationFilter<OpenApiAnswers>();
             c.OperationFilter<OpenApiExamples>();
+            c.OperationFilter<OpenApiWebhookExamples>();
             c.DocumentFilter<TagDescriptions>();
             var xml = Path.Combine(AppContext.BaseDirectory, "MailApi.xml");
             if (File.Exists(xml))
@@ -71,6 +72,7 @@ public static class OpenApiDocs
             document.Tags = new HashSet<OpenApiTag>
             {
                 new() { Name = "Messages", Description = "Send messages through the configured SMTP relay and read what the relay answered." },
+                new() { Name = "Webhooks", Description = "Endpoints that are sent every status change of this key's messages, signed per Standard Webhooks." },
             };
     }
 }
