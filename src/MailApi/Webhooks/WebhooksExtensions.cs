@@ -29,7 +29,9 @@ public static class WebhooksExtensions
         builder.Services.AddTransient<WebhookDeliveryJob>();
         builder.Services.AddSingleton<WebhookHttp>();
         builder.Services.AddHttpClient(WebhookHttp.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(services => WebhookHttp.CreateHandler(services.GetRequiredService<IOptionsMonitor<WebhookOptions>>()));
+            .ConfigurePrimaryHttpMessageHandler(services => WebhookHttp.CreateHandler(services.GetRequiredService<IOptionsMonitor<WebhookOptions>>()))
+            // A receiver that is down is an answer, not an error of ours: the job logs each try and the delivery log keeps it.
+            .RemoveAllLoggers();
         builder.Services.AddHostedService<WebhookSweeper>();
 
         // Every writer of messages goes through the event-recording store (see EventRecordingStore for why there).
