@@ -13,6 +13,9 @@ public interface IWebhookStore
     /// <summary>One owner's endpoints, oldest first.</summary>
     Task<IReadOnlyList<StoredEndpoint>> ListEndpointsAsync(string owner, CancellationToken cancellationToken);
 
+    /// <summary>The API keys that have at least one endpoint.</summary>
+    Task<IReadOnlySet<string>> OwnersAsync(CancellationToken cancellationToken);
+
     /// <summary>Writes <paramref name="updated"/> if the stored version is still its <c>Version</c>; the stored copy or null.</summary>
     Task<StoredEndpoint?> TryUpdateEndpointAsync(StoredEndpoint updated, CancellationToken cancellationToken);
 

@@ -38,6 +38,14 @@ public sealed class InMemoryWebhookStore : IWebhookStore
         }
     }
 
+    public Task<IReadOnlySet<string>> OwnersAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlySet<string>>(_endpoints.Values.Select(e => e.Owner).ToHashSet());
+        }
+    }
+
     public Task<StoredEndpoint?> TryUpdateEndpointAsync(StoredEndpoint updated, CancellationToken cancellationToken)
     {
         lock (_gate)

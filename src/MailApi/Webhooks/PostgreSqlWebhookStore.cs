@@ -49,6 +49,18 @@ public sealed class PostgreSqlWebhookStore(PostgreSqlDatabase database) : IWebho
         return await ReadAsync<StoredEndpoint>(command, (e, v) => e with { Version = v }, cancellationToken);
     }
 
+    public async Task<IReadOnlySet<string>> OwnersAsync(CancellationToken cancellationToken)
+    {
+        await using var command = Db.CreateCommand("select distinct owner from mailapi_webhook_endpoints");
+        var owners = new HashSet<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            owners.Add(reader.GetString(0));
+        }
+        return owners;
+    }
+
     public async Task<StoredEndpoint?> TryUpdateEndpointAsync(StoredEndpoint updated, CancellationToken cancellationToken)
     {
         var next = updated with { Version = updated.Version + 1 };

@@ -39,10 +39,14 @@ public sealed class HangfireWebhookQueue(IBackgroundJobClient jobs) : IWebhookQu
 /// The events outbox: a message written with a new event gets a dispatch job. The event itself is already stored with
 /// the message; a dispatch lost to a crash right here is the one gap (README, "Events and webhooks").
 /// </summary>
-public sealed class HangfireEventOutbox(IWebhookQueue queue, ILogger<HangfireEventOutbox> logger) : IEventOutbox
+public sealed class HangfireEventOutbox(IWebhookQueue queue, WebhookOwners owners, ILogger<HangfireEventOutbox> logger) : IEventOutbox
 {
     public void Recorded(StoredMessage message)
     {
+        if (!owners.MayHaveEndpoints(message.Owner))
+        {
+            return;
+        }
         try
         {
             queue.Dispatch(message.Id);

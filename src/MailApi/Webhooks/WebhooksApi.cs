@@ -43,7 +43,8 @@ public static class WebhooksApi
     }
 
     public static async Task<Results<Created<WebhookResource>, ProblemHttpResult>> Create(
-        JsonBody<CreateWebhookRequest> body, ClaimsPrincipal user, IWebhookStore store, TimeProvider clock, CancellationToken cancellationToken)
+        JsonBody<CreateWebhookRequest> body, ClaimsPrincipal user, IWebhookStore store, WebhookOwners owners, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var request = body.Value!;
         var now = clock.GetUtcNow();
@@ -60,6 +61,7 @@ public static class WebhooksApi
             UpdatedAt = now,
         };
         await store.AddEndpointAsync(endpoint, cancellationToken);
+        owners.Added(endpoint.Owner);
         return TypedResults.Created($"/v1/webhooks/{endpoint.Id}", WebhookResource.Of(endpoint, withSecret: true));
     }
 

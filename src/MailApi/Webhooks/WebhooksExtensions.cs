@@ -33,6 +33,8 @@ public static class WebhooksExtensions
             // A receiver that is down is an answer, not an error of ours: the job logs each try and the delivery log keeps it.
             .RemoveAllLoggers();
         builder.Services.AddHostedService<WebhookSweeper>();
+        builder.Services.AddSingleton<WebhookOwners>();
+        builder.Services.AddHostedService<WebhookOwnersRefresh>();
 
         // Every writer of messages goes through the event-recording store (see EventRecordingStore for why there).
         var plain = builder.Services.Last(d => d.ServiceType == typeof(IMessageStore));
