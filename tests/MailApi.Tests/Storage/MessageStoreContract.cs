@@ -7,7 +7,7 @@ namespace MailApi.Tests.Storage;
 /// What every <see cref="IMessageStore"/> must do; run against the in-memory and the PostgreSQL store alike,
 /// so both behave the same. Each test uses owners of its own, so the stores may be shared.
 /// </summary>
-public abstract class MessageStoreContract
+public abstract partial class MessageStoreContract
 {
     protected abstract Task<IMessageStore> StoreAsync();
 
@@ -84,27 +84,6 @@ public abstract class MessageStoreContract
         Assert.Equal(message.Attempts[0].Transcript, found.Attempts[0].Transcript);
         Assert.Equal("c1", found.Attempts[0].ConnectionId);
         Assert.Null(await store.FindAsync(Guid.NewGuid(), CancellationToken.None));
-    }
-
-    [Fact]
-    public async Task Events_are_kept_in_the_message_through_updates_and_content_retention()
-    {
-        var store = await StoreAsync();
-        var scheduled = MailApi.Webhooks.Events.MessageEvents.WithEvent(Message(NewOwner(), status: MessageStatus.Scheduled));
-        var added = await AddAsync(store, scheduled);
-        var canceled = await store.TryUpdateAsync(
-            MailApi.Webhooks.Events.MessageEvents.WithEvent(added with { Status = MessageStatus.Canceled, UpdatedAt = T0.AddMinutes(1) }), CancellationToken.None);
-        await store.PurgeAsync(T0.AddDays(1), T0.AddDays(-1), T0.AddDays(1), CancellationToken.None);
-
-        var found = (await store.FindAsync(added.Id, CancellationToken.None))!;
-
-        Assert.NotNull(canceled);
-        Assert.True(found.ContentPurged);
-        Assert.Equal(["message.scheduled", "message.canceled"], found.Events.Select(e => e.Type));
-        Assert.Equal([1, 2], found.Events.Select(e => e.Sequence));
-        Assert.Equal(T0.AddMinutes(1), found.Events[1].Timestamp);
-        Assert.Equal(MessageStatus.Canceled, found.Events[1].Status);
-        Assert.Equal(found.Recipients.Count, found.Events[0].Recipients.Count);
     }
 
     [Fact]

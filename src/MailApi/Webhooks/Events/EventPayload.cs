@@ -35,7 +35,8 @@ public static class EventPayload
         while (true)
         {
             var body = JsonSerializer.Serialize(new EventBody(e.Type, e.Timestamp, data), ApiJson.Options);
-            if (body.Length <= MaxBytes / 2 || System.Text.Encoding.UTF8.GetByteCount(body) <= MaxBytes || data.Recipients.Count == 0)
+            // A UTF-16 char is at most 3 UTF-8 bytes (a surrogate pair 4 for 2): short bodies need no count.
+            if (body.Length <= MaxBytes / 3 || System.Text.Encoding.UTF8.GetByteCount(body) <= MaxBytes || data.Recipients.Count == 0)
             {
                 return body;
             }
