@@ -8,7 +8,8 @@ namespace MailApi.Tests.Storage;
 /// <summary>
 /// At-least-once under a crash: two instances on one PostgreSQL database, one killed with SIGKILL while hundreds of
 /// messages are in flight, then restarted. Every accepted message arrives at the relay; a message arrives twice only
-/// when its resource says <c>possibleDuplicate</c>.
+/// when its resource says <c>possibleDuplicate</c>. A webhook endpoint subscribed to every event gets every event of
+/// every message at least once, the kill notwithstanding.
 /// </summary>
 [Trait("Category", "PostgreSql")]
 public sealed class KillTests
@@ -21,6 +22,9 @@ public sealed class KillTests
     {
         var database = await Postgres.CreateDatabaseAsync();
         await using var relay = await TestSmtpServer.StartAsync();
+        using var receiver = new WebhookReceiver();
+        receiver.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath("/hook").UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(204));
         // A slow final reply keeps dialogues open, so the kill lands in the middle of some.
         relay.DelayFinalReply(TimeSpan.FromMilliseconds(300));
         var settings = new Dictionary<string, string>
@@ -38,6 +42,11 @@ public sealed class KillTests
             ["Delivery__HeartbeatInterval"] = "00:00:01",
             ["Delivery__InstanceTimeout"] = "00:00:05",
             ["Delivery__SweepInterval"] = "00:00:03",
+            ["Webhooks__AllowHttp"] = "true",
+            ["Webhooks__AllowPrivateTargets"] = "true",
+            ["Webhooks__SweepInterval"] = "00:00:03",
+            ["Webhooks__RetryDelays__0"] = "00:00:01",
+            ["Webhooks__RetryDelays__1"] = "00:00:01",
             ["Logging__LogLevel__Default"] = "Warning",
         };
         var logs = Directory.CreateTempSubdirectory("mailapi-kill-").FullName;
@@ -47,6 +56,8 @@ public sealed class KillTests
         var ids = new List<string>();
         try
         {
+            var hook = await b.Client.PostAsJsonAsync("/v1/webhooks", new JsonObject { ["url"] = receiver.Url() });
+            Assert.Equal(HttpStatusCode.Created, hook.StatusCode);
             for (var batch = 0; batch < Messages / 50; batch++)
             {
                 var messages = new JsonArray(Enumerable.Range(0, 50).Select(i => (JsonNode)Bodies.Valid($"k{batch}-{i}@domain.local")).ToArray());
@@ -84,11 +95,35 @@ public sealed class KillTests
             var duplicates = arrivals.Where(x => x.Value > 1).Select(x => x.Key).ToList();
             Assert.All(duplicates, d => Assert.Contains(d, flagged));
             Assert.True(deliveredAtKill < Messages, "the kill came after every message was delivered; it proved nothing");
+
+            // Every event of every message reached the receiver at least once (by message id and sequence).
+            var expected = new HashSet<(string, int)>();
+            foreach (var id in ids)
+            {
+                var events = (await b.Client.GetFromJsonAsync<JsonObject>($"/v1/messages/{id}/events"))!["items"]!.AsArray();
+                Assert.NotEmpty(events);
+                expected.UnionWith(events.Select(e => (id, (int)e!["data"]!["sequence"]!)));
+            }
+            var hookDeadline = DateTime.UtcNow.AddSeconds(90);
+            var missing = expected.Count;
+            while (DateTime.UtcNow < hookDeadline)
+            {
+                var received = receiver.Requests().Select(r => r.Json["data"]!).Select(d => ((string)d["id"]!, (int)d["sequence"]!)).ToHashSet();
+                missing = expected.Count(e => !received.Contains(e));
+                if (missing == 0)
+                {
+                    break;
+                }
+                await Task.Delay(500);
+            }
+            Assert.True(missing == 0, $"{missing} of {expected.Count} events never reached the webhook receiver; logs in {logs}");
             TestContext.Current.SendDiagnosticMessage(
                 $"Kill test: {Messages} accepted, {deliveredAtKill} at the relay when A was killed, {arrivals.Count} distinct arrived, "
-                + $"{duplicates.Count} arrived twice, {flagged.Count} flagged possibleDuplicate.");
+                + $"{duplicates.Count} arrived twice, {flagged.Count} flagged possibleDuplicate; {expected.Count} events, "
+                + $"{receiver.Requests().Count} webhook requests.");
             File.WriteAllText(Path.Combine(Path.GetTempPath(), "mailapi-kill-test.txt"),
-                $"accepted={Messages} atKill={deliveredAtKill} distinct={arrivals.Count} duplicates={duplicates.Count} flagged={flagged.Count}\n");
+                $"accepted={Messages} atKill={deliveredAtKill} distinct={arrivals.Count} duplicates={duplicates.Count} flagged={flagged.Count} "
+                + $"events={expected.Count} webhookRequests={receiver.Requests().Count}\n");
         }
         finally
         {
