@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace MailApi.Tests.Webhooks;
 
@@ -142,5 +143,24 @@ public abstract partial class WebhookDeliveryContract
         var page = (await Client.GetFromJsonAsync<JsonObject>($"/v1/webhooks/{endpoint}/deliveries?status=delivered&limit=1"))!;
         Assert.Single(page["items"]!.AsArray());
         Assert.Equal(HttpStatusCode.BadRequest, (await Client.GetAsync($"/v1/webhooks/{endpoint}/deliveries?status=lost")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_delivery_job_run_three_times_at_once_sends_one_request()
+    {
+        // A slow receiver keeps the first try open while the other runs look at the delivery.
+        AnswerInTurn(r => r.WithStatusCode(200).WithDelay(TimeSpan.FromMilliseconds(500)));
+        var (endpoint, _) = await CreateEndpointAsync();
+        var test = await TestEventAsync(endpoint);
+        var deliveryId = Guid.Parse((string)(await test.Content.ReadFromJsonAsync<JsonObject>())!["id"]!);
+
+        // Hangfire's own run, and two more as a duplicate job (the sweep, a second instance) would start them.
+        using var scope = Factory.Services.CreateScope();
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(_ =>
+            scope.ServiceProvider.GetRequiredService<MailApi.Webhooks.WebhookDeliveryJob>().RunAsync(deliveryId, CancellationToken.None)));
+        var delivery = await WaitForDeliveryAsync(endpoint, d => (string?)d["status"] == "delivered");
+
+        Assert.Single(Receiver.Requests());
+        Assert.Equal([200], StatusCodes(delivery));
     }
 }
