@@ -47,4 +47,7 @@ public interface IWebhookStore
     /// dispatched: their dispatch job was lost.
     /// </summary>
     Task<IReadOnlyList<Guid>> FindUndispatchedAsync(DateTimeOffset updatedAfter, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the delivered and failed deliveries created before <paramref name="createdBefore"/>; how many went.</summary>
+    Task<int> PurgeDeliveriesAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken);
 }

@@ -143,4 +143,17 @@ public sealed class InMemoryWebhookStore : IWebhookStore
 
     public Task<IReadOnlyList<Guid>> FindUndispatchedAsync(DateTimeOffset updatedAfter, DateTimeOffset updatedBefore, int limit,
         CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<Guid>>([]);
+
+    public Task<int> PurgeDeliveriesAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var old = _deliveries.Values.Where(d => d.Status != WebhookDeliveryStatus.Pending && d.CreatedAt < createdBefore).ToList();
+            foreach (var delivery in old)
+            {
+                _deliveries.Remove(delivery.Id);
+            }
+            return Task.FromResult(old.Count);
+        }
+    }
 }

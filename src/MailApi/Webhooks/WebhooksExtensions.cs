@@ -35,6 +35,7 @@ public static class WebhooksExtensions
         builder.Services.AddHostedService<WebhookSweeper>();
         builder.Services.AddSingleton<WebhookOwners>();
         builder.Services.AddHostedService<WebhookOwnersRefresh>();
+        builder.Services.AddHostedService<WebhookRetention>();
 
         // Every writer of messages goes through the event-recording store (see EventRecordingStore for why there).
         var plain = builder.Services.Last(d => d.ServiceType == typeof(IMessageStore));

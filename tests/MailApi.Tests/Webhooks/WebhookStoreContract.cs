@@ -114,6 +114,24 @@ public abstract class WebhookStoreContract
         Assert.DoesNotContain(added[1].Id, due);
         Assert.DoesNotContain(added[3].Id, due);
     }
+
+    [Fact]
+    public async Task Retention_deletes_finished_deliveries_created_before_the_time_and_keeps_pending_ones()
+    {
+        var (_, store) = await StoresAsync();
+        var endpoint = Endpoint();
+        await store.AddEndpointAsync(endpoint, CancellationToken.None);
+        var old = T0.AddDays(-40);
+        var added = await store.AddDeliveriesAsync([Delivery(endpoint, at: old), Delivery(endpoint, at: old), Delivery(endpoint, at: T0)], CancellationToken.None);
+        await store.TryUpdateDeliveryAsync(added[0] with { Status = WebhookDeliveryStatus.Delivered }, CancellationToken.None);
+        await store.TryUpdateDeliveryAsync(added[2] with { Status = WebhookDeliveryStatus.Failed }, CancellationToken.None);
+
+        await store.PurgeDeliveriesAsync(T0.AddDays(-30), CancellationToken.None);
+
+        Assert.Null(await store.FindDeliveryAsync(added[0].Id, CancellationToken.None));
+        Assert.NotNull(await store.FindDeliveryAsync(added[1].Id, CancellationToken.None));
+        Assert.NotNull(await store.FindDeliveryAsync(added[2].Id, CancellationToken.None));
+    }
 }
 
 public sealed class InMemoryWebhookStoreTests : WebhookStoreContract
