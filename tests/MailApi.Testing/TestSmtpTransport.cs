@@ -10,7 +10,7 @@ using SmtpServer;
 using SmtpServer.IO;
 using SmtpServer.Net;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>
 /// The TCP side of <see cref="TestSmtpServer"/>: replaces SmtpServer's own listener so the test server can

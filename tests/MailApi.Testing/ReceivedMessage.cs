@@ -1,6 +1,6 @@
 using MimeKit;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>One message a <see cref="TestSmtpServer"/> received (its DATA up to the final dot).</summary>
 public sealed class ReceivedMessage

@@ -11,7 +11,7 @@ using SmtpServer.Protocol;
 using SmtpServer.Storage;
 using SmtpServerHost = SmtpServer.SmtpServer;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>How a <see cref="TestSmtpServer"/> is set up; the replies are scripted on the server itself.</summary>
 public sealed record TestSmtpServerOptions

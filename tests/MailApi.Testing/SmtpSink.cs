@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>
 /// Postfix's <c>smtp-sink</c> test server on 127.0.0.1, started by a test with fault-injection flags

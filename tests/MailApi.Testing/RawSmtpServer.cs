@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>
 /// A bare TCP server on 127.0.0.1 for the faults SmtpServer cannot play: a 421 greeting, a hang-up after the

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using MimeKit;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>
 /// The real Postfix that <c>tests/relays/postfix.sh start</c> runs on 127.0.0.1 (see that script), found through the

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>
 /// The service as its own process (<c>dotnet MailApi.dll</c>, Production, configured by environment variables), for

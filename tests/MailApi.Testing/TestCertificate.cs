@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>A self-signed server certificate for <c>CN=localhost</c> (and 127.0.0.1), made in code.</summary>
 public static class TestCertificate
