@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
 using MimeKit;
 using SmtpServer;
 using SmtpServer.Authentication;
@@ -19,9 +18,6 @@ public sealed record TestSmtpServerOptions
     /// <summary>The port on 127.0.0.1; 0 (the default) takes a free one.</summary>
     public int Port { get; init; }
 
-    /// <summary>The name in the greeting and the EHLO reply.</summary>
-    public string ServerName { get; init; } = "testsmtp.localhost";
-
     /// <summary>
     /// With a user name, the server advertises and accepts <c>AUTH PLAIN LOGIN</c> for this user and
     /// <see cref="Password"/> only (others get 535); without one it does not offer AUTH.
@@ -37,11 +33,8 @@ public sealed record TestSmtpServerOptions
     /// <summary>Whether MAIL FROM needs a successful AUTH first (530 otherwise).</summary>
     public bool RequireAuth { get; init; }
 
-    /// <summary>Whether the server offers STARTTLS, with <see cref="Certificate"/> or a self-signed CN=localhost one.</summary>
+    /// <summary>Whether the server offers STARTTLS, with a self-signed CN=localhost certificate (<see cref="TestCertificate"/>).</summary>
     public bool StartTls { get; init; }
-
-    /// <summary>The certificate for STARTTLS; <see cref="TestCertificate.Localhost"/> when null.</summary>
-    public X509Certificate2? Certificate { get; init; }
 
     /// <summary>The advertised <c>SIZE</c>, enforced; 0 advertises nothing.</summary>
     public int MaxMessageSize { get; init; }
@@ -49,51 +42,38 @@ public sealed record TestSmtpServerOptions
 
 /// <summary>
 /// An in-process SMTP server (the SmtpServer package) on 127.0.0.1 for integration tests, whose answers can be
-/// scripted before or between sends: MAIL FROM, each RCPT TO, the final dot; messages it takes are kept in
-/// <see cref="Messages"/>. Replies with an enhanced code put it first in the text (<c>"5.1.1 User unknown"</c>);
-/// a <c>\n</c> in a reply text makes a multi-line reply.
+/// scripted before or between sends: each RCPT TO, the final dot, and when the final reply goes out
+/// (<see cref="HoldFinalReplies"/>); messages it takes are kept in <see cref="Messages"/>. Replies with an enhanced
+/// code put it first in the text (<c>"5.1.1 User unknown"</c>). For faults below the dialogue (a hang-up, a broken
+/// greeting, exact reply bytes) use <see cref="RawSmtpServer"/>.
 /// </summary>
 public sealed class TestSmtpServer : IAsyncDisposable
 {
-    /// <summary>Scripted rules that apply "for ever".</summary>
-    public const int Always = int.MaxValue;
+    private const int Always = int.MaxValue;
+    private const string ServerName = "testsmtp.localhost";
 
     private readonly TestSmtpServerOptions _options;
     private readonly Lock _gate = new();
     private readonly List<ReceivedMessage> _messages = [];
     private readonly List<ReceivedMessage> _rejected = [];
-    private readonly List<(int Count, TaskCompletionSource<IReadOnlyList<ReceivedMessage>> Done)> _waiters = [];
+    private readonly List<(Func<bool> Reached, TaskCompletionSource Done)> _waiters = [];
     private readonly ConcurrentQueue<string> _commands = new();
     private readonly ConcurrentDictionary<TestSmtpPipe, byte> _connections = new();
     private readonly Dictionary<string, Rule> _recipientRules = new(StringComparer.OrdinalIgnoreCase);
     private readonly CancellationTokenSource _stopping = new();
-    private Rule? _mailFromRule;
     private Rule? _finalRule;
-    private int _dropAfterData;
-    private TimeSpan _finalReplyDelay;
-    private TaskCompletionSource? _finalReplyHold;
+    private Hold? _hold;
     private Task _running = Task.CompletedTask;
     private int _connectionCount;
     private int _authAttempts;
-    private int _authFailures;
-    private int _waitCursor;
     private int _disposed;
 
     private TestSmtpServer(TestSmtpServerOptions options) => _options = options;
 
-    /// <summary>Always 127.0.0.1.</summary>
-    public string Host => "127.0.0.1";
-
-    /// <summary>The port the server listens on.</summary>
+    /// <summary>The port the server listens on (on 127.0.0.1).</summary>
     public int Port { get; private set; }
 
-    /// <summary>The options the server was started with.</summary>
-    public TestSmtpServerOptions Options => _options;
-
-    /// <summary>The STARTTLS certificate, or null without STARTTLS.</summary>
-    public X509Certificate2? Certificate { get; private set; }
-
-    /// <summary>The messages taken (final reply 2yz), in order of arrival. A snapshot.</summary>
+    /// <summary>The messages taken (final reply 2yz, or held for one), in order of arrival. A snapshot.</summary>
     public IReadOnlyList<ReceivedMessage> Messages
     {
         get { lock (_gate) { return [.. _messages]; } }
@@ -110,9 +90,6 @@ public sealed class TestSmtpServer : IAsyncDisposable
 
     /// <summary>How many AUTH exchanges reached the authenticator (successful or not).</summary>
     public int AuthAttempts => Volatile.Read(ref _authAttempts);
-
-    /// <summary>How many AUTH exchanges were refused with 535.</summary>
-    public int AuthFailures => Volatile.Read(ref _authFailures);
 
     /// <summary>The names of the commands the server executed (<c>EHLO</c>, <c>MAIL</c>, <c>RCPT</c>, …), in order.</summary>
     public IReadOnlyList<string> Commands => [.. _commands];
@@ -134,51 +111,24 @@ public sealed class TestSmtpServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a server and waits until it listens (blocking form of <see cref="StartAsync"/>).</summary>
-    public static TestSmtpServer Start(TestSmtpServerOptions? options = null) =>
-        StartAsync(options).GetAwaiter().GetResult();
-
     // ---- scripting ---------------------------------------------------------------------------------------
 
+    /// <summary>Rejects RCPT TO:&lt;<paramref name="address"/>&gt; for good with 550 5.1.1, as Postfix words it.</summary>
+    public void RejectRecipient(string address) =>
+        ScriptRecipient(address, 550, $"5.1.1 <{address}>: Recipient address rejected: User unknown", Always);
+
     /// <summary>
-    /// Answers MAIL FROM with <paramref name="code"/> (4yz or 5yz) <paramref name="times"/> times, then accepts
-    /// again. A 421 also closes the connection. E.g. <c>MailFromReply(451, "4.3.0 Try again later")</c>.
+    /// Defers RCPT TO:&lt;<paramref name="address"/>&gt; (by default 450 4.2.0, greylisting as Postfix words it)
+    /// the next <paramref name="times"/> times, then accepts it.
     /// </summary>
-    public void MailFromReply(int code, string text, int times = Always)
-    {
-        lock (_gate) { _mailFromRule = new Rule(CheckFailureCode(code), Normalize(text), times); }
-    }
-
-    /// <summary>Rejects RCPT TO:&lt;<paramref name="address"/>&gt; for good (by default 550 5.1.1 …).</summary>
-    public void RejectRecipient(string address, int code = 550, string? text = null) =>
-        RecipientReply(address, code, text ?? $"5.1.1 <{address}>: Recipient address rejected: User unknown", Always);
-
-    /// <summary>Defers RCPT TO:&lt;<paramref name="address"/>&gt; every time (by default 450 4.2.0 …).</summary>
-    public void DeferRecipient(string address, int code = 450, string? text = null) =>
-        DeferRecipientTimes(address, Always, code, text);
-
-    /// <summary>Defers RCPT TO:&lt;<paramref name="address"/>&gt; the next <paramref name="times"/> times, then accepts it.</summary>
-    public void DeferRecipientTimes(string address, int times, int code = 450, string? text = null) =>
-        RecipientReply(address, code, text ?? $"4.2.0 <{address}>: Recipient address rejected: Greylisted, try again later", times);
-
-    /// <summary>Answers RCPT TO:&lt;<paramref name="address"/>&gt; with any 4yz/5yz, <paramref name="times"/> times.</summary>
-    public void RecipientReply(string address, int code, string text, int times = Always)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(address);
-        lock (_gate) { _recipientRules[address.Trim()] = new Rule(CheckFailureCode(code), Normalize(text), times); }
-    }
-
-    /// <summary>Accepts <paramref name="address"/> again (removes its rule).</summary>
-    public void AcceptRecipient(string address)
-    {
-        lock (_gate) { _recipientRules.Remove(address.Trim()); }
-    }
+    public void DeferRecipient(string address, int code = 450, string? text = null, int times = Always) =>
+        ScriptRecipient(address, code, text ?? $"4.2.0 <{address}>: Recipient address rejected: Greylisted, try again later", times);
 
     /// <summary>
     /// Answers the final dot with <paramref name="code"/> and <paramref name="text"/> the next
     /// <paramref name="times"/> times, e.g. <c>FinalReply(554, "5.7.1 rejected")</c> or <c>FinalReply(451, "4.3.0 busy")</c>.
     /// A 2yz keeps the message (in <see cref="Messages"/>); other codes put it in <see cref="RejectedMessages"/>.
-    /// The default is <c>250 2.0.0 Ok: queued as QUEUEID</c>; <c>{id}</c> in the text becomes the queue id.
+    /// The default is <c>250 2.0.0 Ok: queued as QUEUEID</c>.
     /// </summary>
     public void FinalReply(int code, string text, int times = Always)
     {
@@ -187,88 +137,66 @@ public sealed class TestSmtpServer : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(code), code, "A final reply code is 2yz, 4yz or 5yz.");
         }
 
-        lock (_gate) { _finalRule = new Rule(code, Normalize(text), times); }
-    }
-
-    /// <summary>
-    /// The next <paramref name="times"/> messages are taken (kept in <see cref="Messages"/>) but the connection is
-    /// reset instead of answering the final dot: the client cannot know whether the message was taken.
-    /// </summary>
-    public void DropConnectionAfterData(int times = 1)
-    {
-        lock (_gate) { _dropAfterData = times; }
-    }
-
-    /// <summary>Waits this long before answering the final dot (for client timeouts).</summary>
-    public void DelayFinalReply(TimeSpan delay)
-    {
-        lock (_gate) { _finalReplyDelay = delay; }
+        lock (_gate) { _finalRule = new Rule(code, text, times); }
     }
 
     /// <summary>
     /// Takes messages but holds the replies to their final dots until <see cref="ReleaseFinalReplies"/>: a test can act
-    /// while the client waits for "250 queued as" (a message held is in <see cref="Messages"/> already).
+    /// while the client waits for "250 queued as" (a message held is in <see cref="Messages"/> already), after
+    /// <see cref="WaitForHeldRepliesAsync"/> says how many clients wait.
     /// </summary>
     public void HoldFinalReplies()
     {
-        lock (_gate) { _finalReplyHold ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously); }
+        lock (_gate) { _hold ??= new Hold(); }
     }
 
-    /// <summary>Answers the final dots held by <see cref="HoldFinalReplies"/>, and those to come without waiting.</summary>
+    /// <summary>
+    /// Answers the final dots held by <see cref="HoldFinalReplies"/>, and those to come without waiting (until the next
+    /// <see cref="HoldFinalReplies"/>, whose count starts from zero).
+    /// </summary>
     public void ReleaseFinalReplies()
     {
-        TaskCompletionSource? hold;
-        lock (_gate) { (hold, _finalReplyHold) = (_finalReplyHold, null); }
-        hold?.TrySetResult();
-    }
-
-    /// <summary>Forgets every scripted reply: everything is accepted again.</summary>
-    public void ResetScript()
-    {
-        lock (_gate)
-        {
-            _mailFromRule = null;
-            _finalRule = null;
-            _recipientRules.Clear();
-            _dropAfterData = 0;
-            _finalReplyDelay = TimeSpan.Zero;
-        }
+        Hold? hold;
+        lock (_gate) { (hold, _hold) = (_hold, null); }
+        hold?.Released.TrySetResult();
     }
 
     // ---- waiting -----------------------------------------------------------------------------------------
-
-    /// <summary>
-    /// The next taken message that no earlier call returned (the first call gives the first message, and so on);
-    /// waits up to <paramref name="timeout"/> for it.
-    /// </summary>
-    /// <exception cref="TimeoutException">No such message came in time.</exception>
-    public async Task<ReceivedMessage> WaitForMessageAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        var index = Interlocked.Increment(ref _waitCursor) - 1;
-        var messages = await WaitForMessagesAsync(index + 1, timeout, cancellationToken).ConfigureAwait(false);
-        return messages[index];
-    }
 
     /// <summary>Waits until at least <paramref name="count"/> messages were taken; returns all taken so far.</summary>
     /// <exception cref="TimeoutException">Fewer came in time.</exception>
     public async Task<IReadOnlyList<ReceivedMessage>> WaitForMessagesAsync(int count, TimeSpan timeout,
         CancellationToken cancellationToken = default)
     {
-        TaskCompletionSource<IReadOnlyList<ReceivedMessage>> done;
+        await WaitUntilAsync(() => _messages.Count >= count, timeout, $"{count} message(s)", cancellationToken).ConfigureAwait(false);
+        return Messages;
+    }
+
+    /// <summary>
+    /// Waits until at least <paramref name="count"/> dialogues wait for their final reply under the current
+    /// <see cref="HoldFinalReplies"/>: that many clients have sent a whole message and know nothing of its fate.
+    /// </summary>
+    /// <exception cref="TimeoutException">Fewer were held in time.</exception>
+    public Task WaitForHeldRepliesAsync(int count, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        WaitUntilAsync(() => _hold?.Count >= count, timeout, $"{count} held final reply(ies)", cancellationToken);
+
+    private async Task WaitUntilAsync(Func<bool> reached, TimeSpan timeout, string what, CancellationToken cancellationToken)
+    {
+        TaskCompletionSource done;
         lock (_gate)
         {
-            if (_messages.Count >= count)
+            if (reached())
             {
-                return [.. _messages];
+                return;
             }
 
-            done = new TaskCompletionSource<IReadOnlyList<ReceivedMessage>>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((count, done));
+            done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((reached, done));
         }
 
         try
         {
-            return await done.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            await done.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -276,9 +204,19 @@ public sealed class TestSmtpServer : IAsyncDisposable
             {
                 _waiters.RemoveAll(w => w.Done == done);
                 throw new TimeoutException(
-                    $"Waited {timeout} for {count} message(s) on {Host}:{Port}; got {_messages.Count} " +
-                    $"({_rejected.Count} rejected at the final dot, {ConnectionCount} connection(s)).");
+                    $"Waited {timeout} for {what} on 127.0.0.1:{Port}; got {_messages.Count} message(s), " +
+                    $"{_hold?.Count ?? 0} held, {_rejected.Count} rejected at the final dot, {ConnectionCount} connection(s).");
             }
+        }
+    }
+
+    /// <summary>Completes the waiters whose state is reached; called under the gate after every change.</summary>
+    private void Changed()
+    {
+        foreach (var waiter in _waiters.Where(w => w.Reached()).ToList())
+        {
+            _waiters.Remove(waiter);
+            waiter.Done.TrySetResult();
         }
     }
 
@@ -333,20 +271,19 @@ public sealed class TestSmtpServer : IAsyncDisposable
             },
             hideAuth: string.IsNullOrEmpty(_options.User));
 
-        Certificate = _options.StartTls ? _options.Certificate ?? TestCertificate.Localhost : null;
         var builder = new SmtpServerOptionsBuilder()
-            .ServerName(_options.ServerName)
+            .ServerName(ServerName)
             .MaxRetryCount(1000) // SmtpServer ends a session after this many error replies in a row
-            .CustomSmtpGreeting(_ => $"220 {_options.ServerName} ESMTP TestSmtpServer")
+            .CustomSmtpGreeting(_ => $"220 {ServerName} ESMTP TestSmtpServer")
             .Endpoint(endpoint =>
             {
                 endpoint.Endpoint(new IPEndPoint(IPAddress.Loopback, _options.Port))
                     .AllowUnsecureAuthentication(_options.AllowAuthWithoutTls && !string.IsNullOrEmpty(_options.User))
                     .AuthenticationRequired(_options.RequireAuth)
                     .SupportedSslProtocols(SslProtocols.Tls12 | SslProtocols.Tls13);
-                if (Certificate is not null)
+                if (_options.StartTls)
                 {
-                    endpoint.Certificate(Certificate);
+                    endpoint.Certificate(TestCertificate.Localhost);
                 }
             });
         if (_options.MaxMessageSize > 0)
@@ -372,7 +309,7 @@ public sealed class TestSmtpServer : IAsyncDisposable
         if (first != bound.Task)
         {
             throw new InvalidOperationException(
-                $"TestSmtpServer could not listen on {Host}:{_options.Port}: " +
+                $"TestSmtpServer could not listen on 127.0.0.1:{_options.Port}: " +
                 (_running.Exception?.GetBaseException().Message ?? "the listener stopped"),
                 _running.Exception?.GetBaseException());
         }
@@ -388,14 +325,16 @@ public sealed class TestSmtpServer : IAsyncDisposable
         }
     }
 
-    private static int CheckFailureCode(int code) => code is >= 400 and <= 599
-        ? code
-        : throw new ArgumentOutOfRangeException(nameof(code), code, "Only 4yz and 5yz replies can be scripted here.");
+    private void ScriptRecipient(string address, int code, string text, int times)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(address);
+        if (code is < 400 or > 599)
+        {
+            throw new ArgumentOutOfRangeException(nameof(code), code, "Only 4yz and 5yz replies can be scripted here.");
+        }
 
-    private static string Normalize(string text) => text.Replace("\r\n", "\n", StringComparison.Ordinal);
-
-    private static SmtpResponseException Failure(Rule rule) =>
-        new(new SmtpResponse((SmtpReplyCode)rule.Code, rule.Text), quit: rule.Code == 421);
+        lock (_gate) { _recipientRules[address.Trim()] = new Rule(code, text, times); }
+    }
 
     /// <summary>Takes one use of a rule; returns it when it still applied.</summary>
     private static Rule? Use(ref Rule? rule)
@@ -409,17 +348,6 @@ public sealed class TestSmtpServer : IAsyncDisposable
         var used = rule;
         rule = rule.Remaining == Always ? rule : rule with { Remaining = rule.Remaining - 1 };
         return used;
-    }
-
-    private void CheckMailFrom()
-    {
-        Rule? applied;
-        lock (_gate) { applied = Use(ref _mailFromRule); }
-
-        if (applied is not null)
-        {
-            throw Failure(applied);
-        }
     }
 
     private void CheckRecipient(string address)
@@ -444,7 +372,7 @@ public sealed class TestSmtpServer : IAsyncDisposable
 
         if (applied is not null)
         {
-            throw Failure(applied);
+            throw new SmtpResponseException(new SmtpResponse((SmtpReplyCode)applied.Code, applied.Text), quit: applied.Code == 421);
         }
     }
 
@@ -453,26 +381,12 @@ public sealed class TestSmtpServer : IAsyncDisposable
     {
         // SmtpServer hands over the data without the "\r\n.\r\n" that ends it; its CRLF belongs to the message
         byte[] raw = buffer.IsEmpty ? [] : [.. buffer.ToArray(), (byte)'\r', (byte)'\n'];
-        var queueId = MakeQueueId();
+        var queueId = Convert.ToHexString(Guid.NewGuid().ToByteArray(), 0, 5);
         Rule? final;
-        bool drop;
-        TimeSpan delay;
-        Task held;
-        lock (_gate)
-        {
-            held = _finalReplyHold?.Task ?? Task.CompletedTask;
-            final = Use(ref _finalRule);
-            drop = _dropAfterData > 0;
-            if (drop)
-            {
-                _dropAfterData--;
-            }
-
-            delay = _finalReplyDelay;
-        }
+        lock (_gate) { final = Use(ref _finalRule); }
 
         var code = final?.Code ?? 250;
-        var text = final?.Text.Replace("{id}", queueId, StringComparison.Ordinal) ?? $"2.0.0 Ok: queued as {queueId}";
+        var text = final?.Text ?? $"2.0.0 Ok: queued as {queueId}";
         var pipe = context.Properties.TryGetValue(TestSmtpPipe.PropertyKey, out var value) ? value as TestSmtpPipe : null;
         var message = new ReceivedMessage
         {
@@ -481,59 +395,45 @@ public sealed class TestSmtpServer : IAsyncDisposable
             Raw = raw,
             Message = MimeMessage.Load(new MemoryStream(raw, writable: false), cancellationToken),
             QueueId = queueId,
-            ReplyCode = drop ? 0 : code,
-            ReplyText = drop ? "(connection dropped)" : text,
+            ReplyText = text,
             Secure = context.Pipe.IsSecure,
             AuthenticatedUser = context.Authentication.IsAuthenticated ? context.Authentication.User : null,
             ConnectionNumber = pipe?.Number ?? 0,
-            ReceivedAt = DateTimeOffset.UtcNow,
         };
 
+        Hold? hold;
         lock (_gate)
         {
-            if (drop || code is >= 200 and < 300)
+            (code is >= 200 and < 300 ? _messages : _rejected).Add(message);
+            hold = _hold;
+            if (hold is not null)
             {
-                _messages.Add(message);
-                foreach (var waiter in _waiters.Where(w => _messages.Count >= w.Count).ToList())
-                {
-                    _waiters.Remove(waiter);
-                    waiter.Done.TrySetResult([.. _messages]);
-                }
+                hold.Count++;
             }
-            else
-            {
-                _rejected.Add(message);
-            }
+
+            Changed();
         }
 
-        if (drop)
+        if (hold is not null)
         {
-            pipe?.Abort();
-            throw new IOException("TestSmtpServer dropped the connection after DATA, as scripted.");
+            await hold.Released.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-
-        if (delay > TimeSpan.Zero)
-        {
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-        }
-        await held.WaitAsync(cancellationToken).ConfigureAwait(false);
 
         return new SmtpResponse((SmtpReplyCode)code, text);
     }
 
-    private static string MakeQueueId() => Convert.ToHexString(Guid.NewGuid().ToByteArray(), 0, 5);
-
     private sealed record Rule(int Code, string Text, int Remaining);
+
+    /// <summary>One <see cref="HoldFinalReplies"/>: the dialogues it holds (counted under the gate) and its release.</summary>
+    private sealed class Hold
+    {
+        public int Count { get; set; }
+
+        public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     private sealed class ScriptedMailboxFilter(TestSmtpServer server) : MailboxFilter
     {
-        public override Task<bool> CanAcceptFromAsync(ISessionContext context, IMailbox from, int size,
-            CancellationToken cancellationToken)
-        {
-            server.CheckMailFrom();
-            return Task.FromResult(true);
-        }
-
         public override Task<bool> CanDeliverToAsync(ISessionContext context, IMailbox to, IMailbox from,
             CancellationToken cancellationToken)
         {
@@ -555,15 +455,9 @@ public sealed class TestSmtpServer : IAsyncDisposable
             CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref server._authAttempts);
-            var ok = !string.IsNullOrEmpty(server._options.User)
+            return Task.FromResult(!string.IsNullOrEmpty(server._options.User)
                 && string.Equals(user, server._options.User, StringComparison.Ordinal)
-                && string.Equals(password, server._options.Password, StringComparison.Ordinal);
-            if (!ok)
-            {
-                Interlocked.Increment(ref server._authFailures);
-            }
-
-            return Task.FromResult(ok);
+                && string.Equals(password, server._options.Password, StringComparison.Ordinal));
         }
     }
 }

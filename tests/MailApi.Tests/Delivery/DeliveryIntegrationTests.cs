@@ -132,7 +132,7 @@ public sealed class DeliveryIntegrationTests
     public async Task A_450_recipient_is_deferred_then_accepted_on_the_retry_which_offers_it_alone()
     {
         await using var relay = await TestSmtpServer.StartAsync();
-        relay.DeferRecipientTimes("busy@domain.local", 1);
+        relay.DeferRecipient("busy@domain.local", times: 1);
         using var factory = new MailApiFactory(relay.Port);
 
         var (client, id) = await SendAsync(factory, Bodies.Valid("student@domain.local", "busy@domain.local"));

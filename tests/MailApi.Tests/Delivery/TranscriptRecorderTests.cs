@@ -403,7 +403,8 @@ public class TranscriptRecorderTests
     public async Task Real_MailKit_session_is_recorded_command_by_command(string mechanism, bool pipelining)
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var server = new ScriptedSmtpServer { Pipelining = pipelining, AuthMechanisms = mechanism };
+        var answers = new PostfixAnswers { Pipelining = pipelining, AuthMechanisms = mechanism };
+        await using var server = RawSmtpServer.Dialogue(answers.Answer, PostfixAnswers.Greeting, splitReplies: true);
         var recorder = new TranscriptRecorder();
         var spy = new ChunkSpy(recorder);
         string finalText;
@@ -418,7 +419,7 @@ public class TranscriptRecorderTests
 
         var entries = recorder.Entries;
         Assert.Equal(E(null, 220, null, "profbox.domain.local ESMTP Postfix"), entries[0]);
-        Assert.Equal(server.Commands, entries.Skip(1).Select(e => e.Command));
+        Assert.Equal(answers.Commands, entries.Skip(1).Select(e => e.Command));
         Assert.All(entries, e => Assert.NotNull(e.Reply));
         Assert.Equal(
             ["EHLO mailapi.local", $"AUTH {mechanism} ***"],
@@ -437,9 +438,9 @@ public class TranscriptRecorderTests
         Assert.Equal("4Y3Xq45ZKxz9sWN", QueueIdParser.Parse(recorder.FindLast(e => e.Command == ".")?.Reply?.Text));
 
         // The server really got the credentials, and the recorder holds none of them.
-        Assert.NotEmpty(server.Credentials);
+        Assert.NotEmpty(answers.Credentials);
         var recorded = string.Join("\n", entries.Select(e => $"{e.Command}|{e.Reply?.Text}"));
-        foreach (var credential in server.Credentials)
+        foreach (var credential in answers.Credentials)
             Assert.DoesNotContain(credential, recorded, StringComparison.Ordinal);
         AssertNoSecrets(entries);
 
@@ -457,7 +458,7 @@ public class TranscriptRecorderTests
     public async Task Real_MailKit_hang_up_after_the_dot_leaves_the_dot_without_reply()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var server = new ScriptedSmtpServer { HangUpAfterDot = true };
+        await using var server = RawSmtpServer.Dialogue(new PostfixAnswers { HangUpAfterDot = true }.Answer, PostfixAnswers.Greeting, splitReplies: true);
         var recorder = new TranscriptRecorder();
         using var client = new MailKit.Net.Smtp.SmtpClient(recorder);
         client.LocalDomain = "mailapi.local";
@@ -475,7 +476,8 @@ public class TranscriptRecorderTests
     public async Task Real_MailKit_refused_recipient_is_recorded_with_its_reply()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var server = new ScriptedSmtpServer { RefuseRecipient = "other@domain.local" };
+        var answers = new PostfixAnswers { RefuseRecipient = "other@domain.local" };
+        await using var server = RawSmtpServer.Dialogue(answers.Answer, PostfixAnswers.Greeting, splitReplies: true);
         var recorder = new TranscriptRecorder();
         using var client = new MailKit.Net.Smtp.SmtpClient(recorder);
         client.LocalDomain = "mailapi.local";
@@ -486,7 +488,7 @@ public class TranscriptRecorderTests
         await client.DisconnectAsync(true, ct);
 
         Assert.Contains(E("RCPT TO:<other@domain.local>", 550, "5.1.1", "<other@domain.local>: Recipient address rejected: User unknown"), recorder.Entries);
-        Assert.Equal(server.Commands, recorder.Entries.Skip(1).Select(e => e.Command));
+        Assert.Equal(answers.Commands, recorder.Entries.Skip(1).Select(e => e.Command));
         Assert.All(recorder.Entries, e => Assert.NotNull(e.Reply));
     }
 }
