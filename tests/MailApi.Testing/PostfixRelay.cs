@@ -26,7 +26,6 @@ public sealed partial class PostfixRelay
         Maildir = env["POSTFIX_MAILDIR"];
         RelayedMaildir = env["POSTFIX_RELAYED_MAILDIR"];
         LogFile = env["POSTFIX_LOG"];
-        HostName = env["POSTFIX_HOSTNAME"];
         User = env["POSTFIX_USER"];
         Password = env["POSTFIX_PASSWORD"];
     }
@@ -44,10 +43,7 @@ public sealed partial class PostfixRelay
     public string RelayedMaildir { get; }
 
     /// <summary>Postfix's <c>maillog_file</c>.</summary>
-    public string LogFile { get; }
-
-    /// <summary><c>myhostname</c>: profbox.domain.local, as in the tutorial.</summary>
-    public string HostName { get; }
+    private string LogFile { get; }
 
     public string User { get; }
 

@@ -14,7 +14,7 @@ namespace MailApi.Testing;
 /// </summary>
 public sealed partial class SmtpSink : IAsyncDisposable
 {
-    public const string Program = "/usr/sbin/smtp-sink";
+    private const string Program = "/usr/sbin/smtp-sink";
 
     private readonly Process _process;
     private readonly string? _dumps;
