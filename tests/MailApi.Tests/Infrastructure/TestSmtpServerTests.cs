@@ -8,11 +8,11 @@ namespace MailApi.Tests.Infrastructure;
 
 public sealed class TestSmtpServerTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    internal static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static MimeMessage Message(string subject = "Test message", params string[] to)
+    internal static MimeMessage Message(string subject = "Test message", params string[] to)
     {
         var message = new MimeMessage();
         message.From.Add(MailboxAddress.Parse("Zotrim <zotrim@domain.local>"));
@@ -26,7 +26,7 @@ public sealed class TestSmtpServerTests
         return message;
     }
 
-    private static async Task<SmtpClient> ConnectAsync(TestSmtpServer server,
+    internal static async Task<SmtpClient> ConnectAsync(TestSmtpServer server,
         SecureSocketOptions security = SecureSocketOptions.None, SmtpClient? client = null)
     {
         client ??= new SmtpClient();
@@ -165,98 +165,6 @@ public sealed class TestSmtpServerTests
     }
 
     [Fact]
-    public async Task Auth_plain_and_login_succeed_with_the_right_password()
-    {
-        await using var server = await TestSmtpServer.StartAsync(new() { User = "relayuser", Password = "s3cret" }, Ct);
-
-        foreach (var mechanism in new[] { "PLAIN", "LOGIN" })
-        {
-            using var client = await ConnectAsync(server);
-            Assert.Contains("PLAIN", client.AuthenticationMechanisms);
-            Assert.Contains("LOGIN", client.AuthenticationMechanisms);
-            client.AuthenticationMechanisms.RemoveWhere(m => m != mechanism);
-
-            await client.AuthenticateAsync("relayuser", "s3cret", Ct);
-            await client.SendAsync(Message(mechanism), Ct);
-        }
-
-        var messages = await server.WaitForMessagesAsync(2, Timeout, Ct);
-        Assert.All(messages, m => Assert.Equal("relayuser", m.AuthenticatedUser));
-        Assert.Equal(2, server.AuthAttempts);
-    }
-
-    [Fact]
-    public async Task Auth_with_a_wrong_password_gets_535()
-    {
-        await using var server = await TestSmtpServer.StartAsync(new() { User = "relayuser", Password = "s3cret" }, Ct);
-        using var client = await ConnectAsync(server);
-        client.AuthenticationMechanisms.RemoveWhere(m => m != "PLAIN"); // else MailKit tries LOGIN next
-
-        var error = await Assert.ThrowsAsync<AuthenticationException>(() => client.AuthenticateAsync("relayuser", "wrong", Ct));
-        Assert.Contains("authentication failed", error.Message, StringComparison.OrdinalIgnoreCase);
-        Assert.Equal(1, server.AuthAttempts);
-
-        await client.AuthenticateAsync("relayuser", "s3cret", Ct); // the session goes on
-        Assert.Equal(2, server.AuthAttempts);
-    }
-
-    [Fact]
-    public async Task Without_a_user_auth_is_not_offered_even_under_tls()
-    {
-        await using var server = await TestSmtpServer.StartAsync(new() { StartTls = true }, Ct);
-        using var client = await ConnectAsync(server, SecureSocketOptions.StartTls);
-
-        Assert.True(client.IsSecure);
-        Assert.False(client.Capabilities.HasFlag(SmtpCapabilities.Authentication));
-        Assert.Empty(client.AuthenticationMechanisms);
-    }
-
-    [Fact]
-    public async Task Require_auth_refuses_mail_from_before_auth()
-    {
-        await using var server = await TestSmtpServer.StartAsync(
-            new() { User = "relayuser", Password = "s3cret", RequireAuth = true }, Ct);
-        using var client = await ConnectAsync(server);
-
-        var error = await Assert.ThrowsAsync<ServiceNotAuthenticatedException>(() => client.SendAsync(Message(), Ct));
-        Assert.Contains("authentication required", error.Message, StringComparison.Ordinal);
-        Assert.Empty(server.Messages);
-    }
-
-    [Fact]
-    public async Task Starttls_with_a_self_signed_localhost_certificate()
-    {
-        await using var server = await TestSmtpServer.StartAsync(
-            new() { StartTls = true, User = "relayuser", Password = "s3cret", AllowAuthWithoutTls = false }, Ct);
-
-        using (var plain = await ConnectAsync(server))
-        {
-            Assert.True(plain.Capabilities.HasFlag(SmtpCapabilities.StartTLS));
-            Assert.False(plain.Capabilities.HasFlag(SmtpCapabilities.Authentication)); // AUTH only after TLS here
-        }
-
-        using var client = await ConnectAsync(server, SecureSocketOptions.StartTls);
-        Assert.True(client.IsSecure);
-        Assert.Contains("PLAIN", client.AuthenticationMechanisms);
-        await client.AuthenticateAsync("relayuser", "s3cret", Ct);
-        await client.SendAsync(Message(), Ct);
-
-        var received = Assert.Single(await server.WaitForMessagesAsync(1, Timeout, Ct));
-        Assert.True(received.Secure);
-        Assert.Equal("relayuser", received.AuthenticatedUser);
-    }
-
-    [Fact]
-    public async Task Starttls_is_refused_by_the_client_without_the_accept_all_callback()
-    {
-        await using var server = await TestSmtpServer.StartAsync(new() { StartTls = true }, Ct);
-        using var client = new SmtpClient { Timeout = 10_000 };
-
-        await Assert.ThrowsAsync<SslHandshakeException>(
-            () => client.ConnectAsync("127.0.0.1", server.Port, SecureSocketOptions.StartTls, Ct));
-    }
-
-    [Fact]
     public async Task Connection_refused_until_a_server_starts_on_a_reserved_port_and_again_after_dispose()
     {
         var port = FreePort.Get();
@@ -306,46 +214,6 @@ public sealed class TestSmtpServerTests
         await Assert.ThrowsAsync<TimeoutException>(() => server.WaitForHeldRepliesAsync(2, TimeSpan.FromMilliseconds(200), Ct));
         server.ReleaseFinalReplies();
         await third;
-    }
-
-    [Fact]
-    public async Task Raw_server_greets_with_421_and_closes()
-    {
-        await using var raw = RawSmtpServer.GreetAndClose();
-        using var client = new SmtpClient { Timeout = 10_000 };
-
-        var error = await Assert.ThrowsAsync<SmtpCommandException>(
-            () => client.ConnectAsync("127.0.0.1", raw.Port, SecureSocketOptions.None, Ct));
-        Assert.Equal(SmtpStatusCode.ServiceNotAvailable, error.StatusCode);
-        Assert.False(client.IsConnected);
-        Assert.Equal(1, raw.ConnectionCount);
-    }
-
-    [Fact]
-    public async Task Raw_server_can_hang_up_after_the_final_dot()
-    {
-        await using var raw = RawSmtpServer.Dialogue(command => command == "." ? null : RawSmtpServer.DefaultAnswer(command));
-        using var client = new SmtpClient { Timeout = 10_000 };
-        await client.ConnectAsync("127.0.0.1", raw.Port, SecureSocketOptions.None, Ct);
-
-        await Assert.ThrowsAnyAsync<Exception>(() => client.SendAsync(Message(), Ct));
-        Assert.False(client.IsConnected);
-        Assert.Contains("DATA", raw.ReceivedLines);
-        Assert.Contains("Subject: Test message", raw.ReceivedLines);
-    }
-
-    [Fact]
-    public async Task Raw_server_default_dialogue_takes_a_message()
-    {
-        await using var raw = RawSmtpServer.Dialogue(RawSmtpServer.DefaultAnswer);
-        using var client = new SmtpClient { Timeout = 10_000 };
-        await client.ConnectAsync("127.0.0.1", raw.Port, SecureSocketOptions.None, Ct);
-
-        var reply = await client.SendAsync(Message(), Ct);
-        await client.DisconnectAsync(true, Ct);
-
-        Assert.Equal("2.0.0 Ok: queued as RAW0000001", reply);
-        Assert.Contains("QUIT", raw.ReceivedLines);
     }
 
     private static async Task AssertRefusedAsync(int port)
