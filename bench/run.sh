@@ -21,4 +21,7 @@ fi
 
 dotnet build -c Release src/MailApi/MailApi.csproj -nologo -v q >/dev/null
 dotnet build -c Release bench/MailApi.Bench/MailApi.Bench.csproj -nologo -v q >/dev/null
+# The bench starts its Postfix with tests/relays/postfix.sh start PORT DIR: this picks that script's bench profile
+# (one smtpd, no TLS or AUTH, discard transport).
+export MAILAPI_POSTFIX_PROFILE=bench
 exec dotnet bench/MailApi.Bench/bin/Release/net10.0/MailApi.Bench.dll "$@"

@@ -185,7 +185,7 @@ internal sealed class BenchPostfix : IAsyncDisposable
     {
         var port = Ports.Free();
         var dir = Path.Combine(Path.GetTempPath(), $"mailapi-bench-postfix-{Environment.ProcessId}");
-        var script = Path.Combine(root, "bench", "postfix.sh");
+        var script = Path.Combine(root, "tests", "relays", "postfix.sh");
         var (code, output, _) = await Tool.RunAsync("bash", [script, "start", port.ToString(), dir], TimeSpan.FromSeconds(60));
         if (code != 0)
         {
