@@ -288,14 +288,19 @@ sealed record IngestionFigures(int Connections, double Seconds, double RequestsP
 /// <summary>POST /v1/messages with wrk (C, Lua script) at a fixed number of connections.</summary>
 static partial class Wrk
 {
-    public static async Task<IngestionFigures> RunAsync(ServiceProcess service, int connections, TimeSpan duration, SmtpSink sink)
+    /// <param name="service">The service.</param>
+    /// <param name="connections">wrk's connections.</param>
+    /// <param name="duration">How long wrk runs.</param>
+    /// <param name="sink">The relay, to count what was delivered meanwhile.</param>
+    /// <param name="scheduled">Every message with a sendAt an hour ahead: the POST path alone, no delivery follows.</param>
+    public static async Task<IngestionFigures> RunAsync(ServiceProcess service, int connections, TimeSpan duration, SmtpSink sink, bool scheduled = false)
     {
         var script = Path.Combine(Path.GetTempPath(), $"mailapi-bench-{Environment.ProcessId}.lua");
         await File.WriteAllTextAsync(script, $$"""
             wrk.method = "POST"
             wrk.headers["Content-Type"] = "application/json"
             wrk.headers["X-Api-Key"] = "{{ServiceProcess.ApiKey}}"
-            wrk.body = [==[{{Payload.Json()}}]==]
+            wrk.body = [==[{{Payload.Json(scheduled ? DateTimeOffset.UtcNow.AddHours(1) : null)}}]==]
             """);
         try
         {

@@ -54,6 +54,10 @@ await using (var sink = await SmtpSink.StartAsync())
     {
         await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true))
         {
+            Log("POST latency at one connection (wrk -c1; its own deliveries run meanwhile), then without deliveries (sendAt in an hour)");
+            report["ingestionOneConnection"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink);
+            report["ingestionOneConnectionScheduled"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
+            report["ingestionScheduled"] = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
             var runs = new List<IngestionFigures>();
             foreach (var connections in options.IngestConnections)
             {
@@ -62,8 +66,6 @@ await using (var sink = await SmtpSink.StartAsync())
             }
             report["ingestion"] = runs;
             report["ingestionPeakRssBytes"] = service.PeakRss;
-            Log("POST latency at one connection (wrk -c1)");
-            report["ingestionOneConnection"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink);
         }
 
         await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: false))
@@ -165,14 +167,19 @@ async Task PostgresAsync(SmtpSink sink)
     using (var load = new ServiceLoad(service, new DatabaseFinalStatus(stats)))
     {
         await load.DeliverAsync(Math.Min(200, pgn));
+        Log("POST latency at one connection (wrk -c1; its own deliveries run meanwhile), then the POST path alone (sendAt in an hour)");
+        report["pgIngestionOneConnection"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink);
+        report["pgIngestionOneConnectionScheduled"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
+        await stats.ResetAsync();
+        var alone = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
+        report["pgIngestionScheduled"] = alone;
+        report["pgIngestionScheduledStatements"] = await stats.ReadAsync(alone.RequestsPerSecond * alone.Seconds, TimeSpan.Zero);
         Log($"ingestion on PostgreSQL with wrk, {BenchOptions.PostgresIngestConnections} connections, {options.IngestSeconds} s, deliveries running");
         await stats.ResetAsync();
         var wrk = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.IngestSeconds), sink);
         report["pgIngestion"] = wrk;
         report["pgIngestionStatements"] = await stats.ReadAsync(wrk.RequestsPerSecond * wrk.Seconds, TimeSpan.Zero);
         report["pgIngestionPeakRssBytes"] = service.PeakRss;
-        Log("POST latency at one connection (wrk -c1)");
-        report["pgIngestionOneConnection"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink);
     }
 
     foreach (var variant in options.CeilingVariants)
@@ -374,7 +381,14 @@ namespace MailApi.Bench
             sb.AppendLine("|---|---|---|---|---|");
             sb.AppendLine($"| ingestion, wrk {wrk.Connections} connections, {wrk.Seconds:F0} s, deliveries running | {(memWrk is null ? "" : Wrk(memWrk))} | {Wrk(wrk)} | {Ratio(wrk.RequestsPerSecond, memWrk?.RequestsPerSecond)} | p99 < 100 ms: {(wrk.P99Ms < 100 ? "met" : $"not met ({wrk.P99Ms:F0} ms)")} |");
             sb.AppendLine($"| ″ delivered meanwhile; the service's thread pool (bench/MailApi.BenchProbe, every 100 ms) | {(memWrk is null ? "" : $"{memWrk.DeliveredPerSecond:N0} msg/s{Pool(memWrk)}")} | {wrk.DeliveredPerSecond:N0} msg/s{Pool(wrk)} | | |");
-            sb.AppendLine($"| POST latency alone, wrk 1 connection, {one.Seconds:F0} s | {(memOne is null ? "" : $"{memOne.RequestsPerSecond:N0} req/s, p50 {memOne.P50Ms:F2} ms, p99 {memOne.P99Ms:F2} ms")} | {one.RequestsPerSecond:N0} req/s, p50 {one.P50Ms:F2} ms, p99 {one.P99Ms:F2} ms | | |");
+            string One(IngestionFigures? w) => w is null ? "" : $"{w.RequestsPerSecond:N0} req/s, p50 {w.P50Ms:F2} ms, p99 {w.P99Ms:F2} ms";
+            var memOneScheduled = r.GetValueOrDefault("ingestionOneConnectionScheduled") as IngestionFigures;
+            var memScheduled = r.GetValueOrDefault("ingestionScheduled") as IngestionFigures;
+            var oneScheduled = (IngestionFigures)r["pgIngestionOneConnectionScheduled"]!;
+            var scheduled = (IngestionFigures)r["pgIngestionScheduled"]!;
+            sb.AppendLine($"| POST latency, wrk 1 connection, {one.Seconds:F0} s (its own deliveries running) | {One(memOne)} | {One(one)} | | |");
+            sb.AppendLine($"| POST path alone (sendAt in an hour: no delivery), wrk 1 connection, {oneScheduled.Seconds:F0} s | {One(memOneScheduled)} | {One(oneScheduled)} | | |");
+            sb.AppendLine($"| POST path alone, wrk {scheduled.Connections} connections, {scheduled.Seconds:F0} s | {(memScheduled is null ? "" : Wrk(memScheduled) + Pool(memScheduled))} | {Wrk(scheduled)}{Pool(scheduled)} | {Ratio(scheduled.RequestsPerSecond, memScheduled?.RequestsPerSecond)} | |");
             var target80 = 0.8 * ceiling;
             sb.AppendLine($"| end to end, single-message POSTs (32 clients) → smtp-sink's 250 | {(mem is null ? "" : $"{mem.MessagesPerSecond:N0} msg/s")} | {single.MessagesPerSecond:N0} msg/s (POSTs {single.SubmitPerSecond:N0}/s) | {Ratio(single.MessagesPerSecond, mem?.MessagesPerSecond)} | ≥ 80 % of Hangfire's ceiling ({ceiling:N0} jobs/s → {target80:N0}): {single.MessagesPerSecond / ceiling:P0}, {(single.MessagesPerSecond >= target80 ? "met" : "not met")} |");
             sb.AppendLine($"| end to end, batch POSTs ({BenchOptions.BatchSize} a request, 8 at a time) | {(memBatch is null ? "" : $"{memBatch.MessagesPerSecond:N0} msg/s")} | {batch.MessagesPerSecond:N0} msg/s (accepted {batch.SubmitPerSecond:N0} msg/s) | {Ratio(batch.MessagesPerSecond, memBatch?.MessagesPerSecond)} | ≥ 50 % of in-memory batches: {(memBatch is null ? "" : batch.MessagesPerSecond >= 0.5 * memBatch.MessagesPerSecond ? "met" : "not met")} |");
@@ -395,6 +409,7 @@ namespace MailApi.Bench
                 sb.AppendLine($"| {phase} | {s.MailApiPerMessage:F1} | {s.HangfirePerMessage:F1} | {s.DiscardAllPerMessage:F1} | {s.TransactionControlPerMessage:F1} | {s.OtherPerMessage:F1} | {s.TotalPerMessage:F1} | {s.CommitsPerMessage:F1} | {s.DatabaseMsPerMessage:F2} ms{unit} |");
             Row($"end to end, single POSTs, per message ({o.PostgresMessages:N0})", (StatementFigures)r["pgDeliveryStatements"]!, "");
             Row($"end to end, batch POSTs, per message ({o.BatchMessages:N0})", (StatementFigures)r["pgBatchStatements"]!, "");
+            Row("POST path alone (sendAt in an hour), per POST", (StatementFigures)r["pgIngestionScheduledStatements"]!, "");
             Row("wrk phase, per accepted POST (deliveries of earlier POSTs included)", (StatementFigures)r["pgIngestionStatements"]!, "");
             Row("idle service, per second (pollers, heartbeats)", (StatementFigures)r["pgIdlePerSecond"]!, "/s");
             if (before.HangfirePerJob is { } h)
@@ -416,15 +431,20 @@ namespace MailApi.Bench
             sb.AppendLine("noreset = No Reset On Close=true (no DISCARD ALL); poll=MS = QueuePollInterval; expire = JobExpirationTimeout 5 s, checked every 5 s.");
             sb.AppendLine();
 
-            var top = (StatementFigures)r["pgDeliveryStatements"]!;
-            sb.AppendLine($"Statements of the single-POST end-to-end run, per message ({o.PostgresMessages:N0} messages), most called first");
-            sb.AppendLine();
-            sb.AppendLine("| kind | calls / message | mean | ms / message | statement |");
-            sb.AppendLine("|---|---|---|---|---|");
-            foreach (var st in top.Top)
+            void Top(string title, StatementFigures figures)
             {
-                sb.AppendLine($"| {st.Kind} | {st.CallsPerMessage:F2} | {st.MeanMs:F3} ms | {st.MsPerMessage:F3} | `{st.Query.Replace("|", "\\|")}` |");
+                sb.AppendLine(title);
+                sb.AppendLine();
+                sb.AppendLine("| kind | calls / message | mean | ms / message | statement |");
+                sb.AppendLine("|---|---|---|---|---|");
+                foreach (var st in figures.Top)
+                {
+                    sb.AppendLine($"| {st.Kind} | {st.CallsPerMessage:F2} | {st.MeanMs:F3} ms | {st.MsPerMessage:F3} | `{st.Query.Replace("|", "\\|")}` |");
+                }
+                sb.AppendLine();
             }
+            Top($"Statements of the single-POST end-to-end run, per message ({o.PostgresMessages:N0} messages), most called first", (StatementFigures)r["pgDeliveryStatements"]!);
+            Top("Statements of the POST path alone (sendAt in an hour, wrk 32 connections), per POST", (StatementFigures)r["pgIngestionScheduledStatements"]!);
         }
 
         private static string Wrk(IngestionFigures w) =>
