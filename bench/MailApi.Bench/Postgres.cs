@@ -262,13 +262,13 @@ sealed class DatabaseFinalStatus(DatabaseStats db) : IFinalStatus
 
 /// <summary>One run of bench/MailApi.HangfireCeiling (its JSON line).</summary>
 sealed record CeilingFigures(
-    string Variant, int Jobs, double Seconds, double JobsPerSecond, double EnqueuePerSecond, double MachineCpuBusy, double MachineCpuSystem,
+    string Variant, int Round, int Jobs, double Seconds, double JobsPerSecond, double EnqueuePerSecond, double MachineCpuBusy, double MachineCpuSystem,
     double? HangfirePerJob, double? DiscardAllPerJob, double? TransactionControlPerJob, double? CommitsPerJob);
 
 /// <summary>Hangfire.PostgreSql's own ceiling, one process and one fresh database per variant.</summary>
 static class HangfireCeiling
 {
-    public static async Task<CeilingFigures> RunAsync(string root, BenchPostgres pg, string variant, int jobs, int producers, int workers)
+    public static async Task<CeilingFigures> RunAsync(string root, BenchPostgres pg, string variant, int round, int jobs, int producers, int workers)
     {
         var dll = Path.Combine(root, "bench", "MailApi.HangfireCeiling", "bin", "Release", "net10.0", "MailApi.HangfireCeiling.dll");
         if (!File.Exists(dll))
@@ -289,7 +289,7 @@ static class HangfireCeiling
         double? Kind(string kind) => r.GetProperty("statementsPerJob").ValueKind == JsonValueKind.Array
             ? r.GetProperty("statementsPerJob").EnumerateArray().Where(e => e.GetProperty("kind").GetString() == kind).Select(e => e.GetProperty("perJob").GetDouble()).FirstOrDefault()
             : null;
-        return new CeilingFigures(variant, jobs, r.GetProperty("seconds").GetDouble(), r.GetProperty("jobsPerSecond").GetDouble(),
+        return new CeilingFigures(variant, round, jobs, r.GetProperty("seconds").GetDouble(), r.GetProperty("jobsPerSecond").GetDouble(),
             r.GetProperty("enqueuePerSecond").GetDouble(), r.GetProperty("machineCpuBusy").GetDouble(), r.GetProperty("machineCpuSystem").GetDouble(),
             Kind("hangfire"), Kind("discardAll"), Kind("transactionControl"),
             r.GetProperty("commitsPerJob").ValueKind == JsonValueKind.Number ? r.GetProperty("commitsPerJob").GetDouble() : null);

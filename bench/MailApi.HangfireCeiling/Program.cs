@@ -60,7 +60,7 @@ foreach (var filter in GlobalJobFilters.Filters.ToList())
 }
 GlobalJobFilters.Filters.Add(SucceededCounter.Instance);
 var filters = string.Join(", ", GlobalJobFilters.Filters.Select(f => f.Instance.GetType().Name));
-Log($"filters: {filters}");
+Log($"filters: {filters}; UseNativeDatabaseTransactions {storageOptions.UseNativeDatabaseTransactions}, poll {storageOptions.QueuePollInterval}");
 
 var client = new BackgroundJobClient(storage);
 using var server = new BackgroundJobServer(new BackgroundJobServerOptions
@@ -97,6 +97,7 @@ var result = new
     producers = o.Producers,
     workers = o.Workers,
     queuePollMs = variant.QueuePollInterval.TotalMilliseconds,
+    nativeTransactions = storageOptions.UseNativeDatabaseTransactions,
     filters,
     seconds = elapsed.TotalSeconds,
     jobsPerSecond = o.Jobs / elapsed.TotalSeconds,
