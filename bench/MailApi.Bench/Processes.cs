@@ -166,7 +166,7 @@ internal sealed partial class SmtpSink : IAsyncDisposable
     private static partial Regex Counters();
 }
 
-/// <summary>The bench's own Postfix (bench/postfix.sh): a real MTA with its queue on disk, discarding everything.</summary>
+/// <summary>The bench's own Postfix (tests/relays/postfix.sh, bench profile): a real MTA with its queue on disk, discarding everything.</summary>
 internal sealed class BenchPostfix : IAsyncDisposable
 {
     private readonly string _script;
@@ -189,7 +189,7 @@ internal sealed class BenchPostfix : IAsyncDisposable
         var (code, output, _) = await Tool.RunAsync("bash", [script, "start", port.ToString(), dir], TimeSpan.FromSeconds(60));
         if (code != 0)
         {
-            throw new InvalidOperationException($"bench/postfix.sh start failed: {output}");
+            throw new InvalidOperationException($"tests/relays/postfix.sh start (bench profile) failed: {output}");
         }
         return new BenchPostfix(script, dir, port);
     }
@@ -200,7 +200,8 @@ internal sealed class BenchPostfix : IAsyncDisposable
 
 /// <summary>
 /// The service (the Release build of src/MailApi) as a child process on 127.0.0.1, in Production with in-memory
-/// storage, one API key, and the relay given; with its resident memory sampled from /proc.
+/// storage (or PostgreSQL, given a connection string), one API key, and the relay given; with its resident memory sampled
+/// from /proc.
 /// </summary>
 internal sealed class ServiceProcess : IAsyncDisposable
 {
@@ -212,10 +213,13 @@ internal sealed class ServiceProcess : IAsyncDisposable
     private readonly Task _sampling;
     private long _peakRss;
 
-    private ServiceProcess(Process process, int port)
+    private readonly string? _probe;
+
+    private ServiceProcess(Process process, int port, string? probe)
     {
         _process = process;
         Port = port;
+        _probe = probe;
         _draining = Task.WhenAll(DrainAsync(process.StandardOutput), DrainAsync(process.StandardError));
         _sampling = SampleAsync();
     }
@@ -234,7 +238,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
 
     public void ResetPeak() => Interlocked.Exchange(ref _peakRss, Rss);
 
-    public static async Task<ServiceProcess> StartAsync(string root, int smtpPort, int concurrency, bool pool)
+    public static async Task<ServiceProcess> StartAsync(string root, int smtpPort, int concurrency, bool pool, string? postgres = null)
     {
         var dll = Path.Combine(root, "src", "MailApi", "bin", "Release", "net10.0", "MailApi.dll");
         if (!File.Exists(dll))
@@ -257,8 +261,12 @@ internal sealed class ServiceProcess : IAsyncDisposable
             ["Smtp__Pool__Enabled"] = pool ? "true" : "false",
             ["Smtp__Pool__MaxConnections"] = concurrency.ToString(),
             ["Delivery__Workers"] = concurrency.ToString(),
-            ["Storage__Provider"] = "InMemory",
+            ["Storage__Provider"] = postgres is null ? "InMemory" : "PostgreSql",
         };
+        if (postgres is not null)
+        {
+            env["Storage__ConnectionString"] = postgres;
+        }
         foreach (var (key, value) in env)
         {
             info.Environment[key] = value;
@@ -269,8 +277,17 @@ internal sealed class ServiceProcess : IAsyncDisposable
             var (key, value) = (pair[..pair.IndexOf('=')], pair[(pair.IndexOf('=') + 1)..]);
             info.Environment[key] = value;
         }
+        // The bench's startup hook (bench/MailApi.BenchProbe): the thread pool sampled every 100 ms into a file.
+        var hook = Path.Combine(root, "bench", "MailApi.BenchProbe", "bin", "Release", "net10.0", "MailApi.BenchProbe.dll");
+        string? probe = null;
+        if (File.Exists(hook))
+        {
+            probe = Path.Combine(Path.GetTempPath(), $"mailapi-bench-probe-{Environment.ProcessId}-{port}.csv");
+            info.Environment["DOTNET_STARTUP_HOOKS"] = hook;
+            info.Environment["MAILAPI_BENCH_PROBE"] = probe;
+        }
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the service");
-        var service = new ServiceProcess(process, port);
+        var service = new ServiceProcess(process, port, probe);
         using var http = new HttpClient { BaseAddress = service.BaseAddress };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
@@ -304,6 +321,42 @@ internal sealed class ServiceProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
         await _draining;
         _process.Dispose();
+        if (_probe is not null)
+        {
+            File.Delete(_probe);
+        }
+    }
+
+    /// <summary>The thread pool between two moments, from the startup hook's samples; null without the hook.</summary>
+    public ThreadPoolFigures? ThreadPoolBetween(DateTimeOffset from, DateTimeOffset to)
+    {
+        if (_probe is null || !File.Exists(_probe))
+        {
+            return null;
+        }
+        var (a, b) = (from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds());
+        var rows = new List<long[]>();
+        using (var stream = new FileStream(_probe, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+        using (var reader = new StreamReader(stream))
+        {
+            reader.ReadLine();
+            while (reader.ReadLine() is { } line)
+            {
+                var f = line.Split(',');
+                if (f.Length == 9 && f.All(x => long.TryParse(x, out _)) && long.Parse(f[0]) is var at && at >= a && at <= b)
+                {
+                    rows.Add([.. f.Select(long.Parse)]);
+                }
+            }
+        }
+        if (rows.Count < 2)
+        {
+            return null;
+        }
+        var (first, last) = (rows[0], rows[^1]);
+        var seconds = (last[0] - first[0]) / 1000.0;
+        return new ThreadPoolFigures(rows.Average(r => r[1]), rows.Max(r => r[1]), rows.Max(r => r[2]),
+            (last[8] - first[8]) / 1000.0 / seconds, (last[4] - first[4]) / seconds, (last[5] - first[5]) / seconds);
     }
 
     private async Task SampleAsync()
