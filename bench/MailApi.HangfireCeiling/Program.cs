@@ -25,7 +25,11 @@ var o = Options.Parse(args);
 var variant = Variant.Parse(o.Variant);
 void Log(string line) => Console.Error.WriteLine($"[ceiling {o.Variant}] {line}");
 
-var connectionString = new NpgsqlConnectionStringBuilder(o.Connection) { NoResetOnClose = variant.NoResetOnClose }.ConnectionString;
+var connectionString = new NpgsqlConnectionStringBuilder(o.Connection)
+{
+    NoResetOnClose = variant.NoResetOnClose,
+    Options = variant.AsyncCommit ? "-c synchronous_commit=off" : null,
+}.ConnectionString;
 // The same options as DeliveryExtensions.JobStorageFor, but for the variant's changes.
 var storageOptions = new PostgreSqlStorageOptions
 {
@@ -203,6 +207,9 @@ namespace MailApi.HangfireCeiling
         /// <summary><c>noreset</c>: <c>No Reset On Close=true</c>, so a pooled connection is not sent DISCARD ALL each time.</summary>
         public bool NoResetOnClose { get; init; }
 
+        /// <summary><c>asynccommit</c>: <c>synchronous_commit=off</c> on Hangfire's connections (the service since issue 15).</summary>
+        public bool AsyncCommit { get; init; }
+
         /// <summary><c>poll=MS</c>: QueuePollInterval (the service: 500 ms; Hangfire.PostgreSql's minimum: 50 ms).</summary>
         public TimeSpan QueuePollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
@@ -220,10 +227,13 @@ namespace MailApi.HangfireCeiling
                     "nofilters" => v with { NoCultureNorStatistics = true },
                     "nocontinuations" => v with { NoCultureNorStatistics = true, NoContinuations = true },
                     "noreset" => v with { NoResetOnClose = true },
+                    "asynccommit" => v with { AsyncCommit = true },
+                    // What the service runs with since issue 15.
+                    "service" => v with { NoCultureNorStatistics = true, NoContinuations = true, NoResetOnClose = true, AsyncCommit = true },
                     "expire" => v with { ShortExpiration = true },
                     _ when token.StartsWith("poll=", StringComparison.Ordinal) =>
                         v with { QueuePollInterval = TimeSpan.FromMilliseconds(int.Parse(token[5..], CultureInfo.InvariantCulture)) },
-                    _ => throw new ArgumentException($"Unknown variant token '{token}' (baseline, nofilters, nocontinuations, noreset, expire, poll=MS)"),
+                    _ => throw new ArgumentException($"Unknown variant token '{token}' (baseline, service, nofilters, nocontinuations, noreset, asynccommit, expire, poll=MS)"),
                 };
             }
             return v;
