@@ -40,7 +40,7 @@ internal sealed class BenchPostgres : IAsyncDisposable
     {
         var bin = FindBin() ?? throw new InvalidOperationException("PostgreSQL is not installed: apt-get install postgresql (bench/run.sh does)");
         var dir = Path.Combine(Path.GetTempPath(), $"mailapi-bench-pg-{Environment.ProcessId}");
-        var port = Ports.Free();
+        var port = FreePort.Get();
         if (Directory.Exists(dir))
         {
             Directory.Delete(dir, recursive: true);

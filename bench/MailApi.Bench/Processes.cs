@@ -5,42 +5,6 @@ using System.Text.RegularExpressions;
 
 namespace MailApi.Bench;
 
-/// <summary>Free TCP ports on 127.0.0.1.</summary>
-internal static class Ports
-{
-    public static int Free()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
-        }
-    }
-
-    public static async Task WaitForListenerAsync(int port, TimeSpan patience)
-    {
-        var deadline = DateTime.UtcNow + patience;
-        while (true)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50);
-            }
-        }
-    }
-}
-
 /// <summary>Runs a command to its end (bounded by a timeout) and gives its output and how long it ran.</summary>
 internal static class Tool
 {
@@ -70,102 +34,6 @@ internal static class Tool
     }
 }
 
-/// <summary>
-/// Postfix's smtp-sink on 127.0.0.1 with its running counters (<c>-c</c>): how many messages it took, read from its
-/// output, which is how the benchmark sees the "250" end of each delivery without asking the service.
-/// </summary>
-internal sealed partial class SmtpSink : IAsyncDisposable
-{
-    private readonly Process _process;
-    private readonly Task _reading;
-    private long _messages;
-    private long _sessions;
-
-    private SmtpSink(Process process, int port)
-    {
-        _process = process;
-        Port = port;
-        _reading = ReadCountersAsync();
-    }
-
-    public int Port { get; }
-
-    /// <summary>Messages taken since start (the counter's <c>mesg=</c>).</summary>
-    public long Messages => Interlocked.Read(ref _messages);
-
-    /// <summary>Sessions (connections) ended or running since start (the counter's <c>sess=</c>).</summary>
-    public long Sessions => Interlocked.Read(ref _sessions);
-
-    public static async Task<SmtpSink> StartAsync()
-    {
-        var port = Ports.Free();
-        var info = new ProcessStartInfo("/usr/sbin/smtp-sink") { RedirectStandardOutput = true, RedirectStandardError = true };
-        // -c counters, -u nobody (required as root), up to 1024 connections; answers "250 2.0.0 Ok" and keeps nothing.
-        foreach (var a in new[] { "-c", "-u", "nobody", $"127.0.0.1:{port}", "1024" })
-        {
-            info.ArgumentList.Add(a);
-        }
-        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start smtp-sink");
-        var sink = new SmtpSink(process, port);
-        await Ports.WaitForListenerAsync(port, TimeSpan.FromSeconds(10));
-        return sink;
-    }
-
-    public async Task WaitForAsync(long messages, TimeSpan patience)
-    {
-        var deadline = DateTime.UtcNow + patience;
-        while (Messages < messages)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"smtp-sink took {Messages} of {messages} messages within {patience}");
-            }
-            await Task.Delay(5);
-        }
-    }
-
-    private async Task ReadCountersAsync()
-    {
-        var reader = _process.StandardOutput;
-        var buffer = new char[4096];
-        var line = new System.Text.StringBuilder();
-        int read;
-        while ((read = await reader.ReadAsync(buffer)) > 0)
-        {
-            foreach (var c in buffer.AsSpan(0, read))
-            {
-                if (c is '\r' or '\n')
-                {
-                    if (Counters().Match(line.ToString()) is { Success: true } m)
-                    {
-                        Interlocked.Exchange(ref _sessions, long.Parse(m.Groups[1].Value));
-                        Interlocked.Exchange(ref _messages, long.Parse(m.Groups[2].Value));
-                    }
-                    line.Clear();
-                }
-                else
-                {
-                    line.Append(c);
-                }
-            }
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill();
-        }
-        await _process.WaitForExitAsync();
-        await _reading;
-        _process.Dispose();
-    }
-
-    [GeneratedRegex(@"sess=(\d+).*mesg=(\d+)")]
-    private static partial Regex Counters();
-}
-
 /// <summary>The bench's own Postfix (tests/relays/postfix.sh, bench profile): a real MTA with its queue on disk, discarding everything.</summary>
 internal sealed class BenchPostfix : IAsyncDisposable
 {
@@ -183,7 +51,7 @@ internal sealed class BenchPostfix : IAsyncDisposable
 
     public static async Task<BenchPostfix> StartAsync(string root)
     {
-        var port = Ports.Free();
+        var port = FreePort.Get();
         var dir = Path.Combine(Path.GetTempPath(), $"mailapi-bench-postfix-{Environment.ProcessId}");
         var script = Path.Combine(root, "tests", "relays", "postfix.sh");
         var (code, output, _) = await Tool.RunAsync("bash", [script, "start", port.ToString(), dir], TimeSpan.FromSeconds(60));
@@ -245,7 +113,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
         {
             throw new FileNotFoundException("Build the service first: dotnet build -c Release src/MailApi (bench/run.sh does)", dll);
         }
-        var port = Ports.Free();
+        var port = FreePort.Get();
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(dll);
         var env = new Dictionary<string, string>

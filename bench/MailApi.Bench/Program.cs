@@ -22,7 +22,7 @@ var report = new Dictionary<string, object?>
 };
 void Log(string line) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}");
 
-await using (var sink = await SmtpSink.StartAsync())
+await using (var sink = await SmtpSink.StartCountingAsync(1024))
 {
     Log($"smtp-sink on 127.0.0.1:{sink.Port}; the limits first");
     report["smtpSourceIntoSink"] = await Limits.SmtpSourceAsync(sink.Port, c, n);
