@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
 # The MailApi benchmark in one command (see bench/README.md):
 #   bash bench/run.sh              the full run: 10,000 messages, 16 workers, wrk at 16 and 64 connections, Postfix
-#   bash bench/run.sh --smoke      a few seconds, to prove it still runs (CI)
-# Installs postfix (smtp-sink, smtp-source, the MTA) and wrk from apt when missing, builds in Release, and runs
-# bench/MailApi.Bench, which starts everything it needs on 127.0.0.1 and stops it at the end.
+#   bash bench/run.sh              ... and PostgreSQL mode beside it, with Hangfire.PostgreSql's own ceiling
+#   bash bench/run.sh --smoke      a few seconds, to prove it still runs (CI); no PostgreSQL unless --postgres is added
+# Installs postfix (smtp-sink, smtp-source, the MTA), wrk and (unless --no-postgres, or --smoke without --postgres)
+# postgresql from apt when missing, builds in Release (the service, the bench, its startup-hook probe and the Hangfire
+# ceiling program), and runs bench/MailApi.Bench, which starts everything it needs on 127.0.0.1 and stops it at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
+postgres=yes smoke=no
+for a in "$@"; do
+    case "$a" in
+    --no-postgres|--only-delivery) postgres=no ;;
+    --smoke) smoke=yes ;;
+    esac
+done
+if [ $smoke = yes ] && ! printf '%s\n' "$@" | grep -qx -- --postgres; then postgres=no; fi
+
 missing=()
 [ -x /usr/sbin/smtp-sink ] || missing+=(postfix)
 command -v wrk >/dev/null || missing+=(wrk)
+if [ $postgres = yes ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then missing+=(postgresql); fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing ${missing[*]} (apt)" >&2
     echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
@@ -21,4 +33,11 @@ fi
 
 dotnet build -c Release src/MailApi/MailApi.csproj -nologo -v q >/dev/null
 dotnet build -c Release bench/MailApi.Bench/MailApi.Bench.csproj -nologo -v q >/dev/null
+dotnet build -c Release bench/MailApi.BenchProbe/MailApi.BenchProbe.csproj -nologo -v q >/dev/null
+if [ $postgres = yes ]; then
+    dotnet build -c Release bench/MailApi.HangfireCeiling/MailApi.HangfireCeiling.csproj -nologo -v q >/dev/null
+fi
+# The bench starts its Postfix with tests/relays/postfix.sh start PORT DIR: this picks that script's bench profile
+# (one smtpd, no TLS or AUTH, discard transport).
+export MAILAPI_POSTFIX_PROFILE=bench
 exec dotnet bench/MailApi.Bench/bin/Release/net10.0/MailApi.Bench.dll "$@"

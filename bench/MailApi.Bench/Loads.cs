@@ -27,6 +27,9 @@ internal static class Payload
         sendAt,
     }, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull });
 
+    /// <summary>A body for POST /v1/messages/batch: <paramref name="count"/> copies of <see cref="Json"/>'s message.</summary>
+    public static string BatchJson(int count) => "{\"messages\":[" + string.Join(',', Enumerable.Repeat(Json(), count)) + "]}";
+
     public static MimeMessage Mime()
     {
         var message = new MimeMessage { Subject = "Benchmark message" };
@@ -80,15 +83,33 @@ internal sealed record DeliveryFigures(
     long RssBeforeBytes, long RssAfterBytes, long PeakRssBytes, double GrowthPerMessageBytes,
     long Connections);
 
-/// <summary>Drives the service over HTTP.</summary>
-internal sealed class ServiceLoad(ServiceProcess service) : IDisposable
+/// <summary>How the bench learns that messages are final: over the API (in-memory mode) or from the database.</summary>
+internal interface IFinalStatus
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler { MaxConnectionsPerServer = 256, UseProxy = false })
+    /// <summary>Waits until every message has a final status; gives (createdAt, sentAt or null, last connection id) for each.</summary>
+    Task<List<(DateTimeOffset Created, DateTimeOffset? Sent, string? ConnectionId)>> WaitForFinalAsync(IReadOnlyList<string> ids, TimeSpan patience);
+}
+
+/// <summary>Drives the service over HTTP.</summary>
+internal sealed class ServiceLoad : IDisposable, IFinalStatus
+{
+    private readonly ServiceProcess service;
+    private readonly IFinalStatus _final;
+    private readonly HttpClient _http;
+
+    /// <param name="service">The service to drive.</param>
+    /// <param name="final">How to wait for final statuses; the API (GET per message) by default.</param>
+    public ServiceLoad(ServiceProcess service, IFinalStatus? final = null)
     {
-        BaseAddress = service.BaseAddress,
-        DefaultRequestHeaders = { { "X-Api-Key", ServiceProcess.ApiKey } },
-        Timeout = TimeSpan.FromMinutes(2),
-    };
+        this.service = service;
+        _final = final ?? this;
+        _http = new(new SocketsHttpHandler { MaxConnectionsPerServer = 256, UseProxy = false })
+        {
+            BaseAddress = service.BaseAddress,
+            DefaultRequestHeaders = { { "X-Api-Key", ServiceProcess.ApiKey } },
+            Timeout = TimeSpan.FromMinutes(2),
+        };
+    }
 
     public void Dispose() => _http.Dispose();
 
@@ -121,13 +142,49 @@ internal sealed class ServiceLoad(ServiceProcess service) : IDisposable
         return [.. ids];
     }
 
+    /// <summary>POSTs <paramref name="count"/> messages to /v1/messages/batch, <paramref name="batchSize"/> a request and
+    /// <paramref name="concurrency"/> requests at a time; gives their ids in order.</summary>
+    public async Task<List<string>> SubmitBatchesAsync(int count, int batchSize, int concurrency)
+    {
+        var batches = (count + batchSize - 1) / batchSize;
+        var ids = new List<string>[batches];
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            int b;
+            while ((b = Interlocked.Increment(ref next)) < batches)
+            {
+                var size = Math.Min(batchSize, count - b * batchSize);
+                var body = Encoding.UTF8.GetBytes(Payload.BatchJson(size));
+                while (true)
+                {
+                    using var content = new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" } } };
+                    using var response = await _http.PostAsync("/v1/messages/batch", content);
+                    if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+                    {
+                        await Task.Delay(100);
+                        continue;
+                    }
+                    response.EnsureSuccessStatusCode();
+                    var result = await response.Content.ReadFromJsonAsync<JsonObject>();
+                    ids[b] = [.. result!["items"]!.AsArray().Select(m => (string)m!["id"]!)];
+                    break;
+                }
+            }
+        }));
+        return [.. ids.SelectMany(i => i)];
+    }
+
     /// <summary>Waits until every message has a final status; gives (createdAt, sentAt or null) for each.</summary>
-    public async Task<List<(DateTimeOffset Created, DateTimeOffset? Sent, string? ConnectionId)>> WaitForFinalAsync(IReadOnlyList<string> ids, TimeSpan patience)
+    public Task<List<(DateTimeOffset Created, DateTimeOffset? Sent, string? ConnectionId)>> WaitForFinalAsync(IReadOnlyList<string> ids, TimeSpan patience) =>
+        WaitOverApiAsync(ids, patience, TimeSpan.FromMilliseconds(50));
+
+    private async Task<List<(DateTimeOffset Created, DateTimeOffset? Sent, string? ConnectionId)>> WaitOverApiAsync(IReadOnlyList<string> ids, TimeSpan patience, TimeSpan poll)
     {
         var deadline = DateTime.UtcNow + patience;
         var results = new (DateTimeOffset, DateTimeOffset?, string?)[ids.Count];
         var next = -1;
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        await Task.WhenAll(Enumerable.Range(0, Math.Min(8, ids.Count)).Select(async _ =>
         {
             int i;
             while ((i = Interlocked.Increment(ref next)) < ids.Count)
@@ -147,7 +204,7 @@ internal sealed class ServiceLoad(ServiceProcess service) : IDisposable
                     {
                         throw new TimeoutException($"Message {ids[i]} is still {status} after {patience}");
                     }
-                    await Task.Delay(50);
+                    await Task.Delay(poll);
                 }
             }
         }));
@@ -158,14 +215,16 @@ internal sealed class ServiceLoad(ServiceProcess service) : IDisposable
     /// The delivery run: <paramref name="count"/> messages POSTed as fast as 32 clients go, then the time from the
     /// first accept to the last sent (the service's own createdAt and sentAt), and memory before, during and after.
     /// </summary>
-    public async Task<DeliveryFigures> DeliverAsync(int count)
+    /// <param name="count">How many messages.</param>
+    /// <param name="batchSize">With a value: POST /v1/messages/batch with that many messages a request, 8 requests at a time.</param>
+    public async Task<DeliveryFigures> DeliverAsync(int count, int? batchSize = null)
     {
         var rssBefore = service.Rss;
         service.ResetPeak();
         var watch = Stopwatch.StartNew();
-        var ids = await SubmitAsync(count, 32);
+        var ids = batchSize is { } size ? await SubmitBatchesAsync(count, size, 8) : await SubmitAsync(count, 32);
         var submitRate = count / watch.Elapsed.TotalSeconds;
-        var results = await WaitForFinalAsync(ids, TimeSpan.FromMinutes(10));
+        var results = await _final.WaitForFinalAsync(ids, TimeSpan.FromMinutes(10));
         var rssAfter = service.Rss;
         var sent = results.Where(r => r.Sent is not null).ToList();
         var first = results.Min(r => r.Created);
@@ -187,7 +246,7 @@ internal sealed class ServiceLoad(ServiceProcess service) : IDisposable
         var sendAt = DateTimeOffset.UtcNow + margin;
         var ids = await SubmitAsync(count, 32, sendAt);
         var inTime = DateTimeOffset.UtcNow < sendAt;
-        var results = await WaitForFinalAsync(ids, TimeSpan.FromMinutes(10) + margin);
+        var results = await _final.WaitForFinalAsync(ids, TimeSpan.FromMinutes(10) + margin);
         var sent = results.Where(r => r.Sent is not null).ToList();
         // From the first sentAt rather than sendAt: Hangfire's scheduler releases delayed jobs by the whole second, so
         // messages may leave up to a second before their sendAt (a finding for the scheduling code, not for this bench).
@@ -196,27 +255,23 @@ internal sealed class ServiceLoad(ServiceProcess service) : IDisposable
         return ((sent.Count - 1) / Math.Max((last - first).TotalSeconds, 1e-3), sent.Count, inTime);
     }
 
-    /// <summary>Accept-to-sent at light load: one message at a time, the next after the previous was sent.</summary>
-    public async Task<(double P50, double P99)> LightLoadLatencyAsync(int count)
+    /// <summary>Accept-to-sent at light load: one message at a time, the next after the previous was final (polled over
+    /// the API every 5 ms); p50, p95, p99 of sentAt − createdAt (the service's own clock).</summary>
+    public async Task<(double P50, double P95, double P99)> LightLoadLatencyAsync(int count)
     {
         var latencies = new List<double>();
         for (var i = 0; i < count; i++)
         {
             var ids = await SubmitAsync(1, 1);
-            while (true)
+            var result = (await WaitOverApiAsync(ids, TimeSpan.FromMinutes(1), TimeSpan.FromMilliseconds(5)))[0];
+            if (result.Sent is { } sent)
             {
-                var message = await _http.GetFromJsonAsync<JsonObject>($"/v1/messages/{ids[0]}");
-                if ((string?)message!["status"] == "sent")
-                {
-                    latencies.Add((Parse(message["sentAt"]) - Parse(message["createdAt"])).TotalMilliseconds);
-                    break;
-                }
-                await Task.Delay(2);
+                latencies.Add((sent - result.Created).TotalMilliseconds);
             }
             await Task.Delay(10);
         }
         latencies.Sort();
-        return (Percentile(latencies, 0.50), Percentile(latencies, 0.99));
+        return (Percentile(latencies, 0.50), Percentile(latencies, 0.95), Percentile(latencies, 0.99));
     }
 
     public static double Percentile(IReadOnlyList<double> sorted, double p) =>
@@ -228,27 +283,34 @@ internal sealed class ServiceLoad(ServiceProcess service) : IDisposable
 
 /// <summary>Figures of one wrk run.</summary>
 internal sealed record IngestionFigures(int Connections, double Seconds, double RequestsPerSecond, double P50Ms, double P99Ms, long Non2xx,
-    double DeliveredPerSecond);
+    double DeliveredPerSecond, ThreadPoolFigures? ThreadPool = null);
 
 /// <summary>POST /v1/messages with wrk (C, Lua script) at a fixed number of connections.</summary>
 internal static partial class Wrk
 {
-    public static async Task<IngestionFigures> RunAsync(ServiceProcess service, int connections, TimeSpan duration, SmtpSink sink)
+    /// <param name="service">The service.</param>
+    /// <param name="connections">wrk's connections.</param>
+    /// <param name="duration">How long wrk runs.</param>
+    /// <param name="sink">The relay, to count what was delivered meanwhile.</param>
+    /// <param name="scheduled">Every message with a sendAt an hour ahead: the POST path alone, no delivery follows.</param>
+    public static async Task<IngestionFigures> RunAsync(ServiceProcess service, int connections, TimeSpan duration, SmtpSink sink, bool scheduled = false)
     {
         var script = Path.Combine(Path.GetTempPath(), $"mailapi-bench-{Environment.ProcessId}.lua");
         await File.WriteAllTextAsync(script, $$"""
             wrk.method = "POST"
             wrk.headers["Content-Type"] = "application/json"
             wrk.headers["X-Api-Key"] = "{{ServiceProcess.ApiKey}}"
-            wrk.body = [==[{{Payload.Json()}}]==]
+            wrk.body = [==[{{Payload.Json(scheduled ? DateTimeOffset.UtcNow.AddHours(1) : null)}}]==]
             """);
         try
         {
             var sinkBefore = sink.Messages;
+            var started = DateTimeOffset.UtcNow;
             var (code, output, elapsed) = await Tool.RunAsync("wrk",
-                ["-t", "2", "-c", connections.ToString(), "-d", $"{(int)duration.TotalSeconds}s", "--latency", "-s", script,
+                ["-t", Math.Min(2, connections).ToString(), "-c", connections.ToString(), "-d", $"{(int)duration.TotalSeconds}s", "--latency", "-s", script,
                  $"{service.BaseAddress}v1/messages"], duration + TimeSpan.FromMinutes(1));
             var delivered = (sink.Messages - sinkBefore) / elapsed.TotalSeconds;
+            var threadPool = service.ThreadPoolBetween(started + TimeSpan.FromSeconds(0.5), DateTimeOffset.UtcNow);
             if (code != 0)
             {
                 throw new InvalidOperationException($"wrk failed ({code}): {output}");
@@ -257,7 +319,7 @@ internal static partial class Wrk
                 double.Parse(Rps().Match(output).Groups[1].Value, CultureInfo.InvariantCulture),
                 Latency(output, "50%"), Latency(output, "99%"),
                 Non2xx().Match(output) is { Success: true } m ? long.Parse(m.Groups[1].Value) : 0,
-                delivered);
+                delivered, threadPool);
         }
         finally
         {

@@ -5,42 +5,6 @@ using System.Text.RegularExpressions;
 
 namespace MailApi.Bench;
 
-/// <summary>Free TCP ports on 127.0.0.1.</summary>
-internal static class Ports
-{
-    public static int Free()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
-        }
-    }
-
-    public static async Task WaitForListenerAsync(int port, TimeSpan patience)
-    {
-        var deadline = DateTime.UtcNow + patience;
-        while (true)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50);
-            }
-        }
-    }
-}
-
 /// <summary>Runs a command to its end (bounded by a timeout) and gives its output and how long it ran.</summary>
 internal static class Tool
 {
@@ -70,103 +34,7 @@ internal static class Tool
     }
 }
 
-/// <summary>
-/// Postfix's smtp-sink on 127.0.0.1 with its running counters (<c>-c</c>): how many messages it took, read from its
-/// output, which is how the benchmark sees the "250" end of each delivery without asking the service.
-/// </summary>
-internal sealed partial class SmtpSink : IAsyncDisposable
-{
-    private readonly Process _process;
-    private readonly Task _reading;
-    private long _messages;
-    private long _sessions;
-
-    private SmtpSink(Process process, int port)
-    {
-        _process = process;
-        Port = port;
-        _reading = ReadCountersAsync();
-    }
-
-    public int Port { get; }
-
-    /// <summary>Messages taken since start (the counter's <c>mesg=</c>).</summary>
-    public long Messages => Interlocked.Read(ref _messages);
-
-    /// <summary>Sessions (connections) ended or running since start (the counter's <c>sess=</c>).</summary>
-    public long Sessions => Interlocked.Read(ref _sessions);
-
-    public static async Task<SmtpSink> StartAsync()
-    {
-        var port = Ports.Free();
-        var info = new ProcessStartInfo("/usr/sbin/smtp-sink") { RedirectStandardOutput = true, RedirectStandardError = true };
-        // -c counters, -u nobody (required as root), up to 1024 connections; answers "250 2.0.0 Ok" and keeps nothing.
-        foreach (var a in new[] { "-c", "-u", "nobody", $"127.0.0.1:{port}", "1024" })
-        {
-            info.ArgumentList.Add(a);
-        }
-        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start smtp-sink");
-        var sink = new SmtpSink(process, port);
-        await Ports.WaitForListenerAsync(port, TimeSpan.FromSeconds(10));
-        return sink;
-    }
-
-    public async Task WaitForAsync(long messages, TimeSpan patience)
-    {
-        var deadline = DateTime.UtcNow + patience;
-        while (Messages < messages)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"smtp-sink took {Messages} of {messages} messages within {patience}");
-            }
-            await Task.Delay(5);
-        }
-    }
-
-    private async Task ReadCountersAsync()
-    {
-        var reader = _process.StandardOutput;
-        var buffer = new char[4096];
-        var line = new System.Text.StringBuilder();
-        int read;
-        while ((read = await reader.ReadAsync(buffer)) > 0)
-        {
-            foreach (var c in buffer.AsSpan(0, read))
-            {
-                if (c is '\r' or '\n')
-                {
-                    if (Counters().Match(line.ToString()) is { Success: true } m)
-                    {
-                        Interlocked.Exchange(ref _sessions, long.Parse(m.Groups[1].Value));
-                        Interlocked.Exchange(ref _messages, long.Parse(m.Groups[2].Value));
-                    }
-                    line.Clear();
-                }
-                else
-                {
-                    line.Append(c);
-                }
-            }
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill();
-        }
-        await _process.WaitForExitAsync();
-        await _reading;
-        _process.Dispose();
-    }
-
-    [GeneratedRegex(@"sess=(\d+).*mesg=(\d+)")]
-    private static partial Regex Counters();
-}
-
-/// <summary>The bench's own Postfix (bench/postfix.sh): a real MTA with its queue on disk, discarding everything.</summary>
+/// <summary>The bench's own Postfix (tests/relays/postfix.sh, bench profile): a real MTA with its queue on disk, discarding everything.</summary>
 internal sealed class BenchPostfix : IAsyncDisposable
 {
     private readonly string _script;
@@ -183,13 +51,13 @@ internal sealed class BenchPostfix : IAsyncDisposable
 
     public static async Task<BenchPostfix> StartAsync(string root)
     {
-        var port = Ports.Free();
+        var port = FreePort.Get();
         var dir = Path.Combine(Path.GetTempPath(), $"mailapi-bench-postfix-{Environment.ProcessId}");
-        var script = Path.Combine(root, "bench", "postfix.sh");
+        var script = Path.Combine(root, "tests", "relays", "postfix.sh");
         var (code, output, _) = await Tool.RunAsync("bash", [script, "start", port.ToString(), dir], TimeSpan.FromSeconds(60));
         if (code != 0)
         {
-            throw new InvalidOperationException($"bench/postfix.sh start failed: {output}");
+            throw new InvalidOperationException($"tests/relays/postfix.sh start (bench profile) failed: {output}");
         }
         return new BenchPostfix(script, dir, port);
     }
@@ -200,7 +68,8 @@ internal sealed class BenchPostfix : IAsyncDisposable
 
 /// <summary>
 /// The service (the Release build of src/MailApi) as a child process on 127.0.0.1, in Production with in-memory
-/// storage, one API key, and the relay given; with its resident memory sampled from /proc.
+/// storage (or PostgreSQL, given a connection string), one API key, and the relay given; with its resident memory sampled
+/// from /proc.
 /// </summary>
 internal sealed class ServiceProcess : IAsyncDisposable
 {
@@ -212,10 +81,13 @@ internal sealed class ServiceProcess : IAsyncDisposable
     private readonly Task _sampling;
     private long _peakRss;
 
-    private ServiceProcess(Process process, int port)
+    private readonly string? _probe;
+
+    private ServiceProcess(Process process, int port, string? probe)
     {
         _process = process;
         Port = port;
+        _probe = probe;
         _draining = Task.WhenAll(DrainAsync(process.StandardOutput), DrainAsync(process.StandardError));
         _sampling = SampleAsync();
     }
@@ -234,14 +106,14 @@ internal sealed class ServiceProcess : IAsyncDisposable
 
     public void ResetPeak() => Interlocked.Exchange(ref _peakRss, Rss);
 
-    public static async Task<ServiceProcess> StartAsync(string root, int smtpPort, int concurrency, bool pool)
+    public static async Task<ServiceProcess> StartAsync(string root, int smtpPort, int concurrency, bool pool, string? postgres = null)
     {
         var dll = Path.Combine(root, "src", "MailApi", "bin", "Release", "net10.0", "MailApi.dll");
         if (!File.Exists(dll))
         {
             throw new FileNotFoundException("Build the service first: dotnet build -c Release src/MailApi (bench/run.sh does)", dll);
         }
-        var port = Ports.Free();
+        var port = FreePort.Get();
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(dll);
         var env = new Dictionary<string, string>
@@ -257,8 +129,12 @@ internal sealed class ServiceProcess : IAsyncDisposable
             ["Smtp__Pool__Enabled"] = pool ? "true" : "false",
             ["Smtp__Pool__MaxConnections"] = concurrency.ToString(),
             ["Delivery__Workers"] = concurrency.ToString(),
-            ["Storage__Provider"] = "InMemory",
+            ["Storage__Provider"] = postgres is null ? "InMemory" : "PostgreSql",
         };
+        if (postgres is not null)
+        {
+            env["Storage__ConnectionString"] = postgres;
+        }
         foreach (var (key, value) in env)
         {
             info.Environment[key] = value;
@@ -269,8 +145,17 @@ internal sealed class ServiceProcess : IAsyncDisposable
             var (key, value) = (pair[..pair.IndexOf('=')], pair[(pair.IndexOf('=') + 1)..]);
             info.Environment[key] = value;
         }
+        // The bench's startup hook (bench/MailApi.BenchProbe): the thread pool sampled every 100 ms into a file.
+        var hook = Path.Combine(root, "bench", "MailApi.BenchProbe", "bin", "Release", "net10.0", "MailApi.BenchProbe.dll");
+        string? probe = null;
+        if (File.Exists(hook))
+        {
+            probe = Path.Combine(Path.GetTempPath(), $"mailapi-bench-probe-{Environment.ProcessId}-{port}.csv");
+            info.Environment["DOTNET_STARTUP_HOOKS"] = hook;
+            info.Environment["MAILAPI_BENCH_PROBE"] = probe;
+        }
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the service");
-        var service = new ServiceProcess(process, port);
+        var service = new ServiceProcess(process, port, probe);
         using var http = new HttpClient { BaseAddress = service.BaseAddress };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
@@ -304,6 +189,42 @@ internal sealed class ServiceProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
         await _draining;
         _process.Dispose();
+        if (_probe is not null)
+        {
+            File.Delete(_probe);
+        }
+    }
+
+    /// <summary>The thread pool between two moments, from the startup hook's samples; null without the hook.</summary>
+    public ThreadPoolFigures? ThreadPoolBetween(DateTimeOffset from, DateTimeOffset to)
+    {
+        if (_probe is null || !File.Exists(_probe))
+        {
+            return null;
+        }
+        var (a, b) = (from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds());
+        var rows = new List<long[]>();
+        using (var stream = new FileStream(_probe, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+        using (var reader = new StreamReader(stream))
+        {
+            reader.ReadLine();
+            while (reader.ReadLine() is { } line)
+            {
+                var f = line.Split(',');
+                if (f.Length == 9 && f.All(x => long.TryParse(x, out _)) && long.Parse(f[0]) is var at && at >= a && at <= b)
+                {
+                    rows.Add([.. f.Select(long.Parse)]);
+                }
+            }
+        }
+        if (rows.Count < 2)
+        {
+            return null;
+        }
+        var (first, last) = (rows[0], rows[^1]);
+        var seconds = (last[0] - first[0]) / 1000.0;
+        return new ThreadPoolFigures(rows.Average(r => r[1]), rows.Max(r => r[1]), rows.Max(r => r[2]),
+            (last[8] - first[8]) / 1000.0 / seconds, (last[4] - first[4]) / seconds, (last[5] - first[5]) / seconds);
     }
 
     private async Task SampleAsync()

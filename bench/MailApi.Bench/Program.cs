@@ -22,7 +22,7 @@ var report = new Dictionary<string, object?>
 };
 void Log(string line) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}");
 
-await using (var sink = await SmtpSink.StartAsync())
+await using (var sink = await SmtpSink.StartCountingAsync(1024))
 {
     Log($"smtp-sink on 127.0.0.1:{sink.Port}; the limits first");
     report["smtpSourceIntoSink"] = await Limits.SmtpSourceAsync(sink.Port, c, n);
@@ -30,49 +30,62 @@ await using (var sink = await SmtpSink.StartAsync())
     report["mailKitLoopConcurrent"] = await Limits.MailKitLoopAsync(sink.Port, c, n);
     Log($"smtp-source {report["smtpSourceIntoSink"]:F0}/s, MailKit x1 {report["mailKitLoopOneConnection"]:F0}/s, MailKit x{c} {report["mailKitLoopConcurrent"]:F0}/s");
 
-    await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true))
-    using (var load = new ServiceLoad(service))
+    if (options.InMemory)
     {
-        Log($"service (reuse on) pid {service.ProcessId}: warm-up, then {n} messages");
-        await load.DeliverAsync(Math.Min(1000, n));
-        var delivery = await load.DeliverAsync(n);
-        report["deliveryIntoSink"] = delivery;
-        report["drainIntoSink"] = Drain(await load.DrainAsync(n, delivery.SubmitPerSecond));
-        Log($"delivered {delivery.MessagesPerSecond:F0}/s; light-load latency next");
-        var (p50, p99) = await load.LightLoadLatencyAsync(options.LatencyMessages);
-        report["acceptToSentLightLoad"] = new LightLoad(options.LatencyMessages, p50, p99);
-        report["serviceRss"] = new { afterRunBytes = service.Rss };
-    }
-
-    if (options.OnlyDelivery)
-    {
-        return 0;
-    }
-
-    await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true))
-    {
-        var runs = new List<IngestionFigures>();
-        foreach (var connections in options.IngestConnections)
+        await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true))
+        using (var load = new ServiceLoad(service))
         {
-            Log($"ingestion with wrk, {connections} connections, {options.IngestSeconds} s, deliveries running");
-            runs.Add(await Wrk.RunAsync(service, connections, TimeSpan.FromSeconds(options.IngestSeconds), sink));
+            Log($"service (reuse on) pid {service.ProcessId}: warm-up, then {n} messages");
+            await load.DeliverAsync(Math.Min(1000, n));
+            var from = DateTimeOffset.UtcNow;
+            var delivery = await load.DeliverAsync(n);
+            report["deliveryIntoSink"] = delivery;
+            report["deliveryThreadPool"] = service.ThreadPoolBetween(from, DateTimeOffset.UtcNow);
+            report["drainIntoSink"] = Drain(await load.DrainAsync(n, delivery.SubmitPerSecond));
+            Log($"delivered {delivery.MessagesPerSecond:F0}/s; light-load latency next");
+            report["acceptToSentLightLoad"] = await LightAsync(load, options.LatencyMessages);
+            report["serviceRss"] = new { afterRunBytes = service.Rss };
+            Log($"batches: {options.BatchMessages} messages, {BenchOptions.BatchSize} a request");
+            report["batchIntoSink"] = await load.DeliverAsync(options.BatchMessages, BenchOptions.BatchSize);
         }
-        report["ingestion"] = runs;
-        report["ingestionPeakRssBytes"] = service.PeakRss;
     }
 
-    await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: false))
-    using (var load = new ServiceLoad(service))
+    if (options.InMemory && !options.OnlyDelivery)
     {
-        Log($"service (reuse off, naive) pid {service.ProcessId}: {n} messages");
-        await load.DeliverAsync(Math.Min(1000, n));
-        var naive = await load.DeliverAsync(n);
-        report["naiveIntoSink"] = naive;
-        report["naiveDrainIntoSink"] = Drain(await load.DrainAsync(n, naive.SubmitPerSecond));
+        await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true))
+        {
+            Log("POST latency at one connection (wrk -c1; its own deliveries run meanwhile), then without deliveries (sendAt in an hour)");
+            report["ingestionOneConnection"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink);
+            report["ingestionOneConnectionScheduled"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
+            report["ingestionScheduled"] = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
+            var runs = new List<IngestionFigures>();
+            foreach (var connections in options.IngestConnections)
+            {
+                Log($"ingestion with wrk, {connections} connections, {options.IngestSeconds} s, deliveries running");
+                runs.Add(await Wrk.RunAsync(service, connections, TimeSpan.FromSeconds(options.IngestSeconds), sink));
+            }
+            report["ingestion"] = runs;
+            report["ingestionPeakRssBytes"] = service.PeakRss;
+        }
+
+        await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: false))
+        using (var load = new ServiceLoad(service))
+        {
+            Log($"service (reuse off, naive) pid {service.ProcessId}: {n} messages");
+            await load.DeliverAsync(Math.Min(1000, n));
+            var naive = await load.DeliverAsync(n);
+            report["naiveIntoSink"] = naive;
+            report["naiveDrainIntoSink"] = Drain(await load.DrainAsync(n, naive.SubmitPerSecond));
+        }
+    }
+
+    if (options.Postgres)
+    {
+        await PostgresAsync(sink);
     }
 }
 
-if (options.Postfix)
+if (options.Postfix && options.InMemory && !options.OnlyDelivery)
 {
     await using var postfix = await BenchPostfix.StartAsync(root);
     Log($"Postfix on 127.0.0.1:{postfix.Port}: smtp-source, then the service");
@@ -96,6 +109,90 @@ return 0;
 
 static DrainFigures Drain((double Rate, int Sent, bool InTime) d) => new(d.Rate, d.Sent, d.InTime);
 
+static async Task<LightLoad> LightAsync(ServiceLoad load, int count)
+{
+    var (p50, p95, p99) = await load.LightLoadLatencyAsync(count);
+    return new LightLoad(count, p50, p95, p99);
+}
+
+// PostgreSQL mode, beside the in-memory runs: the bench's own cluster (Debian's defaults, fsync on), a fresh database per
+// service; Hangfire.PostgreSql's own ceiling first and last (the drift between the two says how noisy the run was),
+// its variants after the service's runs.
+async Task PostgresAsync(SmtpSink sink)
+{
+    await using var pg = await BenchPostgres.StartAsync();
+    report["postgres"] = $"PostgreSQL {pg.Version}";
+    Log($"PostgreSQL {pg.Version} on 127.0.0.1:{pg.Port}; Hangfire.PostgreSql's ceiling first ({options.CeilingJobs} empty jobs)");
+    var ceilings = new List<CeilingFigures>();
+    // Round robin: every variant once per round, the baseline first in each; the first round before the service's runs,
+    // the others after them. On a shared machine a single run of each would mostly measure the neighbours.
+    async Task Round(int round)
+    {
+        foreach (var variant in ((string[])["baseline", "service", .. options.CeilingVariants]).Distinct())
+        {
+            var figures = await HangfireCeiling.RunAsync(root, pg, variant, round, options.CeilingJobs, 16, c);
+            ceilings.Add(figures);
+            report["hangfireCeiling"] = ceilings;
+            Log($"ceiling round {round} {variant}: {figures.JobsPerSecond:F0} jobs/s end to end, enqueue {figures.EnqueuePerSecond:F0}/s");
+        }
+    }
+    await Round(1);
+
+    var pgn = options.PostgresMessages;
+    var connection = await pg.CreateDatabaseAsync("mailapi");
+    await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
+    await using (var stats = new DatabaseStats(connection))
+    using (var load = new ServiceLoad(service, new DatabaseFinalStatus(stats)))
+    {
+        Log($"service on PostgreSQL pid {service.ProcessId}: idle statements for 5 s");
+        await stats.ResetAsync();
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        report["pgIdlePerSecond"] = await stats.ReadAsync(5, TimeSpan.Zero);
+        Log($"warm-up, then {pgn} messages end to end");
+        await load.DeliverAsync(Math.Min(200, pgn));
+        await stats.ResetAsync();
+        var from = DateTimeOffset.UtcNow;
+        var single = await load.DeliverAsync(pgn);
+        report["pgDelivery"] = single;
+        report["pgDeliveryThreadPool"] = service.ThreadPoolBetween(from, DateTimeOffset.UtcNow);
+        report["pgDeliveryStatements"] = await stats.ReadAsync(pgn, TimeSpan.FromSeconds(1.5));
+        Log($"delivered {single.MessagesPerSecond:F0}/s; batches: {options.BatchMessages} messages, {BenchOptions.BatchSize} a request");
+        await stats.ResetAsync();
+        report["pgBatch"] = await load.DeliverAsync(options.BatchMessages, BenchOptions.BatchSize);
+        report["pgBatchStatements"] = await stats.ReadAsync(options.BatchMessages, TimeSpan.FromSeconds(1.5));
+        Log("queue drain");
+        report["pgDrain"] = Drain(await load.DrainAsync(pgn, single.SubmitPerSecond));
+        Log("light-load latency");
+        report["pgAcceptToSentLightLoad"] = await LightAsync(load, options.LatencyMessages);
+    }
+
+    connection = await pg.CreateDatabaseAsync("mailapi");
+    await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
+    await using (var stats = new DatabaseStats(connection))
+    using (var load = new ServiceLoad(service, new DatabaseFinalStatus(stats)))
+    {
+        await load.DeliverAsync(Math.Min(200, pgn));
+        Log("POST latency at one connection (wrk -c1; its own deliveries run meanwhile), then the POST path alone (sendAt in an hour)");
+        report["pgIngestionOneConnection"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink);
+        report["pgIngestionOneConnectionScheduled"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
+        await stats.ResetAsync();
+        var alone = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
+        report["pgIngestionScheduled"] = alone;
+        report["pgIngestionScheduledStatements"] = await stats.ReadAsync(alone.RequestsPerSecond * alone.Seconds, TimeSpan.Zero);
+        Log($"ingestion on PostgreSQL with wrk, {BenchOptions.PostgresIngestConnections} connections, {options.IngestSeconds} s, deliveries running");
+        await stats.ResetAsync();
+        var wrk = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.IngestSeconds), sink);
+        report["pgIngestion"] = wrk;
+        report["pgIngestionStatements"] = await stats.ReadAsync(wrk.RequestsPerSecond * wrk.Seconds, TimeSpan.Zero);
+        report["pgIngestionPeakRssBytes"] = service.PeakRss;
+    }
+
+    for (var round = 2; round <= options.CeilingRounds; round++)
+    {
+        await Round(round);
+    }
+}
+
 // Other work on a shared machine takes CPU from every figure here; the load average says how much there was.
 static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
@@ -107,7 +204,7 @@ static string Memory()
 
 namespace MailApi.Bench
 {
-    internal sealed record LightLoad(int Messages, double P50Ms, double P99Ms);
+    internal sealed record LightLoad(int Messages, double P50Ms, double P95Ms, double P99Ms);
 
     internal sealed record DrainFigures(double MessagesPerSecond, int Sent, bool SubmittedBeforeSendAt);
 
@@ -116,15 +213,29 @@ namespace MailApi.Bench
         public int Messages { get; private set; } = 10_000;
         public int Concurrency { get; private set; } = 16;
         public int IngestSeconds { get; private set; } = 10;
-        public int[] IngestConnections { get; private set; } = [16, 64];
+        public int[] IngestConnections { get; private set; } = [16, 32, 64];
+        public int OneConnectionSeconds { get; private set; } = 5;
         public int LatencyMessages { get; private set; } = 200;
         public bool Postfix { get; private set; } = true;
+        public bool InMemory { get; private set; } = true;
+        public bool Postgres { get; private set; } = true;
+        public int PostgresMessages { get; private set; } = 2000;
+        public int BatchMessages { get; private set; } = 3000;
+        public int CeilingJobs { get; private set; } = 1000;
+        public int CeilingRounds { get; private set; } = 2;
+        /// <summary>Variants beyond "baseline" (Hangfire's defaults with the service's storage options, before issue 15) and
+        /// "service" (what the service runs with now); e.g. nofilters, nocontinuations, noreset, asynccommit, poll=50, expire.</summary>
+        public string[] CeilingVariants { get; private set; } = [];
+
+        public const int BatchSize = 100;
+        public const int PostgresIngestConnections = 32;
         public string? Output { get; private set; }
         public bool OnlyDelivery { get; private set; }
 
         public static BenchOptions Parse(string[] args)
         {
             var o = new BenchOptions();
+            bool smoke = false, postgres = false;
             for (var i = 0; i < args.Length; i++)
             {
                 string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -135,16 +246,31 @@ namespace MailApi.Bench
                     case "--ingest-seconds": o.IngestSeconds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--latency-messages": o.LatencyMessages = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--no-postfix": o.Postfix = false; break;
+                    case "--no-postgres": o.Postgres = false; break;
+                    case "--postgres": postgres = true; break; // with --smoke: the PostgreSQL part too, tiny
+                    case "--only-postgres": o.InMemory = false; o.Postfix = false; break; // the limits, then only PostgreSQL mode
+                    case "--pg-messages": o.PostgresMessages = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--batch-messages": o.BatchMessages = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--ceiling-rounds": o.CeilingRounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--ceiling-jobs": o.CeilingJobs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--ceiling-variants": o.CeilingVariants = Next().Split(',', StringSplitOptions.RemoveEmptyEntries); break;
                     case "--only-delivery": o.OnlyDelivery = true; break; // the limits and the reuse-on run into smtp-sink, for profiling
 
                     case "--out": o.Output = Next(); break;
                     case "--smoke":
-                        // A few seconds, for CI: proves the benchmark still runs; its figures mean nothing.
-                        o.Messages = 300; o.IngestSeconds = 1; o.IngestConnections = [16]; o.LatencyMessages = 10; o.Postfix = false;
+                        // A few seconds, for CI: proves the benchmark still runs; its figures mean nothing. PostgreSQL is
+                        // left out unless --postgres is given too (then it is tiny, and needs PostgreSQL installed).
+                        smoke = true;
+                        o.Messages = 300; o.IngestSeconds = 1; o.IngestConnections = [16]; o.OneConnectionSeconds = 1; o.LatencyMessages = 10; o.Postfix = false;
+                        o.PostgresMessages = 40; o.BatchMessages = 200; o.CeilingJobs = 50; o.CeilingRounds = 1; o.CeilingVariants = ["nocontinuations+noreset"];
                         o.Output ??= Path.Combine(Path.GetTempPath(), "mailapi-bench-smoke.json");
                         break;
                     default: throw new ArgumentException($"Unknown option {args[i]}");
                 }
+            }
+            if ((smoke && !postgres) || o.OnlyDelivery)
+            {
+                o.Postgres = false;
             }
             return o;
         }
@@ -171,7 +297,26 @@ namespace MailApi.Bench
             sb.AppendLine($"MailApi benchmark, {r["date"]}, {r["machine"]}");
             sb.AppendLine($"Command: {r["command"]}; {o.Messages:N0} messages of ~2 KB, {c} workers / connections");
             sb.AppendLine($"Load average (1, 5, 15 min) at start: {r["loadAverageAtStart"]}, at end: {r["loadAverageAtEnd"]}");
+            if (r.TryGetValue("postgres", out var version))
+            {
+                sb.AppendLine($"{version}; the bench's own cluster (initdb defaults + pg_stat_statements), 127.0.0.1");
+            }
             sb.AppendLine();
+            if (r.ContainsKey("deliveryIntoSink"))
+            {
+                InMemory(sb, r, o);
+            }
+            if (r.ContainsKey("pgDelivery"))
+            {
+                sb.AppendLine();
+                Postgres(sb, r, o);
+            }
+            return sb.ToString();
+        }
+
+        private static void InMemory(StringBuilder sb, Dictionary<string, object?> r, BenchOptions o)
+        {
+            var c = o.Concurrency;
             sb.AppendLine("| measure | MailApi | limit measured in the same run | ratio |");
             sb.AppendLine("|---|---|---|---|");
             var sinkLoop = (double)r["mailKitLoopConcurrent"]!;
@@ -183,11 +328,18 @@ namespace MailApi.Bench
             sb.AppendLine($"| ″ | ″ | smtp-source ×{c}: {sinkSource:N0} msg/s | {drain.MessagesPerSecond / sinkSource:P0} |");
             sb.AppendLine($"| ″ | ″ | MailKit loop ×1 (one reused connection): {one:N0} msg/s | {drain.MessagesPerSecond / one:P0} |");
             sb.AppendLine($"| delivery into smtp-sink, reuse on, end to end (POST by 32 clients → 250, both at once) | {d.MessagesPerSecond:N0} msg/s | MailKit loop ×{c}: {sinkLoop:N0} msg/s | {d.MessagesPerSecond / sinkLoop:P0} |");
-            var naive = (DeliveryFigures)r["naiveIntoSink"]!;
-            var naiveDrain = (DrainFigures)r["naiveDrainIntoSink"]!;
-            sb.AppendLine($"| delivery into smtp-sink, reuse off (naive), queue drain | {naiveDrain.MessagesPerSecond:N0} msg/s{Late(naiveDrain)} | reuse on: {drain.MessagesPerSecond:N0} msg/s | reuse is {drain.MessagesPerSecond / naiveDrain.MessagesPerSecond:F1}× faster |");
-            sb.AppendLine($"| delivery into smtp-sink, reuse off (naive), end to end | {naive.MessagesPerSecond:N0} msg/s | reuse on: {d.MessagesPerSecond:N0} msg/s | {d.MessagesPerSecond / naive.MessagesPerSecond:F1}× |");
-            sb.AppendLine($"| relay connections that carried the {o.Messages:N0} end-to-end messages | reuse on: {d.Connections:N0}, off: {naive.Connections:N0} | | |");
+            sb.AppendLine($"| ″ | ″ | smtp-source ×{c}: {sinkSource:N0} msg/s | {d.MessagesPerSecond / sinkSource:P0} |");
+            if (r.TryGetValue("batchIntoSink", out var b) && b is DeliveryFigures batch)
+            {
+                sb.AppendLine($"| delivery into smtp-sink, end to end, batch POSTs ({BenchOptions.BatchSize} a request, 8 at a time, {batch.Messages:N0} messages) | {batch.MessagesPerSecond:N0} msg/s | single POSTs: {d.MessagesPerSecond:N0} msg/s | {batch.MessagesPerSecond / d.MessagesPerSecond:F1}× |");
+            }
+            if (r.TryGetValue("naiveIntoSink", out var nv) && nv is DeliveryFigures naive)
+            {
+                var naiveDrain = (DrainFigures)r["naiveDrainIntoSink"]!;
+                sb.AppendLine($"| delivery into smtp-sink, reuse off (naive), queue drain | {naiveDrain.MessagesPerSecond:N0} msg/s{Late(naiveDrain)} | reuse on: {drain.MessagesPerSecond:N0} msg/s | reuse is {drain.MessagesPerSecond / naiveDrain.MessagesPerSecond:F1}× faster |");
+                sb.AppendLine($"| delivery into smtp-sink, reuse off (naive), end to end | {naive.MessagesPerSecond:N0} msg/s | reuse on: {d.MessagesPerSecond:N0} msg/s | {d.MessagesPerSecond / naive.MessagesPerSecond:F1}× |");
+                sb.AppendLine($"| relay connections that carried the {o.Messages:N0} end-to-end messages | reuse on: {d.Connections:N0}, off: {naive.Connections:N0} | | |");
+            }
             if (r.TryGetValue("deliveryIntoPostfix", out var p) && p is DeliveryFigures pf)
             {
                 var source = (double)r["smtpSourceIntoPostfix"]!;
@@ -195,17 +347,129 @@ namespace MailApi.Bench
                 sb.AppendLine($"| delivery into real Postfix (disk queue), reuse on, queue drain | {pd.MessagesPerSecond:N0} msg/s{Late(pd)} | smtp-source ×{c} into it: {source:N0} msg/s | {pd.MessagesPerSecond / source:P0} |");
                 sb.AppendLine($"| delivery into real Postfix, reuse on, end to end | {pf.MessagesPerSecond:N0} msg/s | smtp-source ×{c} into it: {source:N0} msg/s | {pf.MessagesPerSecond / source:P0} |");
             }
-            foreach (var w in (List<IngestionFigures>)r["ingestion"]!)
+            if (r.TryGetValue("ingestion", out var ing) && ing is List<IngestionFigures> runs)
             {
-                sb.AppendLine($"| ingestion POST /v1/messages, wrk {w.Connections} connections, {w.Seconds:F0} s, deliveries running | {w.RequestsPerSecond:N0} req/s, p50 {w.P50Ms:F1} ms, p99 {w.P99Ms:F1} ms{(w.Non2xx > 0 ? $", {w.Non2xx} non-2xx" : "")} | target ≥ 5,000 req/s at p99 < 50 ms | {w.RequestsPerSecond / 5000:P0} of target; meanwhile {w.DeliveredPerSecond:N0} msg/s delivered |");
+                foreach (var w in runs)
+                {
+                    sb.AppendLine($"| ingestion POST /v1/messages, wrk {w.Connections} connections, {w.Seconds:F0} s, deliveries running | {Wrk(w)} | target ≥ 5,000 req/s at p99 < 50 ms | {w.RequestsPerSecond / 5000:P0} of target; meanwhile {w.DeliveredPerSecond:N0} msg/s delivered{Pool(w)} |");
+                }
             }
             var light = (LightLoad)r["acceptToSentLightLoad"]!;
-            sb.AppendLine($"| accept-to-sent at light load ({light.Messages} one at a time, in-memory) | p50 {light.P50Ms:F1} ms, p99 {light.P99Ms:F1} ms | target p50 < 25 ms | |");
+            sb.AppendLine($"| accept-to-sent at light load ({light.Messages} one at a time, in-memory) | p50 {light.P50Ms:F1} ms, p95 {light.P95Ms:F1} ms, p99 {light.P99Ms:F1} ms | target p50 < 25 ms | |");
             sb.AppendLine($"| accept-to-sent during the {o.Messages:N0} run (queueing included) | p50 {d.AcceptToSentP50Ms:N0} ms, p99 {d.AcceptToSentP99Ms:N0} ms | | |");
             sb.AppendLine($"| service memory (RSS) over the {o.Messages:N0} run | before {Mb(d.RssBeforeBytes)}, peak {Mb(d.PeakRssBytes)}, after {Mb(d.RssAfterBytes)}: {d.GrowthPerMessageBytes / 1024:F1} KB per message kept | in-memory store keeps every message | |");
             sb.AppendLine($"| submission (32 .NET clients) during the delivery run | {d.SubmitPerSecond:N0} req/s | | |");
-            return sb.ToString();
         }
+
+        private static void Postgres(StringBuilder sb, Dictionary<string, object?> r, BenchOptions o)
+        {
+            var ceilings = (List<CeilingFigures>)r["hangfireCeiling"]!;
+            var baselines = ceilings.Where(f => f.Variant == "baseline").ToList();
+            var services = ceilings.Where(f => f.Variant == "service").ToList();
+            var before = baselines[0];
+            // The target compares the service with Hangfire on the same setup it runs with now ("service"); the baseline
+            // (Hangfire's defaults) shows how far that setup lifted the ceiling.
+            var ceiling = services.Average(f => f.JobsPerSecond);
+            var mem = r.TryGetValue("deliveryIntoSink", out var m) ? m as DeliveryFigures : null;
+            var memBatch = r.TryGetValue("batchIntoSink", out var mb) ? mb as DeliveryFigures : null;
+            var memDrain = r.TryGetValue("drainIntoSink", out var md) ? md as DrainFigures : null;
+            var memWrk = r.TryGetValue("ingestion", out var mi) && mi is List<IngestionFigures> runs
+                ? runs.FirstOrDefault(w => w.Connections == BenchOptions.PostgresIngestConnections) : null;
+            var memOne = r.TryGetValue("ingestionOneConnection", out var mo) ? mo as IngestionFigures : null;
+            var memLight = r.TryGetValue("acceptToSentLightLoad", out var ml) ? ml as LightLoad : null;
+            var single = (DeliveryFigures)r["pgDelivery"]!;
+            var batch = (DeliveryFigures)r["pgBatch"]!;
+            var drain = (DrainFigures)r["pgDrain"]!;
+            var wrk = (IngestionFigures)r["pgIngestion"]!;
+            var one = (IngestionFigures)r["pgIngestionOneConnection"]!;
+            var light = (LightLoad)r["pgAcceptToSentLightLoad"]!;
+            string Ratio(double pg, double? memory) => memory is { } x && x > 0 ? $"{pg / x:P0}" : "";
+
+            sb.AppendLine($"PostgreSQL mode beside in-memory ({o.PostgresMessages:N0} messages a PostgreSQL run; in-memory runs {o.Messages:N0}; batches {o.BatchMessages:N0} in both)");
+            sb.AppendLine();
+            sb.AppendLine("| measure | in-memory | PostgreSQL | PostgreSQL ÷ in-memory | PostgreSQL target |");
+            sb.AppendLine("|---|---|---|---|---|");
+            sb.AppendLine($"| ingestion, wrk {wrk.Connections} connections, {wrk.Seconds:F0} s, deliveries running | {(memWrk is null ? "" : Wrk(memWrk))} | {Wrk(wrk)} | {Ratio(wrk.RequestsPerSecond, memWrk?.RequestsPerSecond)} | p99 < 100 ms: {(wrk.P99Ms < 100 ? "met" : $"not met ({wrk.P99Ms:F0} ms)")} |");
+            sb.AppendLine($"| ″ delivered meanwhile; the service's thread pool (bench/MailApi.BenchProbe, every 100 ms) | {(memWrk is null ? "" : $"{memWrk.DeliveredPerSecond:N0} msg/s{Pool(memWrk)}")} | {wrk.DeliveredPerSecond:N0} msg/s{Pool(wrk)} | | |");
+            string One(IngestionFigures? w) => w is null ? "" : $"{w.RequestsPerSecond:N0} req/s, p50 {w.P50Ms:F2} ms, p99 {w.P99Ms:F2} ms";
+            var memOneScheduled = r.GetValueOrDefault("ingestionOneConnectionScheduled") as IngestionFigures;
+            var memScheduled = r.GetValueOrDefault("ingestionScheduled") as IngestionFigures;
+            var oneScheduled = (IngestionFigures)r["pgIngestionOneConnectionScheduled"]!;
+            var scheduled = (IngestionFigures)r["pgIngestionScheduled"]!;
+            sb.AppendLine($"| POST latency, wrk 1 connection, {one.Seconds:F0} s (its own deliveries running) | {One(memOne)} | {One(one)} | | |");
+            sb.AppendLine($"| POST path alone (sendAt in an hour: no delivery), wrk 1 connection, {oneScheduled.Seconds:F0} s | {One(memOneScheduled)} | {One(oneScheduled)} | | |");
+            sb.AppendLine($"| POST path alone, wrk {scheduled.Connections} connections, {scheduled.Seconds:F0} s | {(memScheduled is null ? "" : Wrk(memScheduled) + Pool(memScheduled))} | {Wrk(scheduled)}{Pool(scheduled)} | {Ratio(scheduled.RequestsPerSecond, memScheduled?.RequestsPerSecond)} | |");
+            var target80 = 0.8 * ceiling;
+            sb.AppendLine($"| end to end, single-message POSTs (32 clients) → smtp-sink's 250 | {(mem is null ? "" : $"{mem.MessagesPerSecond:N0} msg/s")} | {single.MessagesPerSecond:N0} msg/s (POSTs {single.SubmitPerSecond:N0}/s) | {Ratio(single.MessagesPerSecond, mem?.MessagesPerSecond)} | ≥ 80 % of Hangfire's ceiling ({ceiling:N0} jobs/s → {target80:N0}): {single.MessagesPerSecond / ceiling:P0}, {(single.MessagesPerSecond >= target80 ? "met" : "not met")} |");
+            sb.AppendLine($"| end to end, batch POSTs ({BenchOptions.BatchSize} a request, 8 at a time) | {(memBatch is null ? "" : $"{memBatch.MessagesPerSecond:N0} msg/s")} | {batch.MessagesPerSecond:N0} msg/s (accepted {batch.SubmitPerSecond:N0} msg/s) | {Ratio(batch.MessagesPerSecond, memBatch?.MessagesPerSecond)} | ≥ 50 % of in-memory batches: {(memBatch is null ? "" : batch.MessagesPerSecond >= 0.5 * memBatch.MessagesPerSecond ? "met" : "not met")} |");
+            sb.AppendLine($"| queue drain (all due at once) | {(memDrain is null ? "" : $"{memDrain.MessagesPerSecond:N0} msg/s")} | {drain.MessagesPerSecond:N0} msg/s{Late(drain)} | {Ratio(drain.MessagesPerSecond, memDrain?.MessagesPerSecond)} | |");
+            sb.AppendLine($"| accept → sent at light load ({light.Messages} one at a time) | {(memLight is null ? "" : $"p50 {memLight.P50Ms:F1} ms, p95 {memLight.P95Ms:F1} ms")} | p50 {light.P50Ms:F1} ms, p95 {light.P95Ms:F1} ms, p99 {light.P99Ms:F1} ms | | |");
+            string Tp(object? t) => t is ThreadPoolFigures f ? $"queue mean {f.QueueLengthMean:F1}, max {f.QueueLengthMax:F0}; threads ≤ {f.ThreadsMax:F0}; service CPU {f.CpuCores:F2} cores; {f.LockContentionsPerSecond:N0} lock contentions/s" : "";
+            sb.AppendLine($"| the service's thread pool during the end-to-end run | {Tp(r.GetValueOrDefault("deliveryThreadPool"))} | {Tp(r.GetValueOrDefault("pgDeliveryThreadPool"))} | | |");
+            sb.AppendLine($"| accept → sent during the end-to-end run | {(mem is null ? "" : $"p50 {mem.AcceptToSentP50Ms:N0} ms, p99 {mem.AcceptToSentP99Ms:N0} ms")} | p50 {single.AcceptToSentP50Ms:N0} ms, p99 {single.AcceptToSentP99Ms:N0} ms | | |");
+            sb.AppendLine($"| service memory (RSS) over the end-to-end run | {(mem is null ? "" : $"before {Mb(mem.RssBeforeBytes)}, peak {Mb(mem.PeakRssBytes)}, after {Mb(mem.RssAfterBytes)}")} | before {Mb(single.RssBeforeBytes)}, peak {Mb(single.PeakRssBytes)}, after {Mb(single.RssAfterBytes)} | | |");
+            sb.AppendLine($"| Hangfire.PostgreSql's ceiling, Hangfire's defaults (before), empty jobs, 16 producers, {o.Concurrency} workers (each round) | | {string.Join(", ", baselines.Select(f => $"{f.JobsPerSecond:N0}"))} jobs/s, mean {baselines.Average(f => f.JobsPerSecond):N0} | | |");
+            sb.AppendLine($"| Hangfire.PostgreSql's ceiling, the service's setup now (no unused filters, no DISCARD ALL, asynchronous commits) | | {string.Join(", ", services.Select(f => $"{f.JobsPerSecond:N0}"))} jobs/s, mean {ceiling:N0} (enqueue alone {string.Join(", ", services.Select(f => $"{f.EnqueuePerSecond:N0}"))}/s) | | |");
+            sb.AppendLine();
+
+            sb.AppendLine("Statements and commits per message (pg_stat_statements reset before each phase; commits = pg_stat_database xact_commit delta)");
+            sb.AppendLine();
+            sb.AppendLine("| phase | MailApi's tables | Hangfire's schema | DISCARD ALL | BEGIN / COMMIT | other | all statements | commits | database time |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
+            void Row(string phase, StatementFigures s, string unit) =>
+                sb.AppendLine($"| {phase} | {s.MailApiPerMessage:F1} | {s.HangfirePerMessage:F1} | {s.DiscardAllPerMessage:F1} | {s.TransactionControlPerMessage:F1} | {s.OtherPerMessage:F1} | {s.TotalPerMessage:F1} | {s.CommitsPerMessage:F1} | {s.DatabaseMsPerMessage:F2} ms{unit} |");
+            Row($"end to end, single POSTs, per message ({o.PostgresMessages:N0})", (StatementFigures)r["pgDeliveryStatements"]!, "");
+            Row($"end to end, batch POSTs, per message ({o.BatchMessages:N0})", (StatementFigures)r["pgBatchStatements"]!, "");
+            Row("POST path alone (sendAt in an hour), per POST", (StatementFigures)r["pgIngestionScheduledStatements"]!, "");
+            Row("wrk phase, per accepted POST (deliveries of earlier POSTs included)", (StatementFigures)r["pgIngestionStatements"]!, "");
+            Row("idle service, per second (pollers, heartbeats)", (StatementFigures)r["pgIdlePerSecond"]!, "/s");
+            foreach (var job in (CeilingFigures[])[before, services[0]])
+            {
+                if (job.HangfirePerJob is { } h)
+                {
+                    sb.AppendLine($"| Hangfire's ceiling, per empty job ({job.Variant}) | – | {h:F1} | {job.DiscardAllPerJob:F1} | {job.TransactionControlPerJob:F1} | | {h + job.DiscardAllPerJob + job.TransactionControlPerJob:F1} | {job.CommitsPerJob:F1} | |");
+                }
+            }
+            sb.AppendLine();
+
+            var rounds = ceilings.Max(f => f.Round);
+            sb.AppendLine($"Hangfire.PostgreSql's ceiling by variant (MailApi.HangfireCeiling, {before.Jobs:N0} empty jobs a run, a fresh database each; {rounds} round(s), every variant once a round, round 1 before the service's runs)");
+            sb.AppendLine();
+            sb.AppendLine($"| variant | end to end, each round | mean | ÷ baseline mean | enqueue alone (mean) | Hangfire statements / job | DISCARD ALL / job | BEGIN+COMMIT / job | commits / job | machine CPU busy (system) |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+            foreach (var g in ceilings.GroupBy(f => f.Variant))
+            {
+                var f = g.First();
+                var mean = g.Average(x => x.JobsPerSecond);
+                sb.AppendLine($"| {g.Key} | {string.Join(", ", g.Select(x => $"{x.JobsPerSecond:N0}"))} jobs/s | {mean:N0} jobs/s | {mean / ceiling:P0} | {g.Average(x => x.EnqueuePerSecond):N0}/s | {g.Average(x => x.HangfirePerJob):F1} | {g.Average(x => x.DiscardAllPerJob):F1} | {g.Average(x => x.TransactionControlPerJob):F1} | {g.Average(x => x.CommitsPerJob):F1} | {g.Average(x => x.MachineCpuBusy):P0} ({g.Average(x => x.MachineCpuSystem):P0}) |");
+            }
+            sb.AppendLine();
+            sb.AppendLine("Variants: nofilters = CaptureCulture and StatisticsHistory removed from GlobalJobFilters; nocontinuations = those and ContinuationsSupport;");
+            sb.AppendLine("noreset = No Reset On Close=true (no DISCARD ALL); poll=MS = QueuePollInterval;");
+            sb.AppendLine("expire = JobExpirationTimeout 5 s, checked every 5 s. The service itself runs the baseline.");
+            sb.AppendLine();
+
+            void Top(string title, StatementFigures figures)
+            {
+                sb.AppendLine(title);
+                sb.AppendLine();
+                sb.AppendLine("| kind | calls / message | mean | ms / message | statement |");
+                sb.AppendLine("|---|---|---|---|---|");
+                foreach (var st in figures.Top)
+                {
+                    sb.AppendLine($"| {st.Kind} | {st.CallsPerMessage:F2} | {st.MeanMs:F3} ms | {st.MsPerMessage:F3} | `{st.Query.Replace("|", "\\|")}` |");
+                }
+                sb.AppendLine();
+            }
+            Top($"Statements of the single-POST end-to-end run, per message ({o.PostgresMessages:N0} messages), most called first", (StatementFigures)r["pgDeliveryStatements"]!);
+            Top("Statements of the POST path alone (sendAt in an hour, wrk 32 connections), per POST", (StatementFigures)r["pgIngestionScheduledStatements"]!);
+        }
+
+        private static string Wrk(IngestionFigures w) =>
+            $"{w.RequestsPerSecond:N0} req/s, p50 {w.P50Ms:F1} ms, p99 {w.P99Ms:F1} ms{(w.Non2xx > 0 ? $", {w.Non2xx} non-2xx" : "")}";
+
+        private static string Pool(IngestionFigures w) =>
+            w.ThreadPool is { } t ? $"; thread-pool queue mean {t.QueueLengthMean:F1}, max {t.QueueLengthMax:F0}, threads ≤ {t.ThreadsMax:F0}, service CPU {t.CpuCores:F2} cores" : "";
 
         private static string Late(DrainFigures d) => d.SubmittedBeforeSendAt ? "" : " (some submitted after sendAt)";
 

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# A real Postfix for the tests, on 127.0.0.1 only, in its own instance under a temp folder.
+# A real Postfix on 127.0.0.1 only, in its own instance under a folder of its own: the tests' relay or the bench's sink.
 #
-#   bash tests/relays/postfix.sh start [PORT]   # installs what is missing (apt-get), starts or reconfigures; idempotent
-#   bash tests/relays/postfix.sh stop           # stops it; nothing of it keeps running
-#   bash tests/relays/postfix.sh status         # exit 0 when it answers on its port
+#   bash tests/relays/postfix.sh start [--profile relay|bench] [PORT [DIR]]   # installs what is missing (apt-get),
+#                                                                             # starts or reconfigures; idempotent
+#   bash tests/relays/postfix.sh stop [DIR]     # stops it; nothing of it keeps running (a bench instance's DIR goes too)
+#   bash tests/relays/postfix.sh status [DIR]   # exit 0 when it answers on its port
 #
-# What it runs (PORT defaults to 10025; PORT+1 is a second listener that offers AUTH LOGIN only, as in the tutorial):
+# DIR defaults to $MAILAPI_POSTFIX_DIR, else /tmp/mailapi-postfix; PORT to $MAILAPI_POSTFIX_PORT, else 10025; the
+# profile to $MAILAPI_POSTFIX_PROFILE, else relay. Every profile: its own config, queue and log under DIR
+# (log: DIR/log/postfix.log, maillog_file via postlogd, no syslog), no smtp/lmtp client in master.cf: nothing can
+# leave the machine. The callers read DIR/relay.env.
+#
+# Profile "relay" (the tests', .ci/run): PORT+1 is a second listener that offers AUTH LOGIN only, as in the tutorial.
 #   - myhostname profbox.domain.local, banner "profbox.domain.local ESMTP Postfix"
 #   - STARTTLS with the snakeoil certificate; AUTH PLAIN LOGIN (Cyrus sasldb), offered only after STARTTLS
 #   - mydestination domain.local; relaying to other domains only for authenticated clients
@@ -13,21 +19,28 @@
 #   - gone@domain.local is unknown (550 5.1.1, Postfix's own local recipient check);
 #     busy@domain.local is always deferred (450 4.2.0, an access table)
 #   - every accepted message, local or relayed, goes to the "maildir" transport (virtual(8)): one file per recipient
-#     (with its Delivered-To: header) in the Maildir $DIR/mail/domain.local/ or, for any other domain, $DIR/mail/relayed/.
-#     There is no smtp/lmtp client in master.cf: nothing can leave the machine.
-#   - log: $DIR/log/postfix.log (maillog_file via postlogd, no syslog)
+#     (with its Delivered-To: header) in the Maildir DIR/mail/domain.local/ or, for any other domain, DIR/mail/relayed/.
 #   - SASL user student@profbox.domain.local, password "hessovs!" (the tutorial's)
-# The tests read $DIR/relay.env (DIR = $MAILAPI_POSTFIX_DIR, default /tmp/mailapi-postfix).
+# Profile "bench" (the benchmark's): one smtpd, no TLS, no AUTH, relaying for 127.0.0.0/8, and every message
+#   discarded after it was queued (discard transport): a real MTA with its queue on disk that keeps nothing.
 set -euo pipefail
 
-DIR=${MAILAPI_POSTFIX_DIR:-/tmp/mailapi-postfix}
+log() { echo "postfix.sh: $*" >&2; }
+usage() { echo "usage: $0 start [--profile relay|bench] [PORT [DIR]] | stop [DIR] | status [DIR]" >&2; exit 2; }
+
+cmd=${1:-}; [ $# -gt 0 ] && shift
+PROFILE=${MAILAPI_POSTFIX_PROFILE:-relay}
+if [ "${1:-}" = --profile ]; then PROFILE=${2:?--profile relay|bench}; shift 2; fi
+case "$PROFILE" in relay|bench) ;; *) log "unknown profile $PROFILE"; usage ;; esac
+if [ "$cmd" = start ]; then
+    PORT=${1:-${MAILAPI_POSTFIX_PORT:-10025}}; DIR=${2:-${MAILAPI_POSTFIX_DIR:-/tmp/mailapi-postfix}}
+else
+    DIR=${1:-${MAILAPI_POSTFIX_DIR:-/tmp/mailapi-postfix}}
+fi
 ETC=$DIR/etc
 HOSTNAME_=profbox.domain.local
 SASL_USER=student
 SASL_PASSWORD='hessovs!'
-SYSLOG_NAME=postfix-mailapi
-
-log() { echo "postfix.sh: $*" >&2; }
 
 need_root() {
     [ "$(id -u)" = 0 ] || { log "must run as root (it installs packages and runs Postfix)"; exit 1; }
@@ -36,9 +49,11 @@ need_root() {
 install_packages() {
     local missing=()
     [ -x /usr/sbin/postfix ] || missing+=(postfix)
-    [ -x /usr/sbin/saslpasswd2 ] || missing+=(sasl2-bin)
-    [ -e /usr/lib/x86_64-linux-gnu/sasl2/libplain.so ] || [ -n "$(find /usr/lib -name 'libplain.so*' -path '*sasl2*' 2>/dev/null | head -1)" ] || missing+=(libsasl2-modules)
-    [ -e /etc/ssl/certs/ssl-cert-snakeoil.pem ] || missing+=(ssl-cert)
+    if [ "$PROFILE" = relay ]; then
+        [ -x /usr/sbin/saslpasswd2 ] || missing+=(sasl2-bin)
+        [ -e /usr/lib/x86_64-linux-gnu/sasl2/libplain.so ] || [ -n "$(find /usr/lib -name 'libplain.so*' -path '*sasl2*' 2>/dev/null | head -1)" ] || missing+=(libsasl2-modules)
+        [ -e /etc/ssl/certs/ssl-cert-snakeoil.pem ] || missing+=(ssl-cert)
+    fi
     [ ${#missing[@]} = 0 ] && return 0
     log "installing ${missing[*]}"
     echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
@@ -48,7 +63,7 @@ install_packages() {
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
-    [ -e /etc/ssl/certs/ssl-cert-snakeoil.pem ] || make-ssl-cert generate-default-snakeoil
+    [ "$PROFILE" != relay ] || [ -e /etc/ssl/certs/ssl-cert-snakeoil.pem ] || make-ssl-cert generate-default-snakeoil
 }
 
 pf() { /usr/sbin/postfix -c "$ETC" "$@"; }
@@ -56,45 +71,70 @@ pf() { /usr/sbin/postfix -c "$ETC" "$@"; }
 # Postfix prints its fatal errors only to a terminal (else to syslog, absent here): give it one to say why.
 pf_loud() { pf "$@" >/dev/null 2>&1 || { script -qec "/usr/sbin/postfix -c $ETC $*" /dev/null >&2; return 1; }; }
 
-running() { [ -d "$ETC" ] && pf status >/dev/null 2>&1; }
+running() { [ -f "$ETC/main.cf" ] && pf status >/dev/null 2>&1; }
 
 answers() { # port
     timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && head -c 3 <&3" 2>/dev/null | grep -q 220
 }
 
-configure() { # port
-    local port=$1 login_port=$(($1 + 1))
-    rm -rf "$DIR/mail"
-    mkdir -p "$ETC/sasl" "$DIR/queue" "$DIR/data" "$DIR/mail" "$DIR/log"
-    chown postfix:postfix "$DIR/data"
-    chown nobody:nogroup "$DIR/mail"
-    touch "$DIR/log/postfix.log"
-
-    cat > "$ETC/main.cf" <<EOF
-# MailApi test relay: see tests/relays/postfix.sh. Generated; do not edit.
+# What both profiles share: the instance's own folders, and master.cf's local services (no smtp/lmtp/relay client).
+main_cf_common() { # syslog name
+    cat <<EOF
+# MailApi $PROFILE Postfix: see tests/relays/postfix.sh. Generated; do not edit.
 compatibility_level = 3.6
 queue_directory = $DIR/queue
 data_directory = $DIR/data
 mail_owner = postfix
 setgid_group = postdrop
-syslog_name = $SYSLOG_NAME
+syslog_name = $1
 maillog_file_prefixes = $DIR/log
 maillog_file = $DIR/log/postfix.log
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+smtpd_peername_lookup = no
+alias_maps =
+alias_database =
+relayhost =
+smtpd_banner = \$myhostname ESMTP Postfix
+EOF
+}
 
+master_cf_common() {
+    cat <<EOF
+pickup    unix  n - n 60   1 pickup
+cleanup   unix  n - n -    0 cleanup
+qmgr      unix  n - n 300  1 qmgr
+rewrite   unix  - - n -    - trivial-rewrite
+bounce    unix  - - n -    0 bounce
+defer     unix  - - n -    0 bounce
+trace     unix  - - n -    0 bounce
+verify    unix  - - n -    1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -    - proxymap
+showq     unix  n - n -    - showq
+error     unix  - - n -    - error
+retry     unix  - - n -    - error
+discard   unix  - - n -    - discard
+anvil     unix  - - n -    1 anvil
+scache    unix  - - n -    1 scache
+postlog   unix-dgram n - n - 1 postlogd
+EOF
+}
+
+configure_relay() {
+    local login_port=$((PORT + 1))
+    rm -rf "$DIR/mail"
+    mkdir -p "$ETC/sasl" "$DIR/mail"
+    chown nobody:nogroup "$DIR/mail"
+
+    { main_cf_common postfix-mailapi; cat <<EOF
 myhostname = $HOSTNAME_
 mydomain = domain.local
 myorigin = \$mydomain
 mydestination = domain.local, \$myhostname, localhost
-smtpd_banner = \$myhostname ESMTP Postfix
-inet_interfaces = loopback-only
-inet_protocols = ipv4
 mynetworks =
 biff = no
 append_dot_mydomain = no
-alias_maps =
-alias_database =
-relayhost =
-smtpd_peername_lookup = no
 disable_vrfy_command = yes
 message_size_limit = 20480000
 
@@ -134,33 +174,17 @@ smtpd_sender_restrictions =
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
 smtpd_recipient_restrictions = check_recipient_access texthash:$ETC/recipient_access
 EOF
+    } > "$ETC/main.cf"
 
-    cat > "$ETC/master.cf" <<EOF
-# MailApi test relay: see tests/relays/postfix.sh. Generated; do not edit.
-# No smtp, relay or lmtp client service: mail has no way out of this machine.
-127.0.0.1:$port       inet  n - n - - smtpd
+    { cat <<EOF
+# MailApi relay Postfix: see tests/relays/postfix.sh. Generated; do not edit.
+127.0.0.1:$PORT       inet  n - n - - smtpd
 127.0.0.1:$login_port inet  n - n - - smtpd -o smtpd_sasl_mechanism_filter=login
-pickup    unix  n - n 60   1 pickup
-cleanup   unix  n - n -    0 cleanup
-qmgr      unix  n - n 300  1 qmgr
 tlsmgr    unix  - - n 1000? 1 tlsmgr
-rewrite   unix  - - n -    - trivial-rewrite
-bounce    unix  - - n -    0 bounce
-defer     unix  - - n -    0 bounce
-trace     unix  - - n -    0 bounce
-verify    unix  - - n -    1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -    - proxymap
 proxywrite unix - - n -    1 proxymap
-showq     unix  n - n -    - showq
-error     unix  - - n -    - error
-retry     unix  - - n -    - error
-discard   unix  - - n -    - discard
-anvil     unix  - - n -    1 anvil
-scache    unix  - - n -    1 scache
-postlog   unix-dgram n - n - 1 postlogd
 maildir   unix  - n n -    - virtual
 EOF
+    master_cf_common; } > "$ETC/master.cf"
 
     # Two Maildirs (a trailing slash makes one): the local domain's and every other domain's. virtual(8) allows no
     # regexp substitution here, so copies are told apart by the Delivered-To: header virtual(8) adds to each.
@@ -190,7 +214,8 @@ EOF
     chmod 640 "$DIR/sasldb2"
 
     cat > "$DIR/relay.env" <<EOF
-POSTFIX_PORT=$port
+POSTFIX_PROFILE=relay
+POSTFIX_PORT=$PORT
 POSTFIX_LOGIN_PORT=$login_port
 POSTFIX_MAILDIR=$DIR/mail/domain.local
 POSTFIX_RELAYED_MAILDIR=$DIR/mail/relayed
@@ -201,33 +226,64 @@ POSTFIX_PASSWORD=$SASL_PASSWORD
 EOF
 }
 
+configure_bench() {
+    { main_cf_common postfix-mailapi-bench; cat <<EOF
+myhostname = bench.localhost
+mydomain = localhost
+myorigin = bench.localhost
+mydestination =
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+default_transport = discard
+relay_transport = discard
+local_transport = discard
+virtual_transport = discard
+EOF
+    } > "$ETC/main.cf"
+    { echo "# MailApi bench Postfix: see tests/relays/postfix.sh. Generated; do not edit."
+      echo "127.0.0.1:$PORT inet n - n - - smtpd"
+      master_cf_common; } > "$ETC/master.cf"
+    cat > "$DIR/relay.env" <<EOF
+POSTFIX_PROFILE=bench
+POSTFIX_PORT=$PORT
+POSTFIX_LOG=$DIR/log/postfix.log
+EOF
+}
+
 start() {
-    local port=${1:-${MAILAPI_POSTFIX_PORT:-10025}}
     need_root
     install_packages
-    if running && grep -qx "POSTFIX_PORT=$port" "$DIR/relay.env" 2>/dev/null && answers "$port"; then
-        log "already running on 127.0.0.1:$port"
+    # (An instance from before profiles has no POSTFIX_PROFILE line: it is a relay.)
+    local was
+    was=$(sed -n 's/^POSTFIX_PROFILE=//p' "$DIR/relay.env" 2>/dev/null || true)
+    if running && [ "${was:-relay}" = "$PROFILE" ] && grep -qx "POSTFIX_PORT=$PORT" "$DIR/relay.env" && answers "$PORT"; then
+        log "already running on 127.0.0.1:$PORT ($PROFILE)"
         return 0
     fi
     running && pf stop >/dev/null 2>&1 || true
-    configure "$port"
+    mkdir -p "$ETC" "$DIR/queue" "$DIR/data" "$DIR/log"
+    chown postfix:postfix "$DIR/data"
+    touch "$DIR/log/postfix.log"
+    "configure_$PROFILE"
     pf_loud check || { log "postfix check failed"; exit 1; }
     pf_loud start || { tail -20 "$DIR/log/postfix.log" >&2; log "postfix start failed"; exit 1; }
     for _ in $(seq 1 50); do
-        if answers "$port" && answers $((port + 1)); then
-            log "running on 127.0.0.1:$port (AUTH LOGIN only on $((port + 1))); config $ETC, Maildirs $DIR/mail, log $DIR/log/postfix.log"
+        if answers "$PORT" && { [ "$PROFILE" != relay ] || answers $((PORT + 1)); }; then
+            log "running on 127.0.0.1:$PORT ($PROFILE$([ "$PROFILE" = relay ] && echo "; AUTH LOGIN only on $((PORT + 1))")); config $ETC, log $DIR/log/postfix.log"
             return 0
         fi
         sleep 0.2
     done
     tail -20 "$DIR/log/postfix.log" >&2
-    log "postfix does not answer on 127.0.0.1:$port"
+    log "postfix does not answer on 127.0.0.1:$PORT"
     exit 1
 }
 
 stop() {
     need_root
-    if [ -d "$ETC" ] && [ -f "$ETC/main.cf" ]; then
+    local profile
+    profile=$(sed -n 's/^POSTFIX_PROFILE=//p' "$DIR/relay.env" 2>/dev/null || true)
+    if [ -f "$ETC/main.cf" ]; then
         pf stop >/dev/null 2>&1 || true
         # master waits for its children; make sure none is left behind.
         local pid
@@ -241,6 +297,8 @@ stop() {
         fi
     fi
     rm -f "$DIR/relay.env"
+    # A bench instance is throw-away; the relay's folder keeps its Maildirs and log for a look after the tests.
+    [ "$profile" != bench ] || rm -rf "$DIR"
     log "stopped"
 }
 
@@ -253,9 +311,9 @@ status() {
     return 1
 }
 
-case "${1:-}" in
-    start) start "${2:-}" ;;
+case "$cmd" in
+    start) start ;;
     stop) stop ;;
     status) status ;;
-    *) echo "usage: $0 start [PORT] | stop | status" >&2; exit 2 ;;
+    *) usage ;;
 esac

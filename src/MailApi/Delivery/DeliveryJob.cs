@@ -24,6 +24,32 @@ public sealed class DeliveryJob(
     /// <summary>How long recording an outcome waits between tries while the store is unreachable, at most.</summary>
     private static readonly TimeSpan MaxRecordBackoff = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Messages one job delivers in turn (<see cref="IDeliveryQueue.Enqueue(IReadOnlyList{Guid})"/>): few enough that a
+    /// batch still spreads over the workers (100 messages → 10 jobs), many enough to pay a job's cost once per ten.
+    /// </summary>
+    public const int MessagesPerJob = 10;
+
+    /// <summary>
+    /// Several messages, one after the other, each exactly as <see cref="RunAsync"/> delivers it. One that fails (a storage
+    /// outage) does not stop the rest: it stays waiting in the store, where the orphan sweep finds it.
+    /// </summary>
+    [AutomaticRetry(Attempts = 0)]
+    public async Task RunManyAsync(Guid[] messageIds, CancellationToken cancellationToken)
+    {
+        foreach (var messageId in messageIds)
+        {
+            try
+            {
+                await RunAsync(messageId, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "Delivering message {MessageId} failed; the orphan sweep queues it again", messageId);
+            }
+        }
+    }
+
     /// <summary>Hangfire's own retries are off: the schedule of <see cref="DeliveryOptions.RetryDelays"/> is the only one.</summary>
     [AutomaticRetry(Attempts = 0)]
     public async Task RunAsync(Guid messageId, CancellationToken cancellationToken)

@@ -13,6 +13,21 @@ public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs) : IDelivery
     public void Enqueue(Guid messageId) =>
         jobs.Create<DeliveryJob>(job => job.RunAsync(messageId, CancellationToken.None), new EnqueuedState());
 
+    public void Enqueue(IReadOnlyList<Guid> messageIds)
+    {
+        foreach (var chunk in messageIds.Chunk(DeliveryJob.MessagesPerJob))
+        {
+            if (chunk.Length == 1)
+            {
+                Enqueue(chunk[0]);
+            }
+            else
+            {
+                jobs.Create<DeliveryJob>(job => job.RunManyAsync(chunk, CancellationToken.None), new EnqueuedState());
+            }
+        }
+    }
+
     /// <remarks>Hangfire keeps schedules in whole seconds, truncated: rounding up keeps a job from running before its time.</remarks>
     public void Schedule(Guid messageId, DateTimeOffset at) =>
         jobs.Create<DeliveryJob>(job => job.RunAsync(messageId, CancellationToken.None), new ScheduledState(RoundUpToSecond(at).UtcDateTime));

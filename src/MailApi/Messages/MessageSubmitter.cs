@@ -81,24 +81,22 @@ public sealed class MessageSubmitter(
         }
         gauge.Stored(messages.Count, bytes);
 
+        var due = new List<Guid>(added.Messages.Count);
         foreach (var message in added.Messages)
         {
             Accepted(logger, message.Id, owner, message.Recipients.Count, message.Status, null);
-            try
+            if (message.Status == MessageStatus.Scheduled)
             {
-                if (message.Status == MessageStatus.Scheduled)
-                {
-                    queue.Schedule(message.Id, message.SendAt!.Value);
-                }
-                else
-                {
-                    queue.Enqueue(message.Id);
-                }
+                Queue(message.Id, () => queue.Schedule(message.Id, message.SendAt!.Value));
             }
-            catch (Exception ex)
+            else
             {
-                logger.LogError(ex, "Message {MessageId} is stored but its delivery job could not be queued; the orphan sweep queues it", message.Id);
+                due.Add(message.Id);
             }
+        }
+        if (due.Count > 0)
+        {
+            Queue(due[0], () => queue.Enqueue(due));
         }
         return new Result(Outcome.Created, added.Messages);
     }
@@ -156,6 +154,19 @@ public sealed class MessageSubmitter(
             }
         }
         return false;
+    }
+
+    /// <summary>Hands messages to the queue; a failure there leaves them stored and waiting, for the orphan sweep to queue.</summary>
+    private void Queue(Guid firstId, Action enqueue)
+    {
+        try
+        {
+            enqueue();
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Message {MessageId} (and any queued with it) is stored but its delivery job could not be queued; the orphan sweep queues it", firstId);
+        }
     }
 
     /// <summary>What the message's content weighs while it waits: UTF-8 bodies, decoded attachments, custom headers.</summary>

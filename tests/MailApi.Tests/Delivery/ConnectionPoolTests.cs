@@ -39,19 +39,6 @@ public sealed class ConnectionPoolTests
     private static List<string?> Commands(JsonObject attempt) =>
         attempt["transcript"]!.AsArray().Select(e => ((string?)e!["command"])?.Split(' ')[0]).ToList();
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Waited {Patience} for {what}.");
-            }
-            await Task.Delay(20);
-        }
-    }
-
     [Fact]
     public async Task Messages_share_one_connection_and_the_first_attempt_holds_its_greeting_ehlo_and_auth()
     {
@@ -139,7 +126,7 @@ public sealed class ConnectionPoolTests
         var client = factory.ClientFor();
 
         var first = await SendAsync(client);
-        await WaitUntilAsync(() => relay.Commands.Contains("QUIT"), "the idle connection's QUIT");
+        await Poll.UntilAsync(() => relay.Commands.Contains("QUIT"), Patience, "the idle connection's QUIT");
         var second = await SendAsync(client);
 
         Assert.Equal("sent", (string?)second["status"]);

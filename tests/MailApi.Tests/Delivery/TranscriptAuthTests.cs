@@ -94,7 +94,8 @@ public sealed class TranscriptAuthTests
     public async Task Real_MailKit_session_is_recorded_command_by_command(string mechanism, bool pipelining)
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var server = new ScriptedSmtpServer { Pipelining = pipelining, AuthMechanisms = mechanism };
+        var answers = new PostfixAnswers { Pipelining = pipelining, AuthMechanisms = mechanism };
+        await using var server = RawSmtpServer.Dialogue(answers.Answer, PostfixAnswers.Greeting, splitReplies: true);
         var recorder = new TranscriptRecorder();
         var spy = new ChunkSpy(recorder);
         string finalText;
@@ -109,7 +110,7 @@ public sealed class TranscriptAuthTests
 
         var entries = recorder.Entries;
         Assert.Equal(E(null, 220, null, "profbox.domain.local ESMTP Postfix"), entries[0]);
-        Assert.Equal(server.Commands, entries.Skip(1).Select(e => e.Command));
+        Assert.Equal(answers.Commands, entries.Skip(1).Select(e => e.Command));
         Assert.All(entries, e => Assert.NotNull(e.Reply));
         Assert.Equal(
             ["EHLO mailapi.local", $"AUTH {mechanism} ***"],
@@ -129,10 +130,10 @@ public sealed class TranscriptAuthTests
 
         // The server really got the credentials, MailKit's detector reported each of them and nothing else,
         // and the recorder holds none of them.
-        Assert.NotEmpty(server.Credentials);
-        Assert.Equal(server.Credentials, spy.ReportedSecrets);
+        Assert.NotEmpty(answers.Credentials);
+        Assert.Equal(answers.Credentials, spy.ReportedSecrets);
         var recorded = string.Join("\n", entries.Select(e => $"{e.Command}|{e.Reply?.Text}"));
-        foreach (var credential in server.Credentials)
+        foreach (var credential in answers.Credentials)
         {
             Assert.DoesNotContain(credential, recorded, StringComparison.Ordinal);
         }

@@ -12,7 +12,8 @@ public sealed class TranscriptMailKitTests
     public async Task Real_MailKit_hang_up_after_the_dot_leaves_the_dot_without_reply()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var server = new ScriptedSmtpServer { HangUpAfterDot = true };
+        var answers = new PostfixAnswers { HangUpAfterDot = true };
+        await using var server = RawSmtpServer.Dialogue(answers.Answer, PostfixAnswers.Greeting, splitReplies: true);
         var recorder = new TranscriptRecorder();
         using var client = new SmtpClient(recorder);
         client.LocalDomain = "mailapi.local";
@@ -30,7 +31,8 @@ public sealed class TranscriptMailKitTests
     public async Task Real_MailKit_refused_recipient_is_recorded_with_its_reply()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var server = new ScriptedSmtpServer { RefuseRecipient = "other@domain.local" };
+        var answers = new PostfixAnswers { RefuseRecipient = "other@domain.local" };
+        await using var server = RawSmtpServer.Dialogue(answers.Answer, PostfixAnswers.Greeting, splitReplies: true);
         var recorder = new TranscriptRecorder();
         using var client = new SmtpClient(recorder);
         client.LocalDomain = "mailapi.local";
@@ -41,7 +43,7 @@ public sealed class TranscriptMailKitTests
         await client.DisconnectAsync(true, ct);
 
         Assert.Contains(E("RCPT TO:<other@domain.local>", 550, "5.1.1", "<other@domain.local>: Recipient address rejected: User unknown"), recorder.Entries);
-        Assert.Equal(server.Commands, recorder.Entries.Skip(1).Select(e => e.Command));
+        Assert.Equal(answers.Commands, recorder.Entries.Skip(1).Select(e => e.Command));
         Assert.All(recorder.Entries, e => Assert.NotNull(e.Reply));
     }
 
@@ -51,7 +53,8 @@ public sealed class TranscriptMailKitTests
         // The recorder knows the content only by DATA's terminator; BDAT content would be read as commands.
         // MailKit would take BDAT for binary content to a relay with CHUNKING and BINARYMIME (RFC 3030).
         var ct = TestContext.Current.CancellationToken;
-        await using var server = new ScriptedSmtpServer();
+        var answers = new PostfixAnswers { BinaryMime = true };
+        await using var server = RawSmtpServer.Dialogue(answers.Answer, PostfixAnswers.Greeting, splitReplies: true);
         using var connection = new PooledConnection("c1", new SmtpOptions { Host = "127.0.0.1", Port = server.Port, Security = SmtpSecurity.None });
         await connection.OpenAsync(NullLogger.Instance, ct);
 
@@ -64,8 +67,8 @@ public sealed class TranscriptMailKitTests
         await connection.Client.SendAsync(message, ct);
         await connection.QuitQuietlyAsync();
 
-        Assert.DoesNotContain(server.Commands, c => c.StartsWith("BDAT", StringComparison.OrdinalIgnoreCase));
-        Assert.Equal(server.Commands, connection.Recorder.Entries.Skip(1).Select(e => e.Command));
+        Assert.DoesNotContain(answers.Commands, c => c.StartsWith("BDAT", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(answers.Commands, connection.Recorder.Entries.Skip(1).Select(e => e.Command));
         Assert.Contains(connection.Recorder.Entries, e => e is { Command: ".", Reply.Code: 250 });
         AssertNoSecrets(connection.Recorder.Entries);
     }

@@ -79,19 +79,30 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
     /// <summary>Polls GET /v1/messages/{id} until the status is one of <paramref name="statuses"/>.</summary>
     public static async Task<JsonObject> WaitForStatusAsync(HttpClient client, string id, TimeSpan timeout, params string[] statuses)
     {
-        var deadline = DateTime.UtcNow + timeout;
         JsonObject? last = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            last = await client.GetFromJsonAsync<JsonObject>($"/v1/messages/{id}");
-            if (statuses.Contains((string?)last!["status"]))
+        await Poll.UntilAsync(
+            async () =>
             {
-                return last;
-            }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"Message {id} did not reach {string.Join("/", statuses)} within {timeout}; last seen: {last}"
-            + (Owners.TryGetValue(client, out var factory) ? "\n" + factory.HangfireState() + $"\nWhole log: {factory.DumpLog(id)}\nService log:\n" + string.Join("\n", factory.Logs.Lines.Where(l => !l.Contains(" Microsoft.AspNetCore", StringComparison.Ordinal) && !l.StartsWith("Debug MailApi.Auth", StringComparison.Ordinal)).TakeLast(60)) : ""));
+                last = await client.GetFromJsonAsync<JsonObject>($"/v1/messages/{id}");
+                return statuses.Contains((string?)last!["status"]);
+            },
+            timeout,
+            () => $"message {id} to reach {string.Join("/", statuses)}; last seen: {last}"
+                + (Owners.TryGetValue(client, out var factory) ? "\n" + factory.HangfireState() + $"\nWhole log: {factory.DumpLog(id)}\nService log:\n" + string.Join("\n", factory.Logs.Lines.Where(l => !l.Contains(" Microsoft.AspNetCore", StringComparison.Ordinal) && !l.StartsWith("Debug MailApi.Auth", StringComparison.Ordinal)).TakeLast(60)) : ""));
+        return last!;
+    }
+
+    /// <summary>
+    /// Waits until Hangfire holds no job enqueued, scheduled or processing: no attempt runs and none is planned, so a
+    /// test can check that something did not happen (a retry, a second copy) without waiting for time to pass.
+    /// </summary>
+    public Task WaitUntilIdleAsync(TimeSpan timeout)
+    {
+        var monitor = Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+        return Poll.UntilAsync(
+            () => Task.FromResult(monitor.GetStatistics() is { Enqueued: 0, Scheduled: 0, Processing: 0 }),
+            timeout,
+            () => "Hangfire to have nothing enqueued, scheduled or processing; " + HangfireState());
     }
 
     /// <summary>Writes everything the service logged to a temp file and returns its path.</summary>

@@ -23,17 +23,8 @@ public sealed class WebhookReceiver : IDisposable
     /// <summary>Waits until <paramref name="count"/> requests came to <paramref name="path"/>.</summary>
     public async Task<IReadOnlyList<Received>> WaitForAsync(int count, string path = "/hook", TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (DateTime.UtcNow < deadline)
-        {
-            var requests = Requests(path);
-            if (requests.Count >= count)
-            {
-                return requests;
-            }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"{path} received {Requests(path).Count} request(s), not {count}.");
+        await Poll.UntilAsync(() => Requests(path).Count >= count, timeout ?? TimeSpan.FromSeconds(30), $"{count} request(s) at {path}");
+        return Requests(path);
     }
 
     public void Dispose() => Server.Stop();

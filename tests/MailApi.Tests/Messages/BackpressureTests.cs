@@ -72,18 +72,20 @@ public sealed class BackpressureTests
     }
 }
 
-/// <summary>Hangfire's storage failing for the second job queued (as in an outage between storing and queueing).</summary>
-internal sealed class FailingSecondEnqueue(IDeliveryQueue inner) : IDeliveryQueue
+/// <summary>Hangfire's storage failing for the first jobs queued (as in an outage between storing and queueing).</summary>
+internal sealed class FailingFirstEnqueue(IDeliveryQueue inner) : IDeliveryQueue
 {
     private int _calls;
 
-    public void Enqueue(Guid messageId)
+    public void Enqueue(Guid messageId) => inner.Enqueue(messageId);
+
+    public void Enqueue(IReadOnlyList<Guid> messageIds)
     {
-        if (Interlocked.Increment(ref _calls) == 2)
+        if (Interlocked.Increment(ref _calls) == 1)
         {
             throw new InvalidOperationException("The job storage is unreachable (test).");
         }
-        inner.Enqueue(messageId);
+        inner.Enqueue(messageIds);
     }
 
     public void Schedule(Guid messageId, DateTimeOffset at) => inner.Schedule(messageId, at);
@@ -94,6 +96,6 @@ internal static class FailingQueueRegistration
     public static void Decorate(this IServiceCollection services)
     {
         services.AddSingleton<HangfireDeliveryQueue>();
-        services.AddSingleton<IDeliveryQueue>(s => new FailingSecondEnqueue(s.GetRequiredService<HangfireDeliveryQueue>()));
+        services.AddSingleton<IDeliveryQueue>(s => new FailingFirstEnqueue(s.GetRequiredService<HangfireDeliveryQueue>()));
     }
 }

@@ -88,6 +88,10 @@ public sealed class MailboxesTests
         {
         }
 
+        public void Enqueue(IReadOnlyList<Guid> messageIds)
+        {
+        }
+
         public void Schedule(Guid messageId, DateTimeOffset at)
         {
         }

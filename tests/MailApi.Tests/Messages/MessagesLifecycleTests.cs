@@ -57,7 +57,7 @@ public sealed class MessagesLifecycleTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
         Assert.Equal("application/problem+json", conflict.Content.Headers.ContentType!.MediaType);
         await MailApiFactory.WaitForStatusAsync(client, id, TimeSpan.FromSeconds(20), "sent");
-        await Task.Delay(300);
+        await _factory.WaitUntilIdleAsync(TimeSpan.FromSeconds(20)); // a second delivery, had the repeat made one, has run
         Assert.Single(_relay.Messages);
 
         // Another API key with the same Idempotency-Key is another request.
@@ -212,7 +212,7 @@ public sealed class MessagesLifecycleTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, canceled.StatusCode);
         Assert.Equal("canceled", (string?)(await canceled.Content.ReadFromJsonAsync<JsonObject>())!["status"]);
 
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        await _factory.WaitUntilIdleAsync(TimeSpan.FromSeconds(20)); // its time has come and gone: nothing is left to run
         var after = await client.GetFromJsonAsync<JsonObject>($"/v1/messages/{id}");
         Assert.Equal("canceled", (string?)after!["status"]);
         Assert.Empty(after["attempts"]!.AsArray());

@@ -29,18 +29,12 @@ internal static class RelayDialogue
     /// <summary>Waits until the message has at least <paramref name="attempts"/> attempts and rests in one of <paramref name="statuses"/>.</summary>
     public static async Task<JsonObject> WaitForAttemptsAsync(HttpClient client, string id, int attempts, params string[] statuses)
     {
-        var deadline = DateTime.UtcNow + Patience;
         JsonObject? last = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            last = await GetAsync(client, id);
-            if (Attempts(last).Count >= attempts && statuses.Contains((string?)last["status"]))
-            {
-                return last;
-            }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"Message {id} did not reach {attempts} attempt(s) and {string.Join("/", statuses)} within {Patience}; last seen: {last}");
+        await Poll.UntilAsync(
+            async () => (last = await GetAsync(client, id)) is { } m && Attempts(m).Count >= attempts && statuses.Contains((string?)m["status"]),
+            Patience,
+            () => $"message {id} to reach {attempts} attempt(s) and {string.Join("/", statuses)}; last seen: {last}");
+        return last!;
     }
 
     public static JsonArray Attempts(JsonObject message) => message["attempts"]!.AsArray();
@@ -68,10 +62,13 @@ internal static class RelayDialogue
     public static JsonObject Recipient(JsonObject message, string address) =>
         message["recipients"]!.AsArray().Single(r => (string?)r!["address"] == address)!.AsObject();
 
-    /// <summary>Waits longer than the retry delay and checks that no other attempt came.</summary>
-    public static async Task<JsonObject> AssertNoFurtherAttemptAsync(HttpClient client, string id, int attempts, TimeSpan wait)
+    /// <summary>
+    /// Waits until the service has no attempt running or planned (Hangfire idle), then checks that the message has
+    /// <paramref name="attempts"/> attempts: a retry, had one been planned, would have run by then.
+    /// </summary>
+    public static async Task<JsonObject> AssertNoFurtherAttemptAsync(MailApiFactory factory, HttpClient client, string id, int attempts)
     {
-        await Task.Delay(wait);
+        await factory.WaitUntilIdleAsync(Patience);
         var message = await GetAsync(client, id);
         Assert.Equal(attempts, Attempts(message).Count);
         return message;

@@ -71,7 +71,8 @@ public sealed class DatabaseOutageTests
         await database.StopAsync();
         relay.ReleaseFinalReplies();
         // The job has the relay's "250 queued as" and cannot write it: it keeps trying rather than dropping it.
-        await WaitUntilAsync(() => factory.Logs.Lines.Any(l => l.Contains($"Recording attempt 1 of message {id} failed", StringComparison.Ordinal)));
+        await Poll.UntilAsync(() => factory.Logs.Lines.Any(l => l.Contains($"Recording attempt 1 of message {id} failed", StringComparison.Ordinal)),
+            Patience, "the job's failed attempt to record the reply");
         await database.StartAgainAsync();
 
         var message = await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent", "failed", "partially_sent");
@@ -152,27 +153,12 @@ public sealed class DatabaseOutageTests
     private static async Task<string> PostUntilAcceptedAsync(HttpClient client, object body)
     {
         HttpResponseMessage? response = null;
-        await WaitUntilAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             response = await client.PostAsJsonAsync("/v1/messages", body);
             Assert.True(response.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.ServiceUnavailable, $"{response.StatusCode}");
             return response.StatusCode == HttpStatusCode.Accepted;
-        });
+        }, Patience, () => "a 202 to the POST");
         return await AcceptedIdAsync(response!);
-    }
-
-    private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("The service did not reach the state the test waits for.");
-            }
-            await Task.Delay(50);
-        }
     }
 }

@@ -298,7 +298,7 @@ public sealed class PostgreSqlMessageStoreTests : MessageStoreContract
 {
     private static readonly Lazy<Task<IMessageStore>> Shared = new(async () =>
     {
-        var connectionString = await Infrastructure.Postgres.CreateDatabaseAsync();
+        var connectionString = await MailApi.Testing.Postgres.CreateDatabaseAsync();
         var options = Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = connectionString });
         var database = new PostgreSqlDatabase(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<PostgreSqlDatabase>.Instance);
         return new PostgreSqlMessageStore(database);
@@ -306,9 +306,9 @@ public sealed class PostgreSqlMessageStoreTests : MessageStoreContract
 
     protected override Task<IMessageStore> StoreAsync()
     {
-        if (Infrastructure.Postgres.ServerConnectionString is null)
+        if (MailApi.Testing.Postgres.ServerConnectionString is null)
         {
-            Assert.Skip(Infrastructure.Postgres.HowToGet);
+            Assert.Skip(MailApi.Testing.Postgres.HowToGet);
         }
         return Shared.Value;
     }

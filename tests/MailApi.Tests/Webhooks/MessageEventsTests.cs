@@ -73,7 +73,7 @@ public abstract class MessageEventsContract : IAsyncLifetime
     [Fact]
     public async Task A_deferred_then_sent_message_has_deferred_queued_sent_in_sequence()
     {
-        _relay.DeferRecipientTimes("busy@domain.local", 1, 451, "4.3.0 Try again later");
+        _relay.DeferRecipient("busy@domain.local", 451, "4.3.0 Try again later", times: 1);
         var id = await SendAsync(Bodies.Valid("busy@domain.local"));
         await MailApiFactory.WaitForStatusAsync(_factory.ClientFor(), id, Patience, "sent");
 
@@ -92,7 +92,7 @@ public abstract class MessageEventsContract : IAsyncLifetime
     [Fact]
     public async Task A_failed_message_has_a_failed_event_with_the_refusal()
     {
-        _relay.RejectRecipient("gone@domain.local", 550, "5.1.1 No such user");
+        _relay.RejectRecipient("gone@domain.local");
         var id = await SendAsync(Bodies.Valid("gone@domain.local"));
         await MailApiFactory.WaitForStatusAsync(_factory.ClientFor(), id, Patience, "failed");
 

@@ -92,19 +92,14 @@ public abstract partial class WebhookDeliveryContract : IAsyncLifetime
     /// <summary>Polls the endpoint's delivery log until its newest delivery matches.</summary>
     protected async Task<JsonObject> WaitForDeliveryAsync(string endpointId, Func<JsonObject, bool> done)
     {
-        var deadline = DateTime.UtcNow + Patience;
         JsonObject? last = null;
-        while (DateTime.UtcNow < deadline)
+        await Poll.UntilAsync(async () =>
         {
             var items = (await Client.GetFromJsonAsync<JsonObject>($"/v1/webhooks/{endpointId}/deliveries"))!["items"]!.AsArray();
             last = items.FirstOrDefault()?.AsObject();
-            if (last is not null && done(last))
-            {
-                return last;
-            }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"The delivery of {endpointId} did not get there; last seen: {last}");
+            return last is not null && done(last);
+        }, Patience, () => $"the delivery of {endpointId} to get there; last seen: {last}");
+        return last!;
     }
 
     protected static int?[] StatusCodes(JsonObject delivery) =>
@@ -139,7 +134,7 @@ public abstract partial class WebhookDeliveryContract : IAsyncLifetime
     {
         Answer(200);
         var (_, secret) = await CreateEndpointAsync();
-        Relay.DeferRecipientTimes("busy@domain.local", 1, 451, "4.3.0 Try again later");
+        Relay.DeferRecipient("busy@domain.local", 451, "4.3.0 Try again later", times: 1);
         await SendMessageAsync(Bodies.Valid("busy@domain.local"));
 
         var requests = await Receiver.WaitForAsync(3);

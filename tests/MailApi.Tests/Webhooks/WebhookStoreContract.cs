@@ -145,7 +145,7 @@ public sealed class PostgreSqlWebhookStoreTests : WebhookStoreContract
 {
     private static readonly Lazy<Task<(IMessageStore, IWebhookStore)>> Shared = new(async () =>
     {
-        var connectionString = await Infrastructure.Postgres.CreateDatabaseAsync();
+        var connectionString = await Postgres.CreateDatabaseAsync();
         var options = Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = connectionString });
         var database = new PostgreSqlDatabase(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<PostgreSqlDatabase>.Instance);
         return ((IMessageStore)new PostgreSqlMessageStore(database), (IWebhookStore)new PostgreSqlWebhookStore(database));
@@ -153,9 +153,9 @@ public sealed class PostgreSqlWebhookStoreTests : WebhookStoreContract
 
     protected override Task<(IMessageStore Messages, IWebhookStore Webhooks)> StoresAsync()
     {
-        if (Infrastructure.Postgres.ServerConnectionString is null)
+        if (Postgres.ServerConnectionString is null)
         {
-            Assert.Skip(Infrastructure.Postgres.HowToGet);
+            Assert.Skip(Postgres.HowToGet);
         }
         return Shared.Value;
     }

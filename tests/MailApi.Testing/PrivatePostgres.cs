@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Npgsql;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>
 /// A PostgreSQL cluster of one test's own (initdb in a temp folder, a free port on 127.0.0.1) that the test may stop

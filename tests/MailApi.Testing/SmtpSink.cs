@@ -1,24 +1,27 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>
-/// Postfix's <c>smtp-sink</c> test server on 127.0.0.1, started by a test with fault-injection flags
-/// (<c>-Q</c> 421 and hang up, <c>-q</c> hang up without a reply, <c>-r</c>/<c>-f</c> 4xx/5xx on chosen commands,
-/// <c>-W cmd:delay</c> a slow reply, <c>-A</c> abort after DATA; see smtp-sink(1)), killed (by its process id) on dispose.
-/// Every transaction whose content reached the final dot is dumped to a file (<c>-d</c>), whatever the sink
-/// answered to it: <see cref="Transactions"/> counts the copies of the message the sink has seen.
+/// Postfix's <c>smtp-sink</c> test server on 127.0.0.1, killed (by its process id) on dispose. Two uses:
+/// <see cref="StartAsync(int, string[])"/> for tests, with fault-injection flags (<c>-Q</c> 421 and hang up, <c>-q</c> hang up
+/// without a reply, <c>-r</c>/<c>-f</c> 4xx/5xx on chosen commands, <c>-W cmd:delay</c> a slow reply, <c>-A</c> abort
+/// after DATA; see smtp-sink(1)), where every transaction whose content reached the final dot is dumped to a file
+/// (<c>-d</c>) whatever the sink answered: <see cref="Transactions"/>; and <see cref="StartCountingAsync"/> for load,
+/// which keeps nothing and counts (<c>-c</c>): <see cref="Messages"/>.
 /// </summary>
-public sealed class SmtpSink : IAsyncDisposable
+public sealed partial class SmtpSink : IAsyncDisposable
 {
-    public const string Program = "/usr/sbin/smtp-sink";
+    private const string Program = "/usr/sbin/smtp-sink";
 
     private readonly Process _process;
-    private readonly string _dumps;
+    private readonly string? _dumps;
+    private long _messages;
     private int _disposed;
 
-    private SmtpSink(Process process, int port, string dumps)
+    private SmtpSink(Process process, int port, string? dumps)
     {
         _process = process;
         Port = port;
@@ -27,13 +30,16 @@ public sealed class SmtpSink : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>Messages taken since start (smtp-sink's <c>mesg=</c> counter; <see cref="StartCountingAsync"/> only).</summary>
+    public long Messages => Interlocked.Read(ref _messages);
+
     /// <summary>
     /// The transactions that reached the final dot, oldest first (each: its recipients and the message).
     /// smtp-sink opens a dump at MAIL FROM, closes it at the final dot and removes it when the session ends before;
     /// a dump it still holds open (e.g. while it delays a reply) is not a transaction that reached the dot yet.
     /// </summary>
     public IReadOnlyList<SinkTransaction> Transactions =>
-        Directory.EnumerateFiles(_dumps, "*", SearchOption.AllDirectories)
+        Directory.EnumerateFiles(_dumps ?? throw new InvalidOperationException("A counting sink keeps no transactions."), "*", SearchOption.AllDirectories)
             .Except(OpenFiles())
             .Select(f => (File: f, Time: File.GetLastWriteTimeUtc(f)))
             .OrderBy(f => f.Time)
@@ -50,14 +56,25 @@ public sealed class SmtpSink : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts <c>smtp-sink [flags] 127.0.0.1:port</c> (a free port when 0) and waits until it listens.
-    /// <paramref name="flags"/> are smtp-sink's own, e.g. <c>["-q", "."]</c>.
+    /// Starts <c>smtp-sink [flags] 127.0.0.1:port</c> (a free port when 0), dumping each transaction, and waits until
+    /// it listens. <paramref name="flags"/> are smtp-sink's own, e.g. <c>["-q", "."]</c>.
     /// </summary>
-    public static async Task<SmtpSink> StartAsync(int port = 0, params string[] flags)
+    public static Task<SmtpSink> StartAsync(int port = 0, params string[] flags)
     {
         Require();
-        port = port == 0 ? FreePort.Get() : port;
-        var dumps = Directory.CreateTempSubdirectory("smtp-sink-");
+        var dumps = Directory.CreateTempSubdirectory("smtp-sink-").FullName;
+        return StartProcessAsync(port == 0 ? FreePort.Get() : port, ["-d", Path.Combine(dumps, "%Y%m%d%H%M%S."), .. flags], dumps, 16);
+    }
+
+    /// <summary>
+    /// Starts an smtp-sink for load on a free port: up to <paramref name="connections"/> sessions at once, every
+    /// message answered <c>250 2.0.0 Ok</c>, kept nowhere and counted in <see cref="Messages"/>.
+    /// </summary>
+    public static Task<SmtpSink> StartCountingAsync(int connections) =>
+        StartProcessAsync(FreePort.Get(), ["-c"], dumps: null, connections);
+
+    private static async Task<SmtpSink> StartProcessAsync(int port, string[] flags, string? dumps, int connections)
+    {
         var start = new ProcessStartInfo(Program)
         {
             RedirectStandardOutput = true,
@@ -67,38 +84,53 @@ public sealed class SmtpSink : IAsyncDisposable
         if (Environment.IsPrivilegedProcess && !OperatingSystem.IsWindows())
         {
             // smtp-sink refuses to keep root's privileges; the dumps are then written as nobody.
-            File.SetUnixFileMode(dumps.FullName, (UnixFileMode)0b111_111_111);
+            if (dumps is not null)
+            {
+                File.SetUnixFileMode(dumps, (UnixFileMode)0b111_111_111);
+            }
             start.ArgumentList.Add("-u");
             start.ArgumentList.Add("nobody");
         }
         start.ArgumentList.Add("-h");
         start.ArgumentList.Add("sink.localhost");
-        start.ArgumentList.Add("-d");
-        start.ArgumentList.Add(Path.Combine(dumps.FullName, "%Y%m%d%H%M%S."));
         foreach (var flag in flags)
         {
             start.ArgumentList.Add(flag);
         }
         start.ArgumentList.Add($"127.0.0.1:{port}");
-        start.ArgumentList.Add("16");
+        start.ArgumentList.Add(connections.ToString());
 
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
+        var sink = new SmtpSink(process, port, dumps);
+        // -c writes its counters to stdout, rewritten in place with CR: one reading per line or CR.
+        process.OutputDataReceived += (_, e) => sink.Count(e.Data);
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var sink = new SmtpSink(process, port, dumps.FullName);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!Listening(port))
+        try
         {
-            if (process.HasExited || DateTime.UtcNow > deadline)
-            {
-                await sink.DisposeAsync();
-                throw new InvalidOperationException($"smtp-sink {string.Join(' ', flags)} did not start on 127.0.0.1:{port}.");
-            }
-            await Task.Delay(20);
+            await Poll.UntilAsync(() =>
+                process.HasExited
+                    ? throw new InvalidOperationException($"smtp-sink {string.Join(' ', flags)} exited at start with {process.ExitCode}.")
+                    : Listening(port), TimeSpan.FromSeconds(10), $"smtp-sink {string.Join(' ', flags)} to listen on 127.0.0.1:{port}");
+            return sink;
         }
-        return sink;
+        catch
+        {
+            await sink.DisposeAsync();
+            throw;
+        }
+    }
+
+    private void Count(string? output)
+    {
+        foreach (var reading in (output ?? "").Split('\r'))
+        {
+            if (Counters().Match(reading) is { Success: true } match)
+            {
+                Interlocked.Exchange(ref _messages, long.Parse(match.Groups[1].Value));
+            }
+        }
     }
 
     /// <summary>Kills this smtp-sink (its process only) and removes its dumps.</summary>
@@ -122,7 +154,10 @@ public sealed class SmtpSink : IAsyncDisposable
         _process.Dispose();
         try
         {
-            Directory.Delete(_dumps, recursive: true);
+            if (_dumps is not null)
+            {
+                Directory.Delete(_dumps, recursive: true);
+            }
         }
         catch (IOException)
         {
@@ -148,6 +183,9 @@ public sealed class SmtpSink : IAsyncDisposable
         }
         return open;
     }
+
+    [GeneratedRegex(@"mesg=(\d+)")]
+    private static partial Regex Counters();
 
     // Whether something listens on the port, without opening a session that a fault flag would act on:
     // /proc/net/tcp lists sockets in state 0A (LISTEN) with their local address in hex.

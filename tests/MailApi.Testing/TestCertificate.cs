@@ -2,19 +2,19 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>A self-signed server certificate for <c>CN=localhost</c> (and 127.0.0.1), made in code.</summary>
-public static class TestCertificate
+internal static class TestCertificate
 {
-    private static readonly Lazy<X509Certificate2> Shared = new(() => Create());
+    private static readonly Lazy<X509Certificate2> Shared = new(Create);
 
     /// <summary>One certificate shared by the whole test run (making RSA keys is slow).</summary>
     public static X509Certificate2 Localhost => Shared.Value;
 
-    /// <summary>Creates a new self-signed certificate valid from yesterday for a year.</summary>
-    public static X509Certificate2 Create(string commonName = "localhost")
+    private static X509Certificate2 Create()
     {
+        const string commonName = "localhost";
         using var key = RSA.Create(2048);
         var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var names = new SubjectAlternativeNameBuilder();

@@ -1,6 +1,6 @@
 using MimeKit;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>One message a <see cref="TestSmtpServer"/> received (its DATA up to the final dot).</summary>
 public sealed class ReceivedMessage
@@ -20,10 +20,7 @@ public sealed class ReceivedMessage
     /// <summary>The queue id the server gave (also in the final reply when that is the default one).</summary>
     public required string QueueId { get; init; }
 
-    /// <summary>The reply code the server gave to the final dot (250 unless scripted otherwise).</summary>
-    public required int ReplyCode { get; init; }
-
-    /// <summary>The reply text the server gave to the final dot, e.g. <c>2.0.0 Ok: queued as ID</c>.</summary>
+    /// <summary>The reply text the server gave (or holds) for the final dot, e.g. <c>2.0.0 Ok: queued as ID</c>.</summary>
     public required string ReplyText { get; init; }
 
     /// <summary>Whether the session was under TLS (STARTTLS) when the message came.</summary>
@@ -34,9 +31,6 @@ public sealed class ReceivedMessage
 
     /// <summary>Which connection (1-based, in the order they were accepted) the message came on.</summary>
     public int ConnectionNumber { get; init; }
-
-    /// <summary>When the final dot was read.</summary>
-    public DateTimeOffset ReceivedAt { get; init; }
 
     /// <summary>The raw message as text (UTF-8).</summary>
     public string RawText => System.Text.Encoding.UTF8.GetString(Raw);

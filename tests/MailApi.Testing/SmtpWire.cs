@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>A bare SMTP client for tests that look at the exact reply lines on the wire.</summary>
 public sealed class SmtpWire : IAsyncDisposable

@@ -3,11 +3,13 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>
-/// A bare TCP server on 127.0.0.1 for the faults SmtpServer cannot play: a 421 greeting, a hang-up after the
-/// final dot, a server that never answers. Each connection runs <see cref="RawSmtpServer"/>'s handler.
+/// A bare TCP server on 127.0.0.1 for what <see cref="TestSmtpServer"/> cannot play: wire-level faults (a 421
+/// greeting, a hang-up after the final dot, a broken TLS handshake) and replies exact to the byte (Postfix's wording,
+/// replies that arrive in pieces). Each connection runs the handler given to <see cref="Start"/>, or a line-by-line
+/// <see cref="Dialogue"/>.
 /// </summary>
 public sealed class RawSmtpServer : IAsyncDisposable
 {
@@ -28,10 +30,7 @@ public sealed class RawSmtpServer : IAsyncDisposable
         _accepting = AcceptLoopAsync();
     }
 
-    /// <summary>Always 127.0.0.1.</summary>
-    public string Host => "127.0.0.1";
-
-    /// <summary>The port the server listens on.</summary>
+    /// <summary>The port the server listens on (on 127.0.0.1).</summary>
     public int Port { get; }
 
     /// <summary>How many connections were accepted.</summary>
@@ -48,51 +47,59 @@ public sealed class RawSmtpServer : IAsyncDisposable
     public static RawSmtpServer GreetAndClose(string greeting = "421 4.3.2 Service not available", int port = 0) =>
         Start(async (c, ct) => await c.SendAsync(greeting, ct).ConfigureAwait(false), port);
 
-    /// <summary>Accepts connections and closes them at once, without a word.</summary>
-    public static RawSmtpServer CloseAtOnce(int port = 0) => Start((c, _) => { c.Abort(); return Task.CompletedTask; }, port);
-
-    /// <summary>Accepts connections and never says anything (for connect/greeting timeouts).</summary>
-    public static RawSmtpServer Silent(int port = 0) =>
-        Start(async (_, ct) => await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false), port);
-
     /// <summary>
     /// A line-by-line dialogue: greets with <paramref name="greeting"/>, then answers each command line with
     /// <c>answer(line)</c>. The message after a 354 is read up to its final dot, which is answered as the
-    /// command <c>"."</c>. An answer of null resets the connection (no reply). See <see cref="DefaultAnswer"/>.
+    /// command <c>"."</c>. An answer of null hangs up (closes the connection without a reply). See <see cref="DefaultAnswer"/> and
+    /// <see cref="PostfixAnswers"/>. With <paramref name="splitReplies"/> each reply is written in two halves, as a
+    /// slow server's would come.
     /// </summary>
     public static RawSmtpServer Dialogue(Func<string, string?> answer, string greeting = "220 raw.localhost ESMTP RawSmtpServer",
-        int port = 0) =>
+        bool splitReplies = false) =>
         Start(async (c, ct) =>
         {
-            await c.SendAsync(greeting, ct).ConfigureAwait(false);
+            async Task Reply(string reply)
+            {
+                if (!splitReplies)
+                {
+                    await c.SendAsync(reply, ct).ConfigureAwait(false);
+                    return;
+                }
+
+                var whole = reply + "\r\n";
+                await c.WriteAsync(whole[..(whole.Length / 2)], ct).ConfigureAwait(false);
+                // Not a wait for a state: a pause between the halves, so that they leave in two TCP segments.
+                await Task.Delay(20, ct).ConfigureAwait(false);
+                await c.WriteAsync(whole[(whole.Length / 2)..], ct).ConfigureAwait(false);
+            }
+
+            await Reply(greeting).ConfigureAwait(false);
             while (await c.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
             {
                 var reply = answer(line);
                 if (reply is null)
                 {
-                    c.Abort();
                     return;
                 }
 
-                await c.SendAsync(reply, ct).ConfigureAwait(false);
+                await Reply(reply).ConfigureAwait(false);
                 if (reply.StartsWith("354", StringComparison.Ordinal))
                 {
                     await c.ReadMessageAsync(ct).ConfigureAwait(false);
                     var final = answer(".");
                     if (final is null)
                     {
-                        c.Abort();
                         return;
                     }
 
-                    await c.SendAsync(final, ct).ConfigureAwait(false);
+                    await Reply(final).ConfigureAwait(false);
                 }
                 else if (reply.StartsWith("221", StringComparison.Ordinal) || reply.StartsWith("421", StringComparison.Ordinal))
                 {
                     return;
                 }
             }
-        }, port);
+        });
 
     /// <summary>
     /// Postfix-like answers (no PIPELINING, no AUTH, no STARTTLS): EHLO/HELO, MAIL, RCPT, DATA, the final
@@ -199,9 +206,13 @@ public sealed class RawSmtpConnection : IDisposable
     }
 
     /// <summary>Sends <paramref name="reply"/> followed by CRLF.</summary>
-    public async Task SendAsync(string reply, CancellationToken cancellationToken = default)
+    public Task SendAsync(string reply, CancellationToken cancellationToken = default) =>
+        WriteAsync(reply + "\r\n", cancellationToken);
+
+    /// <summary>Sends <paramref name="text"/> as it is (no CRLF added).</summary>
+    internal async Task WriteAsync(string text, CancellationToken cancellationToken)
     {
-        await _stream.WriteAsync(Encoding.UTF8.GetBytes(reply + "\r\n"), cancellationToken).ConfigureAwait(false);
+        await _stream.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken).ConfigureAwait(false);
         await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 

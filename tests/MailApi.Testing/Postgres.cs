@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>
 /// The test PostgreSQL server, from <c>MAILAPI_TEST_POSTGRES</c> or the file <c>tests/relays/postgres.sh start</c> writes.

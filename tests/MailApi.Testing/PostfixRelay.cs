@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using MimeKit;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>
 /// The real Postfix that <c>tests/relays/postfix.sh start</c> runs on 127.0.0.1 (see that script), found through the
@@ -26,7 +26,6 @@ public sealed partial class PostfixRelay
         Maildir = env["POSTFIX_MAILDIR"];
         RelayedMaildir = env["POSTFIX_RELAYED_MAILDIR"];
         LogFile = env["POSTFIX_LOG"];
-        HostName = env["POSTFIX_HOSTNAME"];
         User = env["POSTFIX_USER"];
         Password = env["POSTFIX_PASSWORD"];
     }
@@ -44,10 +43,7 @@ public sealed partial class PostfixRelay
     public string RelayedMaildir { get; }
 
     /// <summary>Postfix's <c>maillog_file</c>.</summary>
-    public string LogFile { get; }
-
-    /// <summary><c>myhostname</c>: profbox.domain.local, as in the tutorial.</summary>
-    public string HostName { get; }
+    private string LogFile { get; }
 
     public string User { get; }
 
@@ -70,16 +66,15 @@ public sealed partial class PostfixRelay
     /// </summary>
     public static async Task<IReadOnlyList<MaildirCopy>> WaitForCopiesAsync(string maildir, string messageId, int count, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
+        try
         {
-            var copies = Copies(maildir, messageId);
-            if (copies.Count >= count || DateTime.UtcNow > deadline)
-            {
-                return copies;
-            }
-            await Task.Delay(100);
+            await Poll.UntilAsync(() => Copies(maildir, messageId).Count >= count, timeout, $"{count} copies of {messageId}");
         }
+        catch (TimeoutException)
+        {
+            // The caller's assertions on what did arrive say more than the timeout.
+        }
+        return Copies(maildir, messageId);
     }
 
     /// <summary>The files of <paramref name="maildir"/> (new and cur) that carry <paramref name="messageId"/>, now.</summary>
@@ -114,24 +109,22 @@ public sealed partial class PostfixRelay
     /// </summary>
     public async Task<string?> LoggedQueueIdAsync(string messageId, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
+        string? queueId = null;
+        try
         {
-            foreach (var line in LogLines())
-            {
-                var match = CleanupMessageId().Match(line);
-                if (match.Success && match.Groups["msgid"].Value == messageId)
-                {
-                    return match.Groups["qid"].Value;
-                }
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                return null;
-            }
-            await Task.Delay(100);
+            await Poll.UntilAsync(() => (queueId = LoggedQueueId(messageId)) is not null, timeout, $"cleanup's line for {messageId}");
         }
+        catch (TimeoutException)
+        {
+        }
+        return queueId;
     }
+
+    private string? LoggedQueueId(string messageId) => LogLines()
+        .Select(line => CleanupMessageId().Match(line))
+        .Where(match => match.Success && match.Groups["msgid"].Value == messageId)
+        .Select(match => match.Groups["qid"].Value)
+        .FirstOrDefault();
 
     /// <summary>The log lines that mention <paramref name="text"/>.</summary>
     public IReadOnlyList<string> LogLinesWith(string text) =>

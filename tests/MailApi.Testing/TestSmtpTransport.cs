@@ -10,7 +10,7 @@ using SmtpServer;
 using SmtpServer.IO;
 using SmtpServer.Net;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>
 /// The TCP side of <see cref="TestSmtpServer"/>: replaces SmtpServer's own listener so the test server can
@@ -107,7 +107,6 @@ internal sealed class TestSmtpPipe : ISecurableDuplexPipe
 /// <summary>
 /// Sits under SmtpServer's reply writer and rewrites each reply as a whole:
 /// drops the <c>, N retry(ies) remaining.</c> SmtpServer appends to replies given by exceptions;
-/// turns a reply whose text holds <c>\n</c> into a multi-line reply (<c>550-first</c>, <c>550 last</c>);
 /// shortens the EHLO greeting line to the server name, as Postfix has it; and, with
 /// <paramref name="hideAuth"/>, removes the <c>AUTH</c> line SmtpServer advertises even without an authenticator.
 /// </summary>
@@ -172,7 +171,7 @@ internal sealed partial class ReplyRewritingStream(Stream inner, bool hideAuth) 
                 continue;
             }
 
-            texts.AddRange(text.Replace("\r", "", StringComparison.Ordinal).Split('\n'));
+            texts.Add(text);
         }
 
         var result = new StringBuilder();

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>Ends a test server's connection at once with a TCP reset: no reply, no QUIT.</summary>
 internal static class SocketReset

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace MailApi.Tests.Infrastructure;
+namespace MailApi.Testing;
 
 /// <summary>Finds TCP ports on 127.0.0.1 that nothing listens on.</summary>
 public static class FreePort

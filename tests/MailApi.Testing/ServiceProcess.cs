@@ -1,0 +1,131 @@
+using System.Diagnostics;
+
+namespace MailApi.Testing;
+
+/// <summary>
+/// The service as its own process (<c>dotnet MailApi.dll</c>, Production, configured by environment variables), for
+/// what an in-process host cannot show: being killed with SIGKILL, two instances on one database, resident memory.
+/// </summary>
+public sealed class ServiceProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StreamWriter? _log;
+
+    private ServiceProcess(Process process, int port, string apiKey, StreamWriter? log)
+    {
+        _process = process;
+        _log = log;
+        Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        Client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+    }
+
+    /// <summary>A client of the service's API on 127.0.0.1, sending the API key it was started with.</summary>
+    public HttpClient Client { get; }
+
+    /// <summary>The process id (for /proc readings such as resident memory).</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>
+    /// Starts the service on 127.0.0.1:<paramref name="port"/> with one API key (any sender) and
+    /// <paramref name="settings"/> (environment variables, e.g. <c>Smtp__Port</c>, which win over the defaults here),
+    /// and waits until <c>/health/ready</c> answers 200. Its output goes to <paramref name="logFile"/>, or nowhere.
+    /// <paramref name="dll"/> is the service to run (by default the MailApi.dll beside the calling assembly), and
+    /// <paramref name="workingDirectory"/> its content root, where it reads appsettings.json (by default a new empty folder).
+    /// </summary>
+    public static async Task<ServiceProcess> StartAsync(int port, string apiKey, IDictionary<string, string> settings,
+        string? logFile = null, string? dll = null, string? workingDirectory = null)
+    {
+        var start = new ProcessStartInfo("dotnet", [dll ?? Path.Combine(AppContext.BaseDirectory, "MailApi.dll")])
+        {
+            WorkingDirectory = workingDirectory ?? Directory.CreateTempSubdirectory("mailapi-instance-").FullName,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        start.Environment["Auth__ApiKeys__0__Name"] = "service-process";
+        start.Environment["Auth__ApiKeys__0__Key"] = apiKey;
+        start.Environment["Auth__ApiKeys__0__AllowedSenders__0"] = "*";
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key] = value;
+        }
+        var process = Process.Start(start)!;
+        // The output is always read, so that a full pipe never blocks the service.
+        var log = logFile is null ? null : new StreamWriter(logFile, append: true) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => Write(log, e.Data);
+        process.ErrorDataReceived += (_, e) => Write(log, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var service = new ServiceProcess(process, port, apiKey, log);
+        try
+        {
+            await Poll.UntilAsync(async () =>
+            {
+                if (process.HasExited)
+                {
+                    throw new InvalidOperationException($"The service exited with {process.ExitCode} at start; see {logFile ?? "(no log)"}");
+                }
+                try
+                {
+                    return (await service.Client.GetAsync("/health/ready")).IsSuccessStatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(60), () => $"the service to become ready; see {logFile ?? "(no log)"}");
+            return service;
+        }
+        catch
+        {
+            service.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>SIGKILL: no shutdown, no QUIT, no last write.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        Client.Dispose();
+        _process.Dispose();
+        if (_log is not null)
+        {
+            lock (_log)
+            {
+                _log.Dispose();
+            }
+        }
+    }
+
+    private static void Write(StreamWriter? log, string? line)
+    {
+        if (log is null || line is null)
+        {
+            return;
+        }
+        lock (log)
+        {
+            try
+            {
+                log.WriteLine(line);
+            }
+            catch (ObjectDisposedException)
+            {
+                // A last line after Dispose, from the killed process's pipe.
+            }
+        }
+    }
+}
