@@ -22,32 +22,15 @@ public sealed class RetentionOptions
 public sealed class RetentionService(
     IMessageStore store, IOptionsMonitor<RetentionOptions> options, TimeProvider clock, ILogger<RetentionService> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Periodic.RunAsync(async cancellationToken =>
         {
             var retention = options.CurrentValue;
-            try
+            var now = clock.GetUtcNow();
+            var changed = await store.PurgeAsync(now - retention.ContentAfter, now - retention.DeleteAfter, now, cancellationToken);
+            if (changed > 0)
             {
-                var now = clock.GetUtcNow();
-                var changed = await store.PurgeAsync(now - retention.ContentAfter, now - retention.DeleteAfter, now, stoppingToken);
-                if (changed > 0)
-                {
-                    logger.LogInformation("Retention purged {Count} finished message(s)", changed);
-                }
+                logger.LogInformation("Retention purged {Count} finished message(s)", changed);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogError(ex, "Retention purge failed; trying again in {Interval}", retention.Interval);
-            }
-            try
-            {
-                await Task.Delay(retention.Interval, clock, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+        }, () => options.CurrentValue.Interval, "Retention purge", clock, logger, stoppingToken);
 }

@@ -10,31 +10,13 @@ namespace MailApi.Webhooks;
 public sealed class WebhookRetention(IWebhookStore store, IOptionsMonitor<RetentionOptions> options, TimeProvider clock, ILogger<WebhookRetention> logger)
     : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Periodic.RunAsync(async cancellationToken =>
         {
-            var retention = options.CurrentValue;
-            try
+            var deleted = await store.PurgeDeliveriesAsync(clock.GetUtcNow() - options.CurrentValue.DeleteAfter, cancellationToken);
+            if (deleted > 0)
             {
-                var deleted = await store.PurgeDeliveriesAsync(clock.GetUtcNow() - retention.DeleteAfter, stoppingToken);
-                if (deleted > 0)
-                {
-                    logger.LogInformation("Retention deleted {Count} finished webhook deliveries", deleted);
-                }
+                logger.LogInformation("Retention deleted {Count} finished webhook deliveries", deleted);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogError(ex, "Webhook delivery retention failed; trying again in {Interval}", retention.Interval);
-            }
-            try
-            {
-                await Task.Delay(retention.Interval, clock, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+        }, () => options.CurrentValue.Interval, "Webhook delivery retention", clock, logger, stoppingToken);
 }
