@@ -31,9 +31,29 @@ public sealed class ServiceProcess : IDisposable
     /// and waits until <c>/health/ready</c> answers 200. Its output goes to <paramref name="logFile"/>, or nowhere.
     /// <paramref name="dll"/> is the service to run (by default the MailApi.dll beside the calling assembly), and
     /// <paramref name="workingDirectory"/> its content root, where it reads appsettings.json (by default a new empty folder).
+    /// A port free when it was picked can be taken before the service binds it (any client socket may get it as its local
+    /// port): the service then exits at once, and is started again on another free port (<see cref="Client"/> has it).
     /// </summary>
     public static async Task<ServiceProcess> StartAsync(int port, string apiKey, IDictionary<string, string> settings,
         string? logFile = null, string? dll = null, string? workingDirectory = null)
+    {
+        for (var tries = 1; ; tries++)
+        {
+            try
+            {
+                return await StartOnAsync(port, apiKey, settings, logFile, dll, workingDirectory);
+            }
+            catch (PortTakenException) when (tries < 5)
+            {
+                port = FreePort.Get();
+            }
+        }
+    }
+
+    private sealed class PortTakenException(string message) : InvalidOperationException(message);
+
+    private static async Task<ServiceProcess> StartOnAsync(int port, string apiKey, IDictionary<string, string> settings,
+        string? logFile, string? dll, string? workingDirectory)
     {
         var start = new ProcessStartInfo("dotnet", [dll ?? Path.Combine(AppContext.BaseDirectory, "MailApi.dll")])
         {
@@ -54,8 +74,14 @@ public sealed class ServiceProcess : IDisposable
         var process = Process.Start(start)!;
         // The output is always read, so that a full pipe never blocks the service.
         var log = logFile is null ? null : new StreamWriter(logFile, append: true) { AutoFlush = true };
-        process.OutputDataReceived += (_, e) => Write(log, e.Data);
-        process.ErrorDataReceived += (_, e) => Write(log, e.Data);
+        var portTaken = false;
+        void Output(string? line)
+        {
+            portTaken |= line?.Contains("address already in use", StringComparison.OrdinalIgnoreCase) == true;
+            Write(log, line);
+        }
+        process.OutputDataReceived += (_, e) => Output(e.Data);
+        process.ErrorDataReceived += (_, e) => Output(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
@@ -66,13 +92,18 @@ public sealed class ServiceProcess : IDisposable
             {
                 if (process.HasExited)
                 {
-                    throw new InvalidOperationException($"The service exited with {process.ExitCode} at start; see {logFile ?? "(no log)"}");
+                    // The exit is seen before the last output lines are: wait for them before judging why it exited.
+                    process.WaitForExit();
+                    var why = $"The service exited with {process.ExitCode} at start; see {logFile ?? "(no log)"}";
+                    throw portTaken ? new PortTakenException(why) : new InvalidOperationException(why);
                 }
                 try
                 {
-                    return (await service.Client.GetAsync("/health/ready")).IsSuccessStatusCode;
+                    // Short, so an exit is noticed while whatever holds the port leaves the request unanswered.
+                    using var probe = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                    return (await service.Client.GetAsync("/health/ready", probe.Token)).IsSuccessStatusCode;
                 }
-                catch (HttpRequestException)
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
                     return false;
                 }
