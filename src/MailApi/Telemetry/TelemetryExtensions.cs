@@ -27,13 +27,12 @@ public static class TelemetryExtensions
         // MailKit's meters live as long as the process (its Configure keeps the first meter it is given), so they are
         // MailKit's own rather than one made by a host's IMeterFactory, which the first host to stop would dispose.
         MailKit.Telemetry.SmtpClient.Configure();
-        MailKit.Telemetry.Socket.Configure();
         AddJobFilterOnce();
 
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("mailapi"))
             .WithMetrics(metrics => metrics
-                .AddMeter(MailApiMetrics.MeterName, MailKit.Telemetry.SmtpClient.MeterName, MailKit.Telemetry.Socket.MeterName)
+                .AddMeter(MailApiMetrics.MeterName, MailKit.Telemetry.SmtpClient.MeterName)
                 .AddMeter(FrameworkMeters)
                 .AddPrometheusExporter())
             .WithTracing(tracing => tracing

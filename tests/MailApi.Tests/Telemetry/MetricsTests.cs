@@ -128,6 +128,35 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task Webhook_tries_are_counted_by_outcome_and_the_webhook_gauge_drains()
+    {
+        using var receiver = new WebhookReceiver();
+        receiver.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath("/hook").UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(204));
+        await using var relay = await TestSmtpServer.StartAsync();
+        using var factory = new MailApiFactory(relay.Port, new Dictionary<string, string?>
+        {
+            ["Metrics:QueueDepthInterval"] = "00:00:00.1",
+            ["Webhooks:AllowHttp"] = "true",
+            ["Webhooks:AllowPrivateTargets"] = "true",
+        });
+        var client = factory.ClientFor(MailApiFactory.AlphaKey);
+        var hook = await client.PostAsJsonAsync("/v1/webhooks", new JsonObject { ["url"] = receiver.Url(), ["events"] = new JsonArray("message.sent") });
+        Assert.Equal(HttpStatusCode.Created, hook.StatusCode);
+
+        var id = await SendAsync(client, Bodies.Valid());
+        await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent");
+        await receiver.WaitForAsync(1);
+        var scrape = await ScrapeUntilAsync(factory.CreateClient(), s => s.Value("mailapi_webhook_deliveries_total") >= 1
+            && s.Samples.Any(x => x.Name == "mailapi_webhook_pending") && s.Value("mailapi_webhook_pending") == 0, "the webhook try to be counted");
+
+        Assert.Equal(1, scrape.Value("mailapi_webhook_deliveries_total", ("outcome", "delivered")));
+        Assert.Equal(1, scrape.Value("mailapi_webhook_deliveries_total"));
+        Assert.Equal("counter", scrape.TypeOf("mailapi_webhook_deliveries_total"));
+        Assert.Equal("gauge", scrape.TypeOf("mailapi_webhook_pending"));
+    }
+
+    [Fact]
     public async Task Canceling_counts_the_message_as_finished_canceled()
     {
         using var factory = Service(FreePort.Get());

@@ -53,14 +53,23 @@ public sealed class TracingTests
 
         var id = await SendInTraceAsync(client, traceId, Bodies.Valid("student@domain.local"));
         await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent");
+        // A search by address in the same trace: the server span keeps the query's names, not its values.
+        using (var search = new HttpRequestMessage(HttpMethod.Get, "/v1/messages?to=student@domain.local"))
+        {
+            search.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
+            Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(search)).StatusCode);
+        }
         List<Activity> trace = [];
         await Poll.UntilAsync(() =>
         {
             trace = [.. spans.Where(s => s.TraceId == traceId)];
-            return trace.Any(s => s.DisplayName == "SMTP DATA_END") && trace.Any(s => s.Kind == ActivityKind.Consumer);
+            return trace.Any(s => s.DisplayName == "SMTP DATA_END") && trace.Any(s => s.Kind == ActivityKind.Consumer)
+                && trace.Any(s => s.Kind == ActivityKind.Server && (string?)s.GetTagItem("http.request.method") == "GET");
         }, Patience, "the end of data's span and the job's span to stop");
 
-        var post = Assert.Single(trace, s => s.Kind == ActivityKind.Server && s.OperationName == "Microsoft.AspNetCore.Hosting.HttpRequestIn");
+        var post = Assert.Single(trace, s => s.Kind == ActivityKind.Server && (string?)s.GetTagItem("http.request.method") == "POST");
+        var get = Assert.Single(trace, s => s.Kind == ActivityKind.Server && (string?)s.GetTagItem("http.request.method") == "GET");
+        Assert.Equal("?to=Redacted", get.GetTagItem("url.query"));
         Assert.Equal(id, post.GetTagItem(MailApiTracing.MessageIdTag));
         var job = Assert.Single(trace, s => s.Source.Name == MailApiTracing.SourceName && s.Kind == ActivityKind.Consumer);
         Assert.Equal("DeliveryJob.RunAsync", job.DisplayName);
