@@ -39,6 +39,8 @@ public static class TelemetryExtensions
                 .AddSource(MailApiTracing.SourceName, MailKit.Telemetry.SmtpClient.ActivitySourceName)
                 // Scrapes and probes would be most of the spans and say nothing.
                 .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsOperations(context.Request.Path)));
+        // Decided while the services are registered, so from what the builder has read by then: the environment,
+        // appsettings.json and the command line (a test host's later settings come too late; its test runs a process).
         if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             telemetry.WithLogging(configureBuilder: null, configureOptions: o => o.IncludeScopes = true).UseOtlpExporter();
