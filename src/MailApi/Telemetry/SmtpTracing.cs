@@ -68,7 +68,7 @@ public sealed class SmtpTracing(TranscriptRecorder recorder, string relay) : IPr
 
     private void Begin()
     {
-        if (Activity.Current is not { } parent)
+        if (!MailApiTracing.Source.HasListeners() || Activity.Current is not { } parent)
         {
             return;
         }

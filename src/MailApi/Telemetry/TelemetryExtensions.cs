@@ -34,16 +34,20 @@ public static class TelemetryExtensions
             .WithMetrics(metrics => metrics
                 .AddMeter(MailApiMetrics.MeterName, MailKit.Telemetry.SmtpClient.MeterName)
                 .AddMeter(FrameworkMeters)
-                .AddPrometheusExporter())
-            .WithTracing(tracing => tracing
-                .AddSource(MailApiTracing.SourceName, MailKit.Telemetry.SmtpClient.ActivitySourceName)
-                // Scrapes and probes would be most of the spans and say nothing.
-                .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsOperations(context.Request.Path)));
-        // Decided while the services are registered, so from what the builder has read by then: the environment,
-        // appsettings.json and the command line (a test host's later settings come too late; its test runs a process).
+                .AddPrometheusExporter());
+        // Spans only when something receives them: without an endpoint nothing samples them, so no span is made, no
+        // job carries a trace context and a dialogue costs nothing more. Decided while the services are registered, so
+        // from what the builder has read by then: the environment, appsettings.json and the command line (a test
+        // host's later settings come too late; that test runs the service as a process).
         if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            telemetry.WithLogging(configureBuilder: null, configureOptions: o => o.IncludeScopes = true).UseOtlpExporter();
+            telemetry
+                .WithTracing(tracing => tracing
+                    .AddSource(MailApiTracing.SourceName, MailKit.Telemetry.SmtpClient.ActivitySourceName)
+                    // Scrapes and probes would be most of the spans and say nothing.
+                    .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsOperations(context.Request.Path)))
+                .WithLogging(configureBuilder: null, configureOptions: o => o.IncludeScopes = true)
+                .UseOtlpExporter();
         }
         return builder;
     }

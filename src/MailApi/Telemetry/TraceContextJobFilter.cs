@@ -17,7 +17,9 @@ public sealed class TraceContextJobFilter : JobFilterAttribute, IClientFilter, I
 
     public void OnCreating(CreatingContext context)
     {
-        if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } current)
+        // Only a span someone records: ASP.NET Core makes an unrecorded one for every request's log scope, and a job
+        // parameter is one more row per job in Hangfire's store.
+        if (Activity.Current is { IdFormat: ActivityIdFormat.W3C, Recorded: true } current)
         {
             context.SetJobParameter(Parameter, current.Id);
         }

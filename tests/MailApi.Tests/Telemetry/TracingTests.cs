@@ -53,23 +53,15 @@ public sealed class TracingTests
 
         var id = await SendInTraceAsync(client, traceId, Bodies.Valid("student@domain.local"));
         await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent");
-        // A search by address in the same trace: the server span keeps the query's names, not its values.
-        using (var search = new HttpRequestMessage(HttpMethod.Get, "/v1/messages?to=student@domain.local"))
-        {
-            search.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
-            Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(search)).StatusCode);
-        }
         List<Activity> trace = [];
         await Poll.UntilAsync(() =>
         {
             trace = [.. spans.Where(s => s.TraceId == traceId)];
-            return trace.Any(s => s.DisplayName == "SMTP DATA_END") && trace.Any(s => s.Kind == ActivityKind.Consumer)
-                && trace.Any(s => s.Kind == ActivityKind.Server && (string?)s.GetTagItem("http.request.method") == "GET");
+            return trace.Any(s => s.DisplayName == "SMTP DATA_END") && trace.Any(s => s.Kind == ActivityKind.Consumer);
         }, Patience, "the end of data's span and the job's span to stop");
 
-        var post = Assert.Single(trace, s => s.Kind == ActivityKind.Server && (string?)s.GetTagItem("http.request.method") == "POST");
-        var get = Assert.Single(trace, s => s.Kind == ActivityKind.Server && (string?)s.GetTagItem("http.request.method") == "GET");
-        Assert.Equal("?to=Redacted", get.GetTagItem("url.query"));
+        var post = Assert.Single(trace, s => s.Kind == ActivityKind.Server);
+        Assert.Equal("Microsoft.AspNetCore.Hosting.HttpRequestIn", post.OperationName);
         Assert.Equal(id, post.GetTagItem(MailApiTracing.MessageIdTag));
         var job = Assert.Single(trace, s => s.Source.Name == MailApiTracing.SourceName && s.Kind == ActivityKind.Consumer);
         Assert.Equal("DeliveryJob.RunAsync", job.DisplayName);
@@ -126,19 +118,22 @@ public sealed class TracingTests
 
         var id = await SendInTraceAsync(client, ActivityTraceId.CreateRandom(), Bodies.Valid("student@domain.local"));
         await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent");
+        // A search by address: its span keeps the query's names, not their values.
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v1/messages?to=student@domain.local")).StatusCode);
         WebhookReceiver.Received? export = null;
         await Poll.UntilAsync(() =>
         {
             // Protocol buffers keep strings as UTF-8 bytes: the span names and tag values can be found in the body.
-            export = collector.Requests("/v1/traces").FirstOrDefault(r => r.Body.Contains("SMTP DATA_END", StringComparison.Ordinal));
-            return Task.FromResult(export is not null);
-        }, Patience, () => "an OTLP export at /v1/traces with the end of data's span; received: "
+            var exports = collector.Requests("/v1/traces");
+            export = exports.FirstOrDefault(r => r.Body.Contains("SMTP DATA_END", StringComparison.Ordinal));
+            return Task.FromResult(export is not null && exports.Any(r => r.Body.Contains("to=Redacted", StringComparison.Ordinal)));
+        }, Patience, () => "OTLP exports at /v1/traces with the end of data's span and the search's; received: "
             + string.Join(", ", collector.Server.LogEntries.Select(e => $"{e.RequestMessage!.Method} {e.RequestMessage.Path} {e.RequestMessage.BodyAsBytes?.Length}")));
 
         Assert.Equal("application/x-protobuf", export!.Header("Content-Type"));
         Assert.Contains(id, export.Body, StringComparison.Ordinal);
         Assert.Contains("mailapi", export.Body, StringComparison.Ordinal);
-        Assert.DoesNotContain("@domain.local", export.Body, StringComparison.Ordinal);
+        Assert.All(collector.Requests("/v1/traces"), r => Assert.DoesNotContain("@domain.local", r.Body, StringComparison.Ordinal));
     }
 
     /// <summary>Log lines with the scopes they were written in, as <c>Key=Value</c> pairs.</summary>
