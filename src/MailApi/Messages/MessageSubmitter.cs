@@ -83,7 +83,7 @@ public sealed class MessageSubmitter(
         }
         gauge.Stored(messages.Count, bytes);
         metrics.Accepted(added.Messages.Count);
-        MailApiTracing.Stored(added.Messages.Select(m => m.Id).ToList());
+        MailApiTracing.Stored(added.Messages);
 
         var due = new List<Guid>(added.Messages.Count);
         foreach (var message in added.Messages)

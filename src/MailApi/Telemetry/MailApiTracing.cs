@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MailApi.Storage;
 
 namespace MailApi.Telemetry;
 
@@ -33,17 +34,18 @@ public static class MailApiTracing
     }
 
     /// <summary>Tags the current span (the POST's) with the ids of the messages it stored.</summary>
-    public static void Stored(IReadOnlyList<Guid> messageIds)
+    public static void Stored(IReadOnlyList<StoredMessage> messages)
     {
-        if (Activity.Current is not { } activity || messageIds.Count == 0)
+        // A request's span exists for its log scope even when nobody records it: then tagging it would only allocate.
+        if (Activity.Current is not { IsAllDataRequested: true } activity || messages.Count == 0)
         {
             return;
         }
         // A batch names its first message and its size; its messages' own spans carry each id.
-        activity.SetTag(MessageIdTag, messageIds[0].ToString());
-        if (messageIds.Count > 1)
+        activity.SetTag(MessageIdTag, messages[0].Id.ToString());
+        if (messages.Count > 1)
         {
-            activity.SetTag("mailapi.message.count", messageIds.Count);
+            activity.SetTag("mailapi.message.count", messages.Count);
         }
     }
 
