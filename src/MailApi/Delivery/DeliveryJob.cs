@@ -2,6 +2,7 @@ using Hangfire;
 using MailApi.Delivery.Rules;
 using MailApi.Delivery.Smtp;
 using MailApi.Storage;
+using MailApi.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace MailApi.Delivery;
@@ -17,6 +18,7 @@ public sealed class DeliveryJob(
     IDeliveryQueue queue,
     WorkerIdentity worker,
     InFlightMessages inFlight,
+    MailApiMetrics metrics,
     IOptionsMonitor<DeliveryOptions> options,
     TimeProvider clock,
     ILogger<DeliveryJob> logger)
@@ -61,6 +63,7 @@ public sealed class DeliveryJob(
         }
         try
         {
+            using var trace = MailApiTracing.Deliver(logger, messageId);
             await DeliverAsync(messageId, cancellationToken);
         }
         finally
@@ -128,6 +131,7 @@ public sealed class DeliveryJob(
         // Recorded before anything else happens, so a rerun never sends an accepted message again.
         var next = DeliveryRules.Apply(sending, attempt, options.CurrentValue, startedAt, clock.GetUtcNow()) with { Worker = null };
         var saved = await RecordAsync(next, cancellationToken);
+        metrics.Attempted(attempt, saved);
         logger.LogInformation("Message {MessageId} attempt {Attempt}: {Status}, queue id {QueueId}",
             messageId, saved.Attempts.Count, saved.Status, saved.QueueId);
         if (saved.Status == MessageStatus.Deferred)

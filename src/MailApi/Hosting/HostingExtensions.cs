@@ -4,6 +4,7 @@ using MailApi.DevRelay;
 using MailApi.Housekeeping;
 using MailApi.Messages;
 using MailApi.Storage;
+using MailApi.Telemetry;
 using MailApi.Webhooks;
 
 namespace MailApi.Hosting;
@@ -29,6 +30,7 @@ public static class HostingExtensions
         builder.AddDevRelay();
         builder.AddOpenApiDocs();
         builder.AddDashboard();
+        builder.AddTelemetry();
         builder.Services.AddHostedService<StartupBanner>();
         return builder;
     }
@@ -45,6 +47,7 @@ public static class HostingExtensions
         app.MapMessages();
         app.MapWebhooks();
         app.MapHealth();
+        app.MapTelemetry();
         app.MapDashboard();
         return app;
     }

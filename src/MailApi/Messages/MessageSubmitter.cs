@@ -4,6 +4,7 @@ using System.Text.Json;
 using MailApi.Delivery;
 using MailApi.Delivery.Smtp;
 using MailApi.Storage;
+using MailApi.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace MailApi.Messages;
@@ -12,6 +13,7 @@ namespace MailApi.Messages;
 public sealed class MessageSubmitter(
     IMessageStore store,
     BacklogGauge gauge,
+    MailApiMetrics metrics,
     IDeliveryQueue queue,
     IOptions<SmtpOptions> smtp,
     IOptions<LimitsOptions> limits,
@@ -80,6 +82,8 @@ public sealed class MessageSubmitter(
             return new Result(added.ExistingRequestHash == claim!.RequestHash ? Outcome.Replayed : Outcome.KeyReused, added.Messages);
         }
         gauge.Stored(messages.Count, bytes);
+        metrics.Accepted(added.Messages.Count);
+        MailApiTracing.Stored(added.Messages);
 
         var due = new List<Guid>(added.Messages.Count);
         foreach (var message in added.Messages)

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using MailApi.Auth;
 using MailApi.Storage;
+using MailApi.Telemetry;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
@@ -120,7 +121,8 @@ public static class MessagesApi
     }
 
     public static async Task<Results<Ok<MessageResource>, ProblemHttpResult>> Cancel(
-        string id, ClaimsPrincipal user, IMessageStore store, TimeProvider clock, ILoggerFactory loggers, CancellationToken cancellationToken)
+        string id, ClaimsPrincipal user, IMessageStore store, MailApiMetrics metrics, TimeProvider clock, ILoggerFactory loggers,
+        CancellationToken cancellationToken)
     {
         // Compare-and-set against the delivery job: whichever writes first wins, and the loser sees the new status.
         while (await FindOwnAsync(id, user, store, cancellationToken) is { } message)
@@ -134,6 +136,7 @@ public static class MessagesApi
                 message with { Status = MessageStatus.Canceled, UpdatedAt = clock.GetUtcNow(), NextAttemptAt = null }, cancellationToken);
             if (canceled is not null)
             {
+                metrics.Finished(canceled);
                 loggers.CreateLogger(typeof(MessagesApi)).LogInformation("Message {MessageId} canceled by key {KeyName}", canceled.Id, canceled.Owner);
                 return TypedResults.Ok(MessageResource.Of(canceled));
             }

@@ -29,6 +29,9 @@ public interface IMessageStore
     /// <summary>How many messages are not yet in a final status, and the bytes of their content (for back-pressure).</summary>
     Task<Backlog> BacklogAsync(CancellationToken cancellationToken);
 
+    /// <summary>How many messages are in each status that is not final (<see cref="MessageStatuses.Pending"/>), for the queue-depth gauge.</summary>
+    Task<IReadOnlyDictionary<MessageStatus, long>> CountPendingAsync(CancellationToken cancellationToken);
+
     /// <summary>
     /// Messages that may have lost their delivery job: <c>sending</c> on an instance whose heartbeat is older than
     /// <paramref name="deadBefore"/>, or on <paramref name="self"/> but not among <paramref name="inFlight"/> (its job

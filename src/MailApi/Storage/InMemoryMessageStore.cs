@@ -11,6 +11,7 @@ public sealed class InMemoryMessageStore : IMessageStore
     private readonly Lock _gate = new();
     private long _pending;
     private long _pendingBytes;
+    private readonly long[] _byStatus = new long[Enum.GetValues<MessageStatus>().Length];
 
     public Task<AddResult> AddAsync(IReadOnlyList<StoredMessage> messages, IdempotencyClaim? claim, CancellationToken cancellationToken)
     {
@@ -33,6 +34,7 @@ public sealed class InMemoryMessageStore : IMessageStore
             foreach (var message in stored)
             {
                 _messages[message.Id] = message;
+                _byStatus[(int)message.Status]++;
                 if (!message.Status.IsFinal())
                 {
                     _pending++;
@@ -60,6 +62,8 @@ public sealed class InMemoryMessageStore : IMessageStore
             }
             var next = updated with { Version = updated.Version + 1 };
             _messages[updated.Id] = next;
+            _byStatus[(int)current.Status]--;
+            _byStatus[(int)next.Status]++;
             var (before, after) = (current.Status.IsFinal() ? 0 : 1, next.Status.IsFinal() ? 0 : 1);
             _pending += after - before;
             _pendingBytes += after * next.ContentBytes - before * current.ContentBytes;
@@ -90,6 +94,14 @@ public sealed class InMemoryMessageStore : IMessageStore
     /// <remarks>Written under the lock, read without it: 64-bit reads are atomic, and back-pressure needs no more.</remarks>
     public Task<Backlog> BacklogAsync(CancellationToken cancellationToken) =>
         Task.FromResult(new Backlog(Interlocked.Read(ref _pending), Interlocked.Read(ref _pendingBytes)));
+
+    public Task<IReadOnlyDictionary<MessageStatus, long>> CountPendingAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyDictionary<MessageStatus, long>>(MessageStatuses.Pending.ToDictionary(s => s, s => _byStatus[(int)s]));
+        }
+    }
 
     public Task<IReadOnlyList<Guid>> FindOrphansAsync(DateTimeOffset deadBefore, DateTimeOffset dueBefore, string self, IReadOnlyCollection<Guid> inFlight,
         int limit, CancellationToken cancellationToken)
@@ -129,6 +141,7 @@ public sealed class InMemoryMessageStore : IMessageStore
                 if (message.UpdatedAt < deleteBefore)
                 {
                     _messages.TryRemove(message.Id, out _);
+                    _byStatus[(int)message.Status]--;
                     changed++;
                 }
                 else if (message.UpdatedAt < contentBefore && !message.ContentPurged)

@@ -151,6 +151,20 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
         return new Backlog(reader.GetInt64(0), reader.GetInt64(1));
     }
 
+    /// <remarks>Read from the partial index of unfinished messages; the gauge calls it every few seconds, never per scrape.</remarks>
+    public async Task<IReadOnlyDictionary<MessageStatus, long>> CountPendingAsync(CancellationToken cancellationToken)
+    {
+        await using var command = Db.CreateCommand("select status, count(*) from mailapi_messages where status = any($1) group by status");
+        command.Parameters.Add(new() { Value = PendingStatuses });
+        var counts = MessageStatuses.Pending.ToDictionary(s => s, _ => 0L);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts[MessageStatuses.Pending.First(s => s.Name() == reader.GetString(0))] = reader.GetInt64(1);
+        }
+        return counts;
+    }
+
     public async Task<IReadOnlyList<Guid>> FindOrphansAsync(DateTimeOffset deadBefore, DateTimeOffset dueBefore, string self, IReadOnlyCollection<Guid> inFlight,
         int limit, CancellationToken cancellationToken)
     {

@@ -39,6 +39,9 @@ public interface IWebhookStore
     /// <summary>Pending deliveries due before <paramref name="dueBefore"/>: those whose job may be lost.</summary>
     Task<IReadOnlyList<Guid>> FindDueDeliveriesAsync(DateTimeOffset dueBefore, int limit, CancellationToken cancellationToken);
 
+    /// <summary>How many deliveries are pending (waiting for a try or in one), for the queue-depth gauge.</summary>
+    Task<long> CountPendingDeliveriesAsync(CancellationToken cancellationToken);
+
     /// <summary>Records that the events of the message up to <paramref name="sequence"/> were turned into deliveries.</summary>
     Task MarkDispatchedAsync(Guid messageId, int sequence, CancellationToken cancellationToken);
 

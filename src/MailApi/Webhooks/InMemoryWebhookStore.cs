@@ -126,6 +126,14 @@ public sealed class InMemoryWebhookStore : IWebhookStore
         }
     }
 
+    public Task<long> CountPendingDeliveriesAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult((long)_deliveries.Values.Count(d => d.Status == WebhookDeliveryStatus.Pending));
+        }
+    }
+
     public Task<IReadOnlyList<Guid>> FindDueDeliveriesAsync(DateTimeOffset dueBefore, int limit, CancellationToken cancellationToken)
     {
         lock (_gate)

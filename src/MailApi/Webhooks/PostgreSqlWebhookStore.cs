@@ -142,6 +142,13 @@ public sealed class PostgreSqlWebhookStore(PostgreSqlDatabase database) : IWebho
         return await ReadAsync<StoredDelivery>(command, (d, v) => d with { Version = v }, cancellationToken);
     }
 
+    /// <remarks>Read from the partial index of pending deliveries; the gauge calls it every few seconds, never per scrape.</remarks>
+    public async Task<long> CountPendingDeliveriesAsync(CancellationToken cancellationToken)
+    {
+        await using var command = Db.CreateCommand("select count(*) from mailapi_webhook_deliveries where status = 'pending'");
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     public async Task<IReadOnlyList<Guid>> FindDueDeliveriesAsync(DateTimeOffset dueBefore, int limit, CancellationToken cancellationToken)
     {
         await using var command = Db.CreateCommand(

@@ -1,4 +1,5 @@
 using Hangfire;
+using MailApi.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace MailApi.Webhooks;
@@ -13,6 +14,7 @@ public sealed class WebhookDeliveryJob(
     WebhookHttp http,
     IWebhookQueue queue,
     IOptionsMonitor<WebhookOptions> options,
+    MailApiMetrics metrics,
     TimeProvider clock,
     ILogger<WebhookDeliveryJob> logger)
 {
@@ -34,13 +36,17 @@ public sealed class WebhookDeliveryJob(
         var settings = options.CurrentValue;
         if (!endpoint.Enabled)
         {
-            await store.TryUpdateDeliveryAsync(delivery with
+            var failed = await store.TryUpdateDeliveryAsync(delivery with
             {
                 Status = WebhookDeliveryStatus.Failed,
                 NextAttemptAt = null,
                 UpdatedAt = now,
                 Attempts = [.. delivery.Attempts, new WebhookAttempt(now, null, 0, endpoint.DisabledReason ?? "The endpoint is disabled.", null)],
             }, cancellationToken);
+            if (failed is not null)
+            {
+                metrics.WebhookTried(failed);
+            }
             return;
         }
         var claimed = await store.TryUpdateDeliveryAsync(
@@ -59,6 +65,7 @@ public sealed class WebhookDeliveryJob(
             logger.LogInformation("Delivery {DeliveryId} changed during its try; this try's answer is not recorded", deliveryId);
             return;
         }
+        metrics.WebhookTried(saved);
         logger.LogInformation("Delivery {DeliveryId} ({Type}) to endpoint {EndpointId}: {StatusCode} {Error} -> {Status}",
             deliveryId, saved.Type, endpoint.Id, response.StatusCode, response.Error, saved.Status);
         if (response.StatusCode == StatusCodes.Status410Gone)

@@ -1,7 +1,10 @@
+using System.Diagnostics.Metrics;
 using MailApi.Delivery;
 using MailApi.Delivery.Smtp;
 using MailApi.Messages;
 using MailApi.Storage;
+using MailApi.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -68,8 +71,10 @@ public sealed class MailboxesTests
             Text = "t",
         };
         var store = new InMemoryMessageStore();
-        var submitter = new MessageSubmitter(store, new BacklogGauge(store, TimeProvider.System), new NoQueue(), Options.Create(new SmtpOptions()), Options.Create(new LimitsOptions()),
-            TimeProvider.System, NullLogger<MessageSubmitter>.Instance);
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new MailApiMetrics(services.GetRequiredService<IMeterFactory>());
+        var submitter = new MessageSubmitter(store, new BacklogGauge(store, TimeProvider.System), metrics, new NoQueue(), Options.Create(new SmtpOptions()),
+            Options.Create(new LimitsOptions()), TimeProvider.System, NullLogger<MessageSubmitter>.Instance);
 
         var result = await submitter.SubmitAsync([request], "alpha", null, CancellationToken.None);
 

@@ -217,6 +217,24 @@ public abstract partial class MessageStoreContract
     }
 
     [Fact]
+    public async Task Pending_counts_are_per_unfinished_status_and_follow_status_changes()
+    {
+        var store = await StoreAsync();
+        var before = await store.CountPendingAsync(CancellationToken.None);
+        var a = await AddAsync(store, Message(NewOwner()));
+        await AddAsync(store, Message(NewOwner(), status: MessageStatus.Scheduled));
+        await store.TryUpdateAsync(a with { Status = MessageStatus.Sending }, CancellationToken.None);
+
+        var after = await store.CountPendingAsync(CancellationToken.None);
+
+        Assert.Equal(MessageStatuses.Pending.Order(), after.Keys.Order());
+        Assert.Equal(before[MessageStatus.Queued], after[MessageStatus.Queued]);
+        Assert.Equal(before[MessageStatus.Sending] + 1, after[MessageStatus.Sending]);
+        Assert.Equal(before[MessageStatus.Scheduled] + 1, after[MessageStatus.Scheduled]);
+        Assert.Equal(before[MessageStatus.Deferred], after[MessageStatus.Deferred]);
+    }
+
+    [Fact]
     public async Task Orphans_are_messages_held_by_silent_instances_or_by_this_one_without_a_job_or_waiting_past_their_time()
     {
         var store = await StoreAsync();

@@ -61,6 +61,21 @@ public abstract class WebhookStoreContract
     }
 
     [Fact]
+    public async Task Pending_deliveries_are_counted_until_they_are_delivered()
+    {
+        var (_, store) = await StoresAsync();
+        var endpoint = Endpoint();
+        await store.AddEndpointAsync(endpoint, CancellationToken.None);
+        var before = await store.CountPendingDeliveriesAsync(CancellationToken.None);
+        var added = await store.AddDeliveriesAsync([Delivery(endpoint), Delivery(endpoint)], CancellationToken.None);
+        Assert.Equal(before + 2, await store.CountPendingDeliveriesAsync(CancellationToken.None));
+
+        await store.TryUpdateDeliveryAsync(added[0] with { Status = WebhookDeliveryStatus.Delivered, NextAttemptAt = null }, CancellationToken.None);
+
+        Assert.Equal(before + 1, await store.CountPendingDeliveriesAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_delivery_is_stored_once_per_endpoint_and_event_and_goes_with_its_endpoint()
     {
         var (_, store) = await StoresAsync();

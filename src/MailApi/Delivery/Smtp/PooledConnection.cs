@@ -19,7 +19,7 @@ internal sealed class PooledConnection : IDisposable
         Id = id;
         Settings = settings;
         Recorder = new TranscriptRecorder();
-        Client = new DeliveryClient(Recorder)
+        Client = new DeliveryClient(new Telemetry.SmtpTracing(Recorder, settings.Upstream))
         {
             LocalDomain = settings.HeloName,
             Timeout = (int)settings.Timeout.TotalMilliseconds,

@@ -42,6 +42,9 @@ public sealed class EventRecordingStore(IMessageStore inner, IEventOutbox outbox
 
     public Task<Backlog> BacklogAsync(CancellationToken cancellationToken) => inner.BacklogAsync(cancellationToken);
 
+    public Task<IReadOnlyDictionary<MessageStatus, long>> CountPendingAsync(CancellationToken cancellationToken) =>
+        inner.CountPendingAsync(cancellationToken);
+
     public Task<IReadOnlyList<Guid>> FindOrphansAsync(DateTimeOffset deadBefore, DateTimeOffset dueBefore, string self, IReadOnlyCollection<Guid> inFlight,
         int limit, CancellationToken cancellationToken) =>
         inner.FindOrphansAsync(deadBefore, dueBefore, self, inFlight, limit, cancellationToken);

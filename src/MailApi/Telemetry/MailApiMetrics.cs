@@ -1,0 +1,96 @@
+using System.Diagnostics.Metrics;
+using MailApi.Delivery.Smtp;
+using MailApi.Storage;
+using MailApi.Webhooks;
+
+namespace MailApi.Telemetry;
+
+/// <summary>
+/// The service's own instruments, on the meter <see cref="MeterName"/>. The Prometheus exporter turns each name's dots
+/// into underscores, appends the unit (<c>s</c> → <c>_seconds</c>) and <c>_total</c> to counters, so
+/// <c>mailapi.messages.accepted</c> is scraped as <c>mailapi_messages_accepted_total</c>. The queue-depth gauges are
+/// <see cref="QueueDepth"/>'s, on the same meter. Labels never carry an address:
+/// the relay is its host:port, a command its verb (<see cref="SmtpLabels"/>).
+/// </summary>
+public sealed class MailApiMetrics
+{
+    public const string MeterName = "MailApi";
+
+    // Dialogues take milliseconds to a few minutes (Smtp:Timeout per command); the time to a final status spans retries up to Delivery:MaxAge.
+    private static readonly double[] DialogueBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+    private static readonly double[] FinalBuckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
+
+    private readonly Counter<long> _accepted;
+    private readonly Counter<long> _finished;
+    private readonly Counter<long> _attempts;
+    private readonly Counter<long> _replies;
+    private readonly Counter<long> _webhookDeliveries;
+    private readonly Histogram<double> _deliveryDuration;
+    private readonly Histogram<double> _acceptToFinal;
+
+    public MailApiMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _accepted = meter.CreateCounter<long>("mailapi.messages.accepted", "{message}", "Messages stored and answered 202.");
+        _finished = meter.CreateCounter<long>("mailapi.messages.finished", "{message}",
+            "Messages that reached a final status (sent, partially_sent, failed, canceled), by status.");
+        _attempts = meter.CreateCounter<long>("mailapi.delivery.attempts", "{attempt}",
+            "SMTP dialogues, by relay and outcome (the message's status after it: sent, partially_sent, deferred, failed).");
+        _replies = meter.CreateCounter<long>("mailapi.smtp.replies", "{reply}", "Relay replies, by relay, command verb and reply class.");
+        _deliveryDuration = meter.CreateHistogram("mailapi.delivery.duration", "s", "Duration of one SMTP dialogue, by relay.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DialogueBuckets });
+        _acceptToFinal = meter.CreateHistogram("mailapi.accept_to_final", "s",
+            "From the 202 (or sendAt, if later) to sent, partially_sent or failed.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FinalBuckets });
+        _webhookDeliveries = meter.CreateCounter<long>("mailapi.webhook.deliveries", "{try}",
+            "Webhook delivery tries, by outcome: delivered, retry (another try is scheduled), failed.");
+    }
+
+    /// <summary>Messages were stored and are answered 202.</summary>
+    public void Accepted(int messages) => _accepted.Add(messages);
+
+    /// <summary>
+    /// A dialogue ended and its outcome was stored as <paramref name="saved"/>'s last attempt: the attempt, its duration,
+    /// every reply of its transcript and, when the message is now final, the message.
+    /// </summary>
+    public void Attempted(AttemptResult attempt, StoredMessage saved)
+    {
+        var relay = new KeyValuePair<string, object?>("relay", attempt.Upstream);
+        var recorded = saved.Attempts[^1];
+        _attempts.Add(1, relay, new("outcome", recorded.Outcome.Name()));
+        if (recorded.FinishedAt is { } finishedAt)
+        {
+            _deliveryDuration.Record((finishedAt - recorded.StartedAt).TotalSeconds, relay);
+        }
+        foreach (var entry in attempt.Transcript)
+        {
+            if (entry.Reply is { } reply)
+            {
+                _replies.Add(1, relay, new("command", SmtpLabels.Command(entry.Command)), new("class", SmtpLabels.ReplyClass(reply.Code)));
+            }
+        }
+        if (saved.Status.IsFinal())
+        {
+            Finished(saved);
+        }
+    }
+
+    /// <summary><paramref name="message"/> was just stored in a final status.</summary>
+    public void Finished(StoredMessage message)
+    {
+        _finished.Add(1, new KeyValuePair<string, object?>("status", message.Status.Name()));
+        if (message.Status != MessageStatus.Canceled)
+        {
+            var due = message.SendAt is { } sendAt && sendAt > message.CreatedAt ? sendAt : message.CreatedAt;
+            _acceptToFinal.Record(Math.Max(0, (message.UpdatedAt - due).TotalSeconds));
+        }
+    }
+
+    /// <summary>One webhook try was recorded; <paramref name="saved"/> is the delivery after it.</summary>
+    public void WebhookTried(StoredDelivery saved) => _webhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", saved.Status switch
+    {
+        WebhookDeliveryStatus.Delivered => "delivered",
+        WebhookDeliveryStatus.Pending => "retry",
+        _ => "failed",
+    }));
+}

@@ -1,0 +1,75 @@
+using Hangfire;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace MailApi.Telemetry;
+
+/// <summary>
+/// Metrics at <c>/metrics</c> (Prometheus text, open like <c>/health</c>) and traces, exported over OTLP when
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (with the logs, which then carry the trace and the message id).
+/// </summary>
+public static class TelemetryExtensions
+{
+    /// <summary>ASP.NET Core's own meters: <c>http.server.request.duration</c> and Kestrel's connections.</summary>
+    private static readonly string[] FrameworkMeters = ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime"];
+
+    public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section)
+            .Validate(o => o.QueueDepthInterval >= TimeSpan.FromMilliseconds(100), "Metrics:QueueDepthInterval must be at least 00:00:00.1.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<MailApiMetrics>();
+        builder.Services.AddSingleton<QueueDepth>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<QueueDepth>());
+
+        // MailKit's meters live as long as the process (its Configure keeps the first meter it is given), so they are
+        // MailKit's own rather than one made by a host's IMeterFactory, which the first host to stop would dispose.
+        MailKit.Telemetry.SmtpClient.Configure();
+        AddJobFilterOnce();
+
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("mailapi"))
+            .WithMetrics(metrics => metrics
+                .AddMeter(MailApiMetrics.MeterName, MailKit.Telemetry.SmtpClient.MeterName)
+                .AddMeter(FrameworkMeters)
+                .AddPrometheusExporter());
+        // Spans only when something receives them: without an endpoint nothing samples them, so no span is made, no
+        // job carries a trace context and a dialogue costs nothing more. Decided while the services are registered, so
+        // from what the builder has read by then: the environment, appsettings.json and the command line (a test
+        // host's later settings come too late; that test runs the service as a process).
+        if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            telemetry
+                .WithTracing(tracing => tracing
+                    .AddSource(MailApiTracing.SourceName, MailKit.Telemetry.SmtpClient.ActivitySourceName)
+                    // Scrapes and probes would be most of the spans and say nothing.
+                    .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsOperations(context.Request.Path)))
+                .WithLogging(configureBuilder: null, configureOptions: o => o.IncludeScopes = true)
+                .UseOtlpExporter();
+        }
+        return builder;
+    }
+
+    public static WebApplication MapTelemetry(this WebApplication app)
+    {
+        app.MapPrometheusScrapingEndpoint().WithTags("Operations");
+        return app;
+    }
+
+    private static bool IsOperations(PathString path) =>
+        path.StartsWithSegments("/metrics") || path.StartsWithSegments("/health");
+
+    /// <summary>Hangfire's filters are process-wide; several hosts in one process (tests) must not stack the filter.</summary>
+    private static void AddJobFilterOnce()
+    {
+        lock (GlobalJobFilters.Filters)
+        {
+            if (!GlobalJobFilters.Filters.Any(f => f.Instance is TraceContextJobFilter))
+            {
+                GlobalJobFilters.Filters.Add(new TraceContextJobFilter());
+            }
+        }
+    }
+}
