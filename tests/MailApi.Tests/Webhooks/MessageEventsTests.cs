@@ -34,6 +34,25 @@ public abstract class MessageEventsContract : IAsyncLifetime
         return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
     }
 
+    /// <summary>A message with a <c>sendAt</c> a few seconds ahead, stored as <c>scheduled</c>: on a machine so loaded that
+    /// the time has passed when the request is read (the message is then queued at once), again with more time.</summary>
+    private async Task<string> SendSoonAsync()
+    {
+        foreach (var seconds in (int[])[3, 10, 30])
+        {
+            var body = Bodies.Valid();
+            body["sendAt"] = DateTimeOffset.UtcNow.AddSeconds(seconds).ToString("O");
+            var response = await _factory.ClientFor().PostAsJsonAsync("/v1/messages", body);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            var message = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+            if ((string?)message["status"] == "scheduled")
+            {
+                return (string)message["id"]!;
+            }
+        }
+        throw new InvalidOperationException("No message was stored as scheduled, even 30 s ahead.");
+    }
+
     private async Task<JsonArray> EventsAsync(string id) =>
         (await _factory.ClientFor().GetFromJsonAsync<JsonObject>($"/v1/messages/{id}/events"))!["items"]!.AsArray();
 
@@ -106,11 +125,9 @@ public abstract class MessageEventsContract : IAsyncLifetime
     [Fact]
     public async Task A_scheduled_message_has_scheduled_queued_sent_and_a_canceled_one_scheduled_canceled()
     {
-        var soon = Bodies.Valid();
-        soon["sendAt"] = DateTimeOffset.UtcNow.AddSeconds(3).ToString("O");
+        var sent = await SendSoonAsync();
         var later = Bodies.Valid();
         later["sendAt"] = DateTimeOffset.UtcNow.AddHours(1).ToString("O");
-        var sent = await SendAsync(soon);
         var canceled = await SendAsync(later);
 
         Assert.Equal(HttpStatusCode.OK, (await _factory.ClientFor().PostAsync($"/v1/messages/{canceled}/cancel", null)).StatusCode);

@@ -92,8 +92,8 @@ public abstract partial class WebhookDeliveryContract
     [Fact]
     public async Task A_slow_receiver_times_out_and_is_tried_again()
     {
-        // Webhooks:Timeout is 1 s here.
-        AnswerInTurn(r => r.WithStatusCode(200).WithDelay(TimeSpan.FromSeconds(3)), r => r.WithStatusCode(200));
+        // Webhooks:Timeout is 5 s here.
+        AnswerInTurn(r => r.WithStatusCode(200).WithDelay(TimeSpan.FromSeconds(30)), r => r.WithStatusCode(200));
         var (endpoint, _) = await CreateEndpointAsync();
         await TestEventAsync(endpoint);
 
@@ -160,7 +160,11 @@ public abstract partial class WebhookDeliveryContract
             scope.ServiceProvider.GetRequiredService<MailApi.Webhooks.WebhookDeliveryJob>().RunAsync(deliveryId, CancellationToken.None)));
         var delivery = await WaitForDeliveryAsync(endpoint, d => (string?)d["status"] == "delivered");
 
-        Assert.Single(Receiver.Requests());
-        Assert.Equal([200], StatusCodes(delivery));
+        // One request per recorded try, whichever run made it: no run sent a try it had not claimed. (On a loaded machine
+        // the first try may outlast Webhooks:Timeout and be tried again; that second try is a try of its own.)
+        var tries = StatusCodes(delivery);
+        Assert.Equal(tries.Length, Receiver.Requests().Count);
+        Assert.Equal(200, tries[^1]);
+        Assert.All(tries[..^1], code => Assert.Null(code));
     }
 }
