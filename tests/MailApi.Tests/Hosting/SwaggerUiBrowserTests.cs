@@ -93,7 +93,7 @@ public sealed class SwaggerUiBrowserTests
         await form.Locator(".auth-btn-wrapper button.authorize").ClickAsync();
         // Swagger UI swaps Authorize for Logout once it holds the key (its accessible name is "Remove authorization").
         await Expect(form.Locator(".auth-btn-wrapper button", new() { HasTextString = "Logout" })).ToBeVisibleAsync();
-        await dialog.Locator("button.btn-done").ClickAsync();
+        await form.Locator("button.btn-done").ClickAsync();
     }
 
     /// <summary>The operation block by method and path as Swagger UI renders it, expanded.</summary>
