@@ -6,8 +6,10 @@ namespace MailApi.Hosting;
 
 /// <summary>
 /// What the endpoints' own metadata cannot say: the 503 every route gives when the store is unreachable
-/// (<see cref="StorageOutageHandler"/> answers it for any request, so no endpoint declares it), the headers that
-/// go with 202 and 503, what each answer means for this operation, and the parameters as callers spell them.
+/// (<see cref="StorageOutageHandler"/> answers it for any request, so no endpoint declares it), the 400/413/415 every
+/// body can get (<see cref="JsonBody{T}"/>, <see cref="RequestSizeLimit"/>), the problem schema of each (a
+/// <see cref="OpenApiSchemas.ValidationProblem"/> for 400 and 403), the headers that go with 201, 202 and 503, what each
+/// answer means for this operation, and the parameters as callers spell them and as the service checks them.
 /// </summary>
 public sealed class OpenApiAnswers : IOperationFilter
 {
