@@ -10,6 +10,17 @@ public static class Steps
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>This run's mark in every subject, so a step finds its own messages among earlier runs'.</summary>
+    private static readonly string Run = Guid.NewGuid().ToString("N");
+
+    public const string From = "Zotrim <zotrim@domain.local>";
+
+    public const string To = "student@domain.local";
+
+    public const string Text = "Hello from a generated client.";
+
+    public static string Subject(string step) => $"{step} {Run}";
+
     /// <summary>Runs the steps; the exit code is 0 only when every one passed.</summary>
     public static async Task<int> RunAsync(string client, params (string Name, Func<Task<string>> Run)[] steps)
     {

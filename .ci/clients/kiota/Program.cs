@@ -9,15 +9,7 @@ using Microsoft.Kiota.Http.HttpClientLibrary;
 var adapter = new HttpClientRequestAdapter(new BaseBearerTokenAuthenticationProvider(new StaticKey(args[1]))) { BaseUrl = args[0] };
 var client = new MailApiClient(adapter);
 var messages = client.V1.Messages;
-var run = Guid.NewGuid().ToString("N");
-
-SendMessageRequest Message(string subject) => new()
-{
-    From = "Zotrim <zotrim@domain.local>",
-    To = ["student@domain.local"],
-    Subject = $"{subject} {run}",
-    Text = "Hello from the Kiota client.",
-};
+SendMessageRequest Message(string step) => new() { From = Steps.From, To = [Steps.To], Subject = Steps.Subject(step), Text = Steps.Text };
 
 Guid sent = default;
 return await Steps.RunAsync("kiota",

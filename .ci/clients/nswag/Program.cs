@@ -6,15 +6,7 @@ using MailApi.NSwag;
 using var http = new HttpClient();
 http.DefaultRequestHeaders.Add("X-Api-Key", args[1]);
 var client = new Client(http) { BaseUrl = args[0] };
-var run = Guid.NewGuid().ToString("N");
-
-SendMessageRequest Message(string subject) => new()
-{
-    From = "Zotrim <zotrim@domain.local>",
-    To = ["student@domain.local"],
-    Subject = $"{subject} {run}",
-    Text = "Hello from the NSwag client.",
-};
+SendMessageRequest Message(string step) => new() { From = Steps.From, To = [Steps.To], Subject = Steps.Subject(step), Text = Steps.Text };
 
 Guid sent = default;
 return await Steps.RunAsync("nswag",

@@ -14,7 +14,8 @@ namespace MailApi.Hosting;
 /// comes from the C# annotations (<c>SupportNonNullableReferenceTypes</c>), a nullable <c>$ref</c> as <c>allOf</c> + <c>nullable</c>;</item>
 /// <item>an enum carries its C# member names (<c>partially_sent</c> → <c>PartiallySent</c>) in the extensions NSwag
 /// (<c>x-enumNames</c>), Kiota (<c>x-ms-enum</c>) and openapi-generator (<c>x-enum-varnames</c>) read;</item>
-/// <item><c>ProblemDetails</c> says which members every problem carries, and <c>ValidationProblem</c> adds <c>errors</c>.</item>
+/// <item><c>ProblemDetails</c> says which members every problem carries, and <c>ValidationProblem</c> adds <c>errors</c>;
+/// both name <c>detail</c> the message of the exception Kiota makes of them (<c>x-ms-primary-error-message</c>).</item>
 /// </list>
 /// </summary>
 public sealed class OpenApiSchemas : ISchemaFilter, IDocumentFilter
@@ -32,9 +33,18 @@ public sealed class OpenApiSchemas : ISchemaFilter, IDocumentFilter
         {
             NameMembers(schema, type);
         }
-        else if (type == typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))
+        else if (type == typeof(Microsoft.AspNetCore.Mvc.ProblemDetails) && schema.Properties is { } members)
         {
+            // Every problem of this API carries type, title and status (ProblemDefaults fills what an answer leaves out).
             schema.Required = new HashSet<string> { "type", "title", "status" };
+            foreach (var name in schema.Required)
+            {
+                if (members[name] is OpenApiSchema member)
+                {
+                    member.Type &= ~JsonSchemaType.Null;
+                }
+            }
+            PrimaryMessage(members["detail"]);
         }
         else if (type.Assembly == typeof(OpenApiSchemas).Assembly && IsAnswer(type) && schema.Properties is { } properties)
         {
@@ -44,6 +54,15 @@ public sealed class OpenApiSchemas : ISchemaFilter, IDocumentFilter
                 let name = JsonNamingPolicyName(property.Name)
                 where properties.ContainsKey(name)
                 select name);
+        }
+    }
+
+    /// <summary>Kiota makes the error schemas exceptions; their message is the problem's <c>detail</c>.</summary>
+    private static void PrimaryMessage(IOpenApiSchema detail)
+    {
+        if (detail is OpenApiSchema schema)
+        {
+            (schema.Extensions ??= new Dictionary<string, IOpenApiExtension>())["x-ms-primary-error-message"] = new JsonNodeExtension(true);
         }
     }
 
@@ -120,7 +139,11 @@ public sealed class OpenApiSchemas : ISchemaFilter, IDocumentFilter
                 ["type"] = text,
                 ["title"] = text,
                 ["status"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32" },
-                ["detail"] = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Null },
+                ["detail"] = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.String | JsonSchemaType.Null,
+                    Extensions = new Dictionary<string, IOpenApiExtension> { ["x-ms-primary-error-message"] = new JsonNodeExtension(true) },
+                },
                 ["instance"] = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Null },
                 ["errors"] = new OpenApiSchema
                 {
