@@ -6,8 +6,10 @@ namespace MailApi.Hosting;
 
 /// <summary>
 /// What the endpoints' own metadata cannot say: the 503 every route gives when the store is unreachable
-/// (<see cref="StorageOutageHandler"/> answers it for any request, so no endpoint declares it), the headers that
-/// go with 202 and 503, what each answer means for this operation, and the parameters as callers spell them.
+/// (<see cref="StorageOutageHandler"/> answers it for any request, so no endpoint declares it), the 400/413/415 every
+/// body can get (<see cref="JsonBody{T}"/>, <see cref="RequestSizeLimit"/>), the problem schema of each (a
+/// <see cref="OpenApiSchemas.ValidationProblem"/> for 400 and 403), the headers that go with 201, 202 and 503, what each
+/// answer means for this operation, and the parameters as callers spell them and as the service checks them.
 /// </summary>
 public sealed class OpenApiAnswers : IOperationFilter
 {
@@ -29,8 +31,14 @@ public sealed class OpenApiAnswers : IOperationFilter
 
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
     {
-        foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
+        var webhooks = context.ApiDescription.RelativePath?.StartsWith("v1/webhooks", StringComparison.Ordinal) == true;
+        var parameters = operation.Parameters ?? [];
+        for (var i = 0; i < parameters.Count; i++)
         {
+            if (parameters[i] is not OpenApiParameter parameter)
+            {
+                continue;
+            }
             // The query binds case-insensitively; the contract spells its names in camelCase.
             if (parameter.In == ParameterLocation.Query && parameter.Name is { Length: > 0 } name)
             {
@@ -39,18 +47,31 @@ public sealed class OpenApiAnswers : IOperationFilter
             parameter.Description ??= Parameters.GetValueOrDefault(parameter.Name ?? "");
             if (parameter is { In: ParameterLocation.Query, Name: "status" })
             {
-                parameter.Schema = new OpenApiSchemaReference("MessageStatus", context.Document);
+                parameter.Schema = new OpenApiSchemaReference(webhooks ? "WebhookDeliveryStatus" : "MessageStatus", context.Document);
+                parameter.Description = webhooks ? "Only deliveries with this status." : parameter.Description;
+            }
+            if (Shared(parameter, webhooks) is { } shared)
+            {
+                var components = context.Document.Components!.Parameters ??= new Dictionary<string, IOpenApiParameter>();
+                components.TryAdd(shared.Key, shared.Parameter);
+                parameters[i] = new OpenApiParameterReference(shared.Key, context.Document);
             }
         }
 
         var responses = operation.Responses ??= [];
-        if (!responses.ContainsKey("503"))
+        var problems = new List<string> { "503" };
+        if (operation.RequestBody is not null)
         {
-            responses["503"] = new OpenApiResponse
+            // Every body is read by JsonBody: malformed JSON is a 400, another media type a 415, an oversized body a 413.
+            problems.AddRange(["400", "413", "415"]);
+        }
+        foreach (var status in problems.Where(s => !responses.ContainsKey(s)))
+        {
+            responses[status] = new OpenApiResponse
             {
                 Content = new Dictionary<string, IOpenApiMediaType>
                 {
-                    ["application/problem+json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference("ProblemDetails", context.Document) },
+                    ["application/problem+json"] = new OpenApiMediaType(),
                 },
             };
         }
@@ -62,21 +83,18 @@ public sealed class OpenApiAnswers : IOperationFilter
                 continue;
             }
             response.Description = Describe(status, operation.OperationId, submit) ?? response.Description;
+            if (status is "400" or "403" or "401" or "404" or "409" or "413" or "415" or "503"
+                && response.Content is { } content && content.TryGetValue("application/problem+json", out var media) && media is OpenApiMediaType problem)
+            {
+                problem.Schema = new OpenApiSchemaReference(status is "400" or "403" ? OpenApiSchemas.ValidationProblem : "ProblemDetails", context.Document);
+            }
             if (status == "503")
             {
-                (response.Headers ??= new Dictionary<string, IOpenApiHeader>())["Retry-After"] = new OpenApiHeader
-                {
-                    Description = "Seconds to wait before trying again.",
-                    Schema = new OpenApiSchema { Type = JsonSchemaType.Integer },
-                };
+                Header(response, "Retry-After", "Seconds to wait before trying again.", JsonSchemaType.Integer);
             }
-            if (status == "202" && operation.OperationId == "SendMessage")
+            if (LocationOf(status, operation.OperationId) is { } location)
             {
-                (response.Headers ??= new Dictionary<string, IOpenApiHeader>())["Location"] = new OpenApiHeader
-                {
-                    Description = "/v1/messages/{id}: where the delivery status is read.",
-                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
-                };
+                Header(response, "Location", location, JsonSchemaType.String);
             }
         }
         // Group-level answers (401) come first otherwise; Swagger UI lists them in document order.
@@ -86,6 +104,58 @@ public sealed class OpenApiAnswers : IOperationFilter
         {
             responses[status] = response;
         }
+    }
+
+    private static void Header(OpenApiResponse response, string name, string description, JsonSchemaType type) =>
+        (response.Headers ??= new Dictionary<string, IOpenApiHeader>())[name] = new OpenApiHeader
+        {
+            Description = description,
+            Required = name == "Location",
+            Schema = new OpenApiSchema { Type = type },
+        };
+
+    private static string? LocationOf(string status, string? operationId) => (status, operationId) switch
+    {
+        ("202", "SendMessage") => "/v1/messages/{id}: where the delivery status is read.",
+        ("201", "CreateWebhook") => "/v1/webhooks/{id}: the new endpoint.",
+        ("202", "TestWebhook" or "RetryWebhookDelivery") => "/v1/webhooks/{id}/deliveries: the delivery log the delivery appears in.",
+        _ => null,
+    };
+
+    /// <summary>
+    /// The parameters several operations share, declared once under <c>components/parameters</c>: the ids (a UUID: any other
+    /// text finds nothing, a 404), the optional Idempotency-Key, and the page size and cursor of the two lists.
+    /// </summary>
+    private static (string Key, OpenApiParameter Parameter)? Shared(OpenApiParameter parameter, bool webhooks) => (parameter.In, parameter.Name) switch
+    {
+        (ParameterLocation.Path, "id") when webhooks => ("WebhookId", Uuid(parameter, "The webhook endpoint id from the 201 answer. Another key's endpoint answers 404, like a missing one.")),
+        (ParameterLocation.Path, "id") => ("MessageId", Uuid(parameter, Parameters["id"])),
+        (ParameterLocation.Path, "deliveryId") => ("DeliveryId", Uuid(parameter, "A delivery id from the endpoint's delivery log (its webhook-id header).")),
+        (ParameterLocation.Header, MessagesApi.IdempotencyHeader) => ("IdempotencyKey", parameter),
+        (ParameterLocation.Query, "limit") => ("Limit", Bounded(parameter)),
+        (ParameterLocation.Query, "cursor") => ("Cursor", parameter),
+        _ => null,
+    };
+
+    private static OpenApiParameter Uuid(OpenApiParameter parameter, string description)
+    {
+        parameter.Description = description;
+        parameter.Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "uuid" };
+        return parameter;
+    }
+
+    /// <summary>The bounds <see cref="ListQueryValidator"/> and the deliveries' validator enforce.</summary>
+    private static OpenApiParameter Bounded(OpenApiParameter parameter)
+    {
+        parameter.Schema = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Integer,
+            Format = "int32",
+            Minimum = "1",
+            Maximum = ListQuery.MaxLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Default = ListQuery.DefaultLimit,
+        };
+        return parameter;
     }
 
     private static string? Describe(string status, string? operationId, bool submit) => status switch

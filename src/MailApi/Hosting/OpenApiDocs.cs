@@ -11,6 +11,8 @@ public static class OpenApiDocs
 {
     public const string SchemeName = "ApiKey";
 
+    public const string BearerSchemeName = "Bearer";
+
     public static WebApplicationBuilder AddOpenApiDocs(this WebApplicationBuilder builder)
     {
         builder.Services.AddEndpointsApiExplorer();
@@ -27,12 +29,28 @@ public static class OpenApiDocs
                 Type = SecuritySchemeType.ApiKey,
                 In = ParameterLocation.Header,
                 Name = "X-Api-Key",
-                Description = "An API key from Auth:ApiKeys (in Development: `mailapi-dev-key`). `Authorization: Bearer <key>` works too.",
+                Description = "An API key from Auth:ApiKeys (in Development: `mailapi-dev-key`) in the X-Api-Key header.",
             });
+            c.AddSecurityDefinition(BearerSchemeName, new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "The same API key as `Authorization: Bearer <key>`.",
+            });
+            // Two requirements: either scheme alone is enough.
             c.AddSecurityRequirement(doc => new OpenApiSecurityRequirement
             {
                 [new OpenApiSecuritySchemeReference(SchemeName, doc)] = new List<string>(),
             });
+            c.AddSecurityRequirement(doc => new OpenApiSecurityRequirement
+            {
+                [new OpenApiSecuritySchemeReference(BearerSchemeName, doc)] = new List<string>(),
+            });
+            // Nullability from the C# annotations; a nullable $ref is written as allOf + nullable, which OpenAPI 3.0 can say.
+            c.SupportNonNullableReferenceTypes();
+            c.UseAllOfToExtendReferenceSchemas();
+            c.SchemaFilter<OpenApiSchemas>();
+            c.DocumentFilter<OpenApiSchemas>();
             // Answers first: it adds the 503 every route can give, which the examples then fill.
             c.OperationFilter<OpenApiAnswers>();
             c.OperationFilter<OpenApiExamples>();

@@ -41,7 +41,7 @@ public sealed class OpenApiExamples : IOperationFilter
           ],
           "attempts": [
             { "number": 1, "startedAt": "2026-11-28T10:00:00.01+00:00", "finishedAt": "2026-11-28T10:00:00.21+00:00",
-              "outcome": "sent", "error": null, "upstream": "smtp.domain.local:587",
+              "outcome": "sent", "error": null, "upstream": "smtp.domain.local:587", "connectionId": "ebe947-1", "reusedConnection": false,
               "transcript": [
                 { "command": null, "reply": { "code": 220, "enhancedCode": null, "text": "profbox.domain.local ESMTP Postfix" } },
                 { "command": "EHLO mailapi.local", "reply": { "code": 250, "enhancedCode": null, "text": "profbox.domain.local\nPIPELINING\nSTARTTLS\nAUTH PLAIN LOGIN" } },
@@ -57,6 +57,32 @@ public sealed class OpenApiExamples : IOperationFilter
           "possibleDuplicate": false
         }
         """;
+
+    /// <summary>What a 202 really carries: stored, no attempt yet, every recipient pending and every reply null.</summary>
+    public const string Queued = """
+        {
+          "id": "0193f1e2-7c1a-7b3e-9a55-6c1f1e0d2a11",
+          "status": "queued",
+          "createdAt": "2026-11-28T10:00:00+00:00", "updatedAt": "2026-11-28T10:00:00+00:00",
+          "sendAt": null, "sentAt": null,
+          "from": "Zotrim <zotrim@domain.local>", "to": ["student@domain.local"], "cc": [], "bcc": [],
+          "replyTo": [], "subject": "Test message", "tags": ["welcome"], "metadata": { "userId": "42" },
+          "messageId": "<0193f1e2-7c1a-7b3e-9a55-6c1f1e0d2a11@domain.local>",
+          "upstream": null, "queueId": null, "finalReply": null,
+          "recipients": [ { "address": "student@domain.local", "status": "pending", "reply": null } ],
+          "attempts": [],
+          "nextAttemptAt": null,
+          "possibleDuplicate": false
+        }
+        """;
+
+    private static readonly string Scheduled = Queued
+        .Replace("\"status\": \"queued\"", "\"status\": \"scheduled\"", StringComparison.Ordinal)
+        .Replace("\"sendAt\": null", "\"sendAt\": \"2026-11-28T18:00:00+00:00\"", StringComparison.Ordinal);
+
+    private static readonly string Canceled = Scheduled
+        .Replace("\"status\": \"scheduled\"", "\"status\": \"canceled\"", StringComparison.Ordinal)
+        .Replace("\"updatedAt\": \"2026-11-28T10:00:00+00:00\"", "\"updatedAt\": \"2026-11-28T10:05:00+00:00\"", StringComparison.Ordinal);
 
     private static readonly Dictionary<string, string> Problems = new()
     {
@@ -77,7 +103,7 @@ public sealed class OpenApiExamples : IOperationFilter
 
     private static readonly string BatchBody = $$"""{ "messages": [ {{SendBody}} ] }""";
 
-    private static readonly string BatchResult = $$"""{ "items": [ {{Resource}} ] }""";
+    private static readonly string BatchResult = $$"""{ "items": [ {{Queued}} ] }""";
 
     private const string ListResult = """
         {
@@ -104,6 +130,7 @@ public sealed class OpenApiExamples : IOperationFilter
         {
             "SendBatch" => BatchResult,
             "ListMessages" => ListResult,
+            "CancelMessage" => Canceled,
             _ => Resource,
         };
         foreach (var (status, response) in operation.Responses ?? [])
@@ -111,6 +138,12 @@ public sealed class OpenApiExamples : IOperationFilter
             if (status == "503" && response.Content is not null)
             {
                 SetOutageExamples(response.Content.Values, submit: operation.OperationId is "SendMessage" or "SendBatch");
+                continue;
+            }
+            if (status == "202" && operation.OperationId == "SendMessage" && response.Content is not null)
+            {
+                SetExamples(response.Content.Values, ("queued", "Stored and queued: no attempt yet, every reply null", Queued),
+                    ("scheduled", "Stored to be sent at sendAt", Scheduled));
                 continue;
             }
             var example = status switch
@@ -133,18 +166,23 @@ public sealed class OpenApiExamples : IOperationFilter
     /// <summary>A submit can meet either outage; every other route only the store's.</summary>
     private static void SetOutageExamples(IEnumerable<IOpenApiMediaType> media, bool submit)
     {
+        if (submit)
+        {
+            SetExamples(media, ("overloaded", "Too many messages waiting (backpressure)", Overloaded),
+                ("storage", "The message store is unreachable", StorageUnavailable));
+            return;
+        }
         foreach (var type in media.OfType<OpenApiMediaType>())
         {
-            if (!submit)
-            {
-                type.Example = JsonNode.Parse(StorageUnavailable);
-                continue;
-            }
-            type.Examples = new Dictionary<string, IOpenApiExample>
-            {
-                ["overloaded"] = new OpenApiExample { Summary = "Too many messages waiting (backpressure)", Value = JsonNode.Parse(Overloaded) },
-                ["storage"] = new OpenApiExample { Summary = "The message store is unreachable", Value = JsonNode.Parse(StorageUnavailable) },
-            };
+            type.Example = JsonNode.Parse(StorageUnavailable);
+        }
+    }
+
+    private static void SetExamples(IEnumerable<IOpenApiMediaType> media, params (string Name, string Summary, string Json)[] examples)
+    {
+        foreach (var type in media.OfType<OpenApiMediaType>())
+        {
+            type.Examples = examples.ToDictionary(e => e.Name, e => (IOpenApiExample)new OpenApiExample { Summary = e.Summary, Value = JsonNode.Parse(e.Json) });
         }
     }
 }

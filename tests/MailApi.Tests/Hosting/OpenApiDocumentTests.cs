@@ -68,7 +68,50 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     public void Servers_name_the_address_the_document_was_fetched_from_and_query_names_are_camel_case()
     {
         Assert.Equal("http://localhost", (string?)_doc["servers"]![0]!["url"]);
-        var names = _doc["paths"]!["/v1/messages"]!["get"]!["parameters"]!.AsArray().Select(p => (string?)p!["name"]).ToList();
+        var names = Parameters("/v1/messages", "get").Select(p => (string?)p["name"]).ToList();
         Assert.Equal(["status", "tag", "from", "to", "queueId", "createdAfter", "createdBefore", "limit", "cursor"], names);
     }
+
+    [Fact]
+    public void Parameters_say_what_the_service_enforces_and_are_declared_once()
+    {
+        foreach (var (path, method, _) in Operations().Where(o => o.Path.Contains('{')))
+        {
+            Assert.All(Parameters(path, method).Where(p => (string?)p["in"] == "path"), p => Assert.Equal("uuid", (string?)p["schema"]!["format"]));
+        }
+        var limit = Parameters("/v1/messages", "get").Single(p => (string?)p["name"] == "limit")["schema"]!;
+        Assert.Equal((1, 100, 50), ((int)limit["minimum"]!, (int)limit["maximum"]!, (int)limit["default"]!));
+        Assert.Equal("#/components/schemas/MessageStatus", (string?)Parameters("/v1/messages", "get")[0]["schema"]!["$ref"]);
+        Assert.Equal("#/components/schemas/WebhookDeliveryStatus", (string?)Parameters("/v1/webhooks/{id}/deliveries", "get").Single(p => (string?)p["name"] == "status")["schema"]!["$ref"]);
+        Assert.Equal(["Cursor", "DeliveryId", "IdempotencyKey", "Limit", "MessageId", "WebhookId"], _doc["components"]!["parameters"]!.AsObject().Select(p => p.Key).Order());
+    }
+
+    [Fact]
+    public void Both_schemes_enums_with_member_names_and_errors_on_every_validation_answer()
+    {
+        Assert.Equal(["ApiKey", "Bearer"], _doc["security"]!.AsArray().Select(r => r!.AsObject().Single().Key));
+        Assert.Equal("bearer", (string?)_doc["components"]!["securitySchemes"]!["Bearer"]!["scheme"]);
+        var status = _doc["components"]!["schemas"]!["MessageStatus"]!;
+        Assert.Equal("PartiallySent", (string?)status["x-enumNames"]![5]);
+        Assert.Equal(("partially_sent", "PartiallySent"), ((string?)status["x-ms-enum"]!["values"]![5]!["value"], (string?)status["x-ms-enum"]!["values"]![5]!["name"]));
+        foreach (var (path, method, operation) in Operations())
+        {
+            foreach (var (code, response) in operation["responses"]!.AsObject().Where(r => r.Key is "400" or "403"))
+            {
+                Assert.Equal("#/components/schemas/ValidationProblem", (string?)response!["content"]!["application/problem+json"]!["schema"]!["$ref"]);
+            }
+            if (operation["requestBody"] is not null)
+            {
+                Assert.All(new[] { "400", "413", "415" }, code => Assert.True(operation["responses"]![code] is not null, $"{method} {path}: {code}"));
+            }
+        }
+        var queued = _doc["paths"]!["/v1/messages"]!["post"]!["responses"]!["202"]!["content"]!["application/json"]!["examples"]!;
+        Assert.Equal(("queued", "scheduled"), ((string?)queued["queued"]!["value"]!["status"], (string?)queued["scheduled"]!["value"]!["status"]));
+    }
+
+    /// <summary>The operation's parameters, those declared once under components/parameters resolved.</summary>
+    private List<JsonObject> Parameters(string path, string method) =>
+        [.. _doc["paths"]![path]![method]!["parameters"]!.AsArray().Select(p => p!["$ref"] is { } reference
+            ? _doc["components"]!["parameters"]![((string)reference!).Split('/')[^1]]!.AsObject()
+            : p.AsObject())];
 }

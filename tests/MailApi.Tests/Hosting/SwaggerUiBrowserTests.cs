@@ -87,11 +87,13 @@ public sealed class SwaggerUiBrowserTests
     {
         await page.Locator(".scheme-container button.authorize").ClickAsync();
         var dialog = page.Locator(".dialog-ux .modal-ux");
-        await dialog.Locator("input[type=text], input[type=password]").First.FillAsync(key);
-        await dialog.Locator(".auth-btn-wrapper button.authorize").ClickAsync();
+        // Two schemes are offered (X-Api-Key and Bearer), each in its own form; either is enough: the first, X-Api-Key.
+        var form = dialog.Locator("form").Filter(new() { HasTextString = "X-Api-Key" });
+        await form.Locator("input[type=text], input[type=password]").FillAsync(key);
+        await form.Locator(".auth-btn-wrapper button.authorize").ClickAsync();
         // Swagger UI swaps Authorize for Logout once it holds the key (its accessible name is "Remove authorization").
-        await Expect(dialog.Locator(".auth-btn-wrapper button", new() { HasTextString = "Logout" })).ToBeVisibleAsync();
-        await dialog.Locator("button.btn-done").ClickAsync();
+        await Expect(form.Locator(".auth-btn-wrapper button", new() { HasTextString = "Logout" })).ToBeVisibleAsync();
+        await form.Locator("button.btn-done").ClickAsync();
     }
 
     /// <summary>The operation block by method and path as Swagger UI renders it, expanded.</summary>
