@@ -4,6 +4,7 @@ using MailApi.DevRelay;
 using MailApi.Housekeeping;
 using MailApi.Messages;
 using MailApi.Storage;
+using MailApi.Ui;
 using MailApi.Webhooks;
 
 namespace MailApi.Hosting;
@@ -46,6 +47,7 @@ public static class HostingExtensions
         app.MapWebhooks();
         app.MapHealth();
         app.MapDashboard();
+        app.MapActivityPage();
         return app;
     }
 
