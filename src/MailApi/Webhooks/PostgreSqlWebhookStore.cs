@@ -8,7 +8,7 @@ namespace MailApi.Webhooks;
 
 /// <summary>
 /// Endpoints and deliveries in the message database (schema version 3): each a jsonb document with the columns queries
-/// need beside it, updated by compare-and-set on <c>version</c>. A delivery stored here survives any crash.
+/// need beside it (and an index on the message id inside, version 4), updated by compare-and-set on <c>version</c>. A delivery stored here survives any crash.
 /// </summary>
 public sealed class PostgreSqlWebhookStore(PostgreSqlDatabase database) : IWebhookStore
 {
@@ -138,6 +138,16 @@ public sealed class PostgreSqlWebhookStore(PostgreSqlDatabase database) : IWebho
         command.Parameters.Add(new() { Value = endpointId });
         command.Parameters.Add(new() { Value = (object?)status?.ToString().ToLowerInvariant() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = (object?)before ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+        command.Parameters.Add(new() { Value = limit });
+        return await ReadAsync<StoredDelivery>(command, (d, v) => d with { Version = v }, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<StoredDelivery>> ListMessageDeliveriesAsync(Guid messageId, int limit, CancellationToken cancellationToken)
+    {
+        // The expression index of schema version 4 (doc->>'messageId', id) answers this without a scan.
+        await using var command = Db.CreateCommand(
+            "select doc, version from mailapi_webhook_deliveries where doc->>'messageId' = $1 order by id limit $2");
+        command.Parameters.Add(new() { Value = messageId.ToString() });
         command.Parameters.Add(new() { Value = limit });
         return await ReadAsync<StoredDelivery>(command, (d, v) => d with { Version = v }, cancellationToken);
     }

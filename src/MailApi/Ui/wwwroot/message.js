@@ -79,7 +79,7 @@ export class MessageView {
   #render() {
     const m = this.#message;
     byId('message-title').textContent = m.subject || '(no subject)';
-    byId('message-body').replaceChildren(
+    byId('message-body').replaceChildren(...[
       summary(m),
       this.#cancelArea(),
       section('recipients', 'Recipients', recipients(m.recipients)),
@@ -89,7 +89,7 @@ export class MessageView {
           ? 'No attempt yet: the message waits for its send time.'
           : 'No attempt yet.')),
       section('events', 'Events', timeline(this.#events)),
-    );
+    ].filter(Boolean));
   }
 
   #cancelArea() {
@@ -241,7 +241,7 @@ function timeline(events) {
   }
   return h('ol', { class: 'timeline' }, events.map(e => {
     const d = e.data;
-    return h('li', { class: `event status-${d.status}` },
+    return h('li', { class: `event event-${d.status}` },
       h('p', { class: 'event-head' }, time(e.timestamp), ' ', h('strong', {}, e.type), ` · #${d.sequence} · attempt ${d.attempt}`),
       d.reply ? h('p', {}, 'Reply: ', reply(d.reply)) : null,
       d.error ? h('p', {}, 'Error: ', d.error) : null,
