@@ -35,6 +35,8 @@ public sealed class ActivityPageBrowserTests
             ["Smtp:Security"] = "None",
             ["Smtp:Username"] = RelayUser,
             ["Smtp:Password"] = RelayPassword,
+            ["Webhooks:AllowHttp"] = "true",
+            ["Webhooks:AllowPrivateTargets"] = "true",
         };
         if (storage == "PostgreSql")
         {
@@ -46,6 +48,11 @@ public sealed class ActivityPageBrowserTests
         await using var factory = new MailApiFactory(relay.Port, settings);
         var address = Chromium.Serve(factory);
         using var api = ApiClient(address, MailApiFactory.AlphaKey);
+        using var receiver = new WebhookReceiver();
+        receiver.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath("/hook").UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(200));
+        var hook = await api.PostAsJsonAsync("/v1/webhooks", new JsonObject { ["url"] = receiver.Url() });
+        Assert.Equal(HttpStatusCode.Created, hook.StatusCode);
 
         var page = await chromium.NewPageAsync(new() { TimezoneId = "UTC", ViewportSize = new() { Width = 1280, Height = 900 } });
         await Chromium.RunAsync(page, $"activity-page-{storage}", async () =>
@@ -103,6 +110,8 @@ public sealed class ActivityPageBrowserTests
             await Expect(page.Locator(".dialogue .relay.code-2xx .line").Last).ToHaveCSSAsync("color", "rgb(17, 99, 41)");
             await Expect(page.Locator(".dialogue .relay.code-5xx .line").First).ToHaveCSSAsync("color", "rgb(179, 38, 30)");
             await Expect(page.Locator("#events")).ToContainTextAsync("message.partially_sent");
+            // The event's webhook delivery and the receiver's answer (the page reads again while it is pending).
+            await Expect(page.Locator("#events .delivery")).ToHaveTextAsync(new Regex($"^Webhook to {Regex.Escape(receiver.Url())}: delivered · 1 try: 200 "));
             await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Cancel message" })).ToHaveCountAsync(0);
             if (Environment.GetEnvironmentVariable("MAILAPI_UI_SCREENSHOT") is { Length: > 0 } picture && storage == "InMemory")
             {
@@ -158,6 +167,7 @@ public sealed class ActivityPageBrowserTests
             await yes.ClickAsync();
             await Expect(page.Locator(".summary [data-status]")).ToHaveTextAsync("canceled");
             await Expect(page.Locator("#events")).ToContainTextAsync("message.canceled");
+            await Expect(page.Locator("#events .delivery").Last).ToContainTextAsync("delivered · 1 try: 200");
             await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Cancel message" })).ToHaveCountAsync(0);
             Assert.Equal("canceled", (string?)(await api.GetFromJsonAsync<JsonObject>($"/v1/messages/{laterId}"))!["status"]);
         });
@@ -287,6 +297,11 @@ public sealed class ActivityPageBrowserTests
                 "the page scrolls sideways on a 390 px screen");
             await Expect(rows.First.Locator("td[data-label='Subject']")).ToBeVisibleAsync();
             await Expect(page.Locator("#messages thead")).Not.ToBeInViewportAsync();
+
+            await page.GetByRole(AriaRole.Link, new() { Name = "Number 119" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Number 119");
+            Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"),
+                "the message page scrolls sideways on a 390 px screen");
 
             // Every request for the list asked for one page, never for everything.
             Assert.NotEmpty(lists);

@@ -70,6 +70,8 @@ const byId = id => `/v1/messages/${encodeURIComponent(id)}`;
 
 export const getMessage = (id, options) => request(byId(id), options);
 export const getEvents = (id, options) => request(`${byId(id)}/events`, options);
+export const getDeliveries = (id, options) => request(`${byId(id)}/deliveries`, options);
+export const listWebhooks = options => request('/v1/webhooks', options);
 export const cancelMessage = id => request(`${byId(id)}/cancel`, { method: 'POST' });
 
 /** The statuses a message never leaves, and those it may still be canceled in (as the API names them). */

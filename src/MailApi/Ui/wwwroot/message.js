@@ -1,14 +1,17 @@
 // One message: what it is, each recipient's reply, every attempt's SMTP dialogue as it went (the client's lines and
 // the relay's, reply codes coloured by class, multi-line replies line by line, AUTH as the service stored it), the
-// events timeline, and Cancel while it waits. Read again while it is not final.
+// events timeline with what became of each event's webhook deliveries, and Cancel while it waits. Read again while the
+// message is not final or a delivery is still pending.
 
-import { cancelableStatuses, cancelMessage, finalStatuses, getEvents, getMessage } from './api.js';
+import { cancelableStatuses, cancelMessage, finalStatuses, getDeliveries, getEvents, getMessage, listWebhooks } from './api.js';
 import { announce, byId, codeClass, h, showProblem, statusBadge, time } from './dom.js';
 
 export class MessageView {
   #id = null;
   #message = null;
   #events = [];
+  #deliveries = [];
+  #endpoints = new Map();
   #confirming = false;
   #onProblem;
 
@@ -19,13 +22,28 @@ export class MessageView {
   async show(id, backHash) {
     this.#id = id;
     this.#message = null;
+    this.#events = [];
+    this.#deliveries = [];
     this.#confirming = false;
     byId('back').href = backHash;
     byId('message-title').textContent = 'Message';
     byId('message-body').replaceChildren(h('p', { class: 'empty' }, 'Loading…'));
     showProblem(byId('message-problem'), null);
-    await this.#load();
+    await Promise.all([this.#load(), this.#loadEndpoints()]);
     byId('message-title').focus();
+  }
+
+  /** The key's webhook endpoints, to name each delivery's target by its url (the delivery carries the id). */
+  async #loadEndpoints() {
+    try {
+      const endpoints = await listWebhooks();
+      this.#endpoints = new Map(endpoints.items.map(e => [e.id, e.url]));
+      if (this.#message && !this.#confirming) {
+        this.#render();
+      }
+    } catch {
+      // The timeline names the endpoint by its id then.
+    }
   }
 
   /** Forgets the message when another view shows: nothing of it stays in the page. */
@@ -36,7 +54,8 @@ export class MessageView {
   }
 
   get wantsRefresh() {
-    return this.#message !== null && !finalStatuses.has(this.#message.status);
+    return this.#message !== null
+      && (!finalStatuses.has(this.#message.status) || this.#deliveries.some(d => d.status === 'pending'));
   }
 
   refresh() {
@@ -46,14 +65,16 @@ export class MessageView {
   async #load() {
     const id = this.#id;
     try {
-      const [message, events] = await Promise.all([getMessage(id), getEvents(id)]);
+      const [message, events, deliveries] = await Promise.all([getMessage(id), getEvents(id), getDeliveries(id)]);
       if (id !== this.#id) {
         return;
       }
       const before = this.#message;
-      const changed = !before || before.updatedAt !== message.updatedAt || this.#events.length !== events.items.length;
+      const changed = !before || before.updatedAt !== message.updatedAt || this.#events.length !== events.items.length
+        || JSON.stringify(this.#deliveries) !== JSON.stringify(deliveries.items);
       this.#message = message;
       this.#events = events.items;
+      this.#deliveries = deliveries.items;
       showProblem(byId('message-problem'), null);
       if (changed && !this.#confirming) {
         this.#render();
@@ -88,7 +109,7 @@ export class MessageView {
         : h('p', { class: 'empty' }, m.sendAt && m.status === 'scheduled'
           ? 'No attempt yet: the message waits for its send time.'
           : 'No attempt yet.')),
-      section('events', 'Events', timeline(this.#events)),
+      section('events', 'Events', timeline(this.#events, this.#deliveries, this.#endpoints)),
     ].filter(Boolean));
   }
 
@@ -116,7 +137,7 @@ export class MessageView {
     try {
       this.#message = await cancelMessage(this.#id);
       this.#confirming = false;
-      this.#events = (await getEvents(this.#id)).items;
+      [this.#events, this.#deliveries] = (await Promise.all([getEvents(this.#id), getDeliveries(this.#id)])).map(r => r.items);
       this.#render();
       announce('The message was canceled.');
       byId('message-title').focus();
@@ -235,17 +256,33 @@ function replyLines(r) {
   }).join('\n');
 }
 
-function timeline(events) {
+function timeline(events, deliveries, endpoints) {
   if (!events.length) {
     return h('p', { class: 'empty' }, 'No events yet.');
   }
   return h('ol', { class: 'timeline' }, events.map(e => {
     const d = e.data;
+    const sent = deliveries.filter(x => x.eventId === e.id);
     return h('li', { class: `event event-${d.status}` },
       h('p', { class: 'event-head' }, time(e.timestamp), ' ', h('strong', {}, e.type), ` · #${d.sequence} · attempt ${d.attempt}`),
       d.reply ? h('p', {}, 'Reply: ', reply(d.reply)) : null,
       d.error ? h('p', {}, 'Error: ', d.error) : null,
       d.nextAttemptAt ? h('p', {}, 'Next attempt: ', time(d.nextAttemptAt)) : null,
-      d.queueId ? h('p', {}, 'Queue id: ', h('code', {}, d.queueId)) : null);
+      d.queueId ? h('p', {}, 'Queue id: ', h('code', {}, d.queueId)) : null,
+      sent.length ? h('ul', { class: 'deliveries', 'aria-label': `Webhook deliveries of ${e.type}` },
+        sent.map(x => delivery(x, endpoints))) : null);
   }));
+}
+
+/** One webhook delivery of an event: where to, how it ended, the receiver's answer to every try. */
+function delivery(x, endpoints) {
+  const tries = x.attempts.map(a => a.statusCode ?? 'no answer');
+  const last = x.attempts.at(-1);
+  return h('li', { class: `delivery delivery-${x.status}` },
+    'Webhook to ', h('span', { class: 'address' }, endpoints.get(x.endpointId) ?? `endpoint ${x.endpointId}`), ': ',
+    h('strong', {}, x.status),
+    tries.length ? ` · ${x.attempts.length} ${x.attempts.length === 1 ? 'try' : 'tries'}: ${tries.join(', ')}` : ' · not tried yet',
+    last ? ` (last ${last.durationMs} ms)` : '',
+    last?.error ? ` · ${last.error}` : '',
+    x.nextAttemptAt ? [' · next try ', time(x.nextAttemptAt)] : null);
 }
