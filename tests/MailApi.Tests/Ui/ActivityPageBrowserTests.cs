@@ -115,7 +115,8 @@ public sealed class ActivityPageBrowserTests
             await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Cancel message" })).ToHaveCountAsync(0);
             if (Environment.GetEnvironmentVariable("MAILAPI_UI_SCREENSHOT") is { Length: > 0 } picture && storage == "InMemory")
             {
-                await page.ScreenshotAsync(new() { Path = picture, FullPage = true });
+                // A relative path is the repository's (docs/ui-message.png), not the test binaries' folder.
+                await page.ScreenshotAsync(new() { Path = Path.Combine(Chromium.RepositoryRoot(), picture), FullPage = true });
             }
 
             // A scheduled one, a plain one; then the filters.
