@@ -27,10 +27,8 @@ public sealed class ActivityPageBrowserTests
     [InlineData("PostgreSql")]
     public async Task A_person_signs_in_reads_a_dialogue_filters_and_cancels(string storage)
     {
-        await using var chromium = await Chromium.LaunchAsync("the activity page walk-through");
         var settings = new Dictionary<string, string?>
         {
-            ["Ui:Enabled"] = "true",
             // AUTH needs TLS unless Security is None; the relay offers no TLS, so the password goes in the clear here.
             ["Smtp:Security"] = "None",
             ["Smtp:Username"] = RelayUser,
@@ -43,10 +41,9 @@ public sealed class ActivityPageBrowserTests
             settings["Storage:Provider"] = "PostgreSql";
             settings["Storage:ConnectionString"] = await Postgres.CreateDatabaseAsync();
         }
-        await using var relay = await TestSmtpServer.StartAsync(new() { User = RelayUser, Password = RelayPassword });
-        relay.RejectRecipient("nobody@domain.local");
-        await using var factory = new MailApiFactory(relay.Port, settings);
-        var address = Chromium.Serve(factory);
+        await using var service = await Service.StartAsync(settings, new() { User = RelayUser, Password = RelayPassword });
+        var (chromium, address) = (service.Chromium, service.Address);
+        service.Relay.RejectRecipient("nobody@domain.local");
         using var api = ApiClient(address, MailApiFactory.AlphaKey);
         using var receiver = new WebhookReceiver();
         receiver.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath("/hook").UsingPost())
@@ -177,10 +174,8 @@ public sealed class ActivityPageBrowserTests
     [Fact]
     public async Task A_wrong_key_is_told_clearly_and_kept_nowhere()
     {
-        await using var chromium = await Chromium.LaunchAsync("the activity page walk-through");
-        await using var relay = await TestSmtpServer.StartAsync();
-        await using var factory = new MailApiFactory(relay.Port, new Dictionary<string, string?> { ["Ui:Enabled"] = "true" });
-        var address = Chromium.Serve(factory);
+        await using var service = await Service.StartAsync();
+        var (chromium, address) = (service.Chromium, service.Address);
         var page = await chromium.NewPageAsync();
         await Chromium.RunAsync(page, "activity-page-wrong-key", async () =>
         {
@@ -212,10 +207,8 @@ public sealed class ActivityPageBrowserTests
     [Fact]
     public async Task Another_keys_message_never_appears()
     {
-        await using var chromium = await Chromium.LaunchAsync("the activity page walk-through");
-        await using var relay = await TestSmtpServer.StartAsync();
-        await using var factory = new MailApiFactory(relay.Port, new Dictionary<string, string?> { ["Ui:Enabled"] = "true" });
-        var address = Chromium.Serve(factory);
+        await using var service = await Service.StartAsync();
+        var (chromium, address) = (service.Chromium, service.Address);
         using var alpha = ApiClient(address, MailApiFactory.AlphaKey);
         using var beta = ApiClient(address, MailApiFactory.BetaKey);
         var theirs = Bodies.Valid();
@@ -243,10 +236,8 @@ public sealed class ActivityPageBrowserTests
     [Fact]
     public async Task The_list_pages_fifty_at_a_time_and_fits_a_phone()
     {
-        await using var chromium = await Chromium.LaunchAsync("the activity page walk-through");
-        await using var relay = await TestSmtpServer.StartAsync();
-        await using var factory = new MailApiFactory(relay.Port, new Dictionary<string, string?> { ["Ui:Enabled"] = "true" });
-        var address = Chromium.Serve(factory);
+        await using var service = await Service.StartAsync();
+        var (chromium, address) = (service.Chromium, service.Address);
         using var api = ApiClient(address, MailApiFactory.AlphaKey);
         // 120 scheduled messages (no delivery needed): three pages of the list API.
         foreach (var (first, count) in new[] { (0, 100), (100, 20) })
@@ -308,6 +299,35 @@ public sealed class ActivityPageBrowserTests
             Assert.NotEmpty(lists);
             Assert.All(lists, query => Assert.Contains("limit=50", query));
         });
+    }
+
+    /// <summary>The browser, and the service with the page on, on a real port, delivering to a relay of its own.</summary>
+    private sealed class Service : IAsyncDisposable
+    {
+        private MailApiFactory? _factory;
+
+        public required Chromium Chromium { get; init; }
+        public required TestSmtpServer Relay { get; init; }
+        public string Address { get; private set; } = "";
+
+        public static async Task<Service> StartAsync(Dictionary<string, string?>? settings = null, TestSmtpServerOptions? relay = null)
+        {
+            var chromium = await Chromium.LaunchAsync("the activity page walk-through");
+            var service = new Service { Chromium = chromium, Relay = await TestSmtpServer.StartAsync(relay) };
+            service._factory = new MailApiFactory(service.Relay.Port, new Dictionary<string, string?>(settings ?? []) { ["Ui:Enabled"] = "true" });
+            service.Address = Chromium.Serve(service._factory);
+            return service;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_factory is not null)
+            {
+                await _factory.DisposeAsync();
+            }
+            await Relay.DisposeAsync();
+            await Chromium.DisposeAsync();
+        }
     }
 
     private static HttpClient ApiClient(string address, string key)
