@@ -47,11 +47,16 @@ async function route() {
     await message.show(id, lastListHash);
   } else {
     lastListHash = location.hash || '#/messages';
+    const fromMessage = current === message;
     message.leave();
     showOnly(views.list);
     current = list;
     document.title = 'Messages · MailApi activity';
     await list.show(new URLSearchParams(query));
+    if (fromMessage) {
+      // Back from a message: keyboard and screen reader users start at the list again, not at the top of the page.
+      byId('list-title').focus();
+    }
   }
   schedule();
 }
