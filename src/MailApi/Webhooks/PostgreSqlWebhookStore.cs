@@ -206,16 +206,8 @@ public sealed class PostgreSqlWebhookStore(PostgreSqlDatabase database) : IWebho
     /// <remarks>Ids are UUIDv7, so "created before" is "id below the first id of that millisecond": the primary key finds them.</remarks>
     public async Task<int> PurgeDeliveriesAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken)
     {
-        Span<byte> bytes = stackalloc byte[16];
-        var ms = createdBefore.ToUnixTimeMilliseconds();
-        for (var i = 0; i < 6; i++)
-        {
-            bytes[i] = (byte)(ms >> (8 * (5 - i)));
-        }
-        bytes[6] = 0x70;
-        bytes[8] = 0x80;
         await using var command = Db.CreateCommand("delete from mailapi_webhook_deliveries where id < $1 and status <> 'pending'");
-        command.Parameters.Add(new() { Value = new Guid(bytes, bigEndian: true) });
+        command.Parameters.Add(new() { Value = MessageOrder.FirstIdAt(createdBefore) });
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
