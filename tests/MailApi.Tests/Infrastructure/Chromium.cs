@@ -31,6 +31,9 @@ public sealed class Chromium : IAsyncDisposable
     {
         Assert.SkipUnless(File.Exists(Path),
             $"No Chromium at {Path}: install it with `apt-get install -y chromium` (as root; .ci/run does) to run {walkThrough}.");
+        // Assertions (Expect) wait 5 s by default, actions 30 s (NewPageAsync): on a loaded machine the page's API calls
+        // can take longer than 5 s, so assertions wait as long as actions do. Still a wait for a state, never a pause.
+        Assertions.SetDefaultExpectTimeout(30_000);
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new()
         {

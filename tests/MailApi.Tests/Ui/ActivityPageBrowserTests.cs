@@ -314,9 +314,17 @@ public sealed class ActivityPageBrowserTests
         {
             var chromium = await Chromium.LaunchAsync("the activity page walk-through");
             var service = new Service { Chromium = chromium, Relay = await TestSmtpServer.StartAsync(relay) };
-            service._factory = new MailApiFactory(service.Relay.Port, new Dictionary<string, string?>(settings ?? []) { ["Ui:Enabled"] = "true" });
-            service.Address = Chromium.Serve(service._factory);
-            return service;
+            try
+            {
+                service._factory = new MailApiFactory(service.Relay.Port, new Dictionary<string, string?>(settings ?? []) { ["Ui:Enabled"] = "true" });
+                service.Address = Chromium.Serve(service._factory);
+                return service;
+            }
+            catch
+            {
+                await service.DisposeAsync();
+                throw;
+            }
         }
 
         public async ValueTask DisposeAsync()
