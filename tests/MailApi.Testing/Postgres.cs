@@ -39,6 +39,8 @@ public static class Postgres
         {
             Assert.Skip($"{HowToGet} ({ex.Message})");
         }
-        return new NpgsqlConnectionStringBuilder(server) { Database = name, Pooling = true }.ConnectionString;
+        // Each test has a database, so a pool of its own that outlives the test: idle connections close after 10 s
+        // (Npgsql's default is 300 s), or a whole run's pools add up past the server's max_connections.
+        return new NpgsqlConnectionStringBuilder(server) { Database = name, Pooling = true, ConnectionIdleLifetime = 10 }.ConnectionString;
     }
 }

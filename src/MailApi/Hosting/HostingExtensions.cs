@@ -5,6 +5,7 @@ using MailApi.Housekeeping;
 using MailApi.Messages;
 using MailApi.Storage;
 using MailApi.Telemetry;
+using MailApi.Ui;
 using MailApi.Webhooks;
 
 namespace MailApi.Hosting;
@@ -49,6 +50,7 @@ public static class HostingExtensions
         app.MapHealth();
         app.MapTelemetry();
         app.MapDashboard();
+        app.MapActivityPage();
         return app;
     }
 

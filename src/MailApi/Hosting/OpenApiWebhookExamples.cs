@@ -28,7 +28,8 @@ public sealed class OpenApiWebhookExamples : IOperationFilter
     private const string UpdateBody = """{ "enabled": true }""";
 
     private const string Delivery = """
-        { "id": "0193f1e3-2222-7b3e-9a55-6c1f1e0d2a11", "eventId": "0193f1e3-3333-7b3e-9a55-6c1f1e0d2a11",
+        { "id": "0193f1e3-2222-7b3e-9a55-6c1f1e0d2a11", "endpointId": "0193f1e3-1111-7b3e-9a55-6c1f1e0d2a11",
+          "eventId": "0193f1e3-3333-7b3e-9a55-6c1f1e0d2a11",
           "messageId": "0193f1e2-7c1a-7b3e-9a55-6c1f1e0d2a11", "type": "message.sent", "status": "delivered",
           "attempts": [
             { "at": "2026-12-01T10:00:01+00:00", "statusCode": 503, "durationMs": 41, "error": "Answered 503 Service Unavailable.", "responseBody": "busy" },
@@ -56,6 +57,8 @@ public sealed class OpenApiWebhookExamples : IOperationFilter
         var (success, description) = operation.OperationId switch
         {
             "ListMessageEvents" => ($$"""{ "items": [ {{Event}} ] }""", "Every status change of the message, oldest first."),
+            "ListMessageDeliveries" => ($$"""{ "items": [ {{Delivery}} ] }""",
+                "Every delivery of the message's events to this key's endpoints, oldest first, with every try."),
             "CreateWebhook" => (Created, "The endpoint, with its signing secret (shown this once); Location is its address."),
             "ListWebhooks" => ($$"""{ "items": [ {{Endpoint}} ] }""", "This key's endpoints, oldest first, without their secrets."),
             "GetWebhook" or "UpdateWebhook" => (Endpoint, "The endpoint, without its secret."),
@@ -86,14 +89,14 @@ public sealed class OpenApiWebhookExamples : IOperationFilter
             var example = status switch
             {
                 "200" or "201" or "202" or "204" => success,
-                "404" => operation.OperationId == "ListMessageEvents" ? null : NotFound,
+                "404" => OfMessage(operation) ? null : NotFound,
                 "400" when operation.OperationId is "CreateWebhook" or "UpdateWebhook" => Invalid,
                 _ => null,
             };
             response.Description = status switch
             {
                 "200" or "201" or "202" or "204" => description,
-                "404" when operation.OperationId != "ListMessageEvents" => "No such webhook endpoint (or delivery) for this API key.",
+                "404" when !OfMessage(operation) => "No such webhook endpoint (or delivery) for this API key.",
                 "400" when operation.OperationId is "CreateWebhook" or "UpdateWebhook" =>
                     "Validation failed, keyed by JSON path (url, events[1], description); nothing was stored or changed.",
                 _ => response.Description,
@@ -108,4 +111,7 @@ public sealed class OpenApiWebhookExamples : IOperationFilter
             }
         }
     }
+
+    /// <summary>The operations under <c>/v1/messages/{id}</c>: their 404 is the message's (<see cref="OpenApiExamples"/>).</summary>
+    private static bool OfMessage(OpenApiOperation operation) => operation.OperationId is "ListMessageEvents" or "ListMessageDeliveries";
 }

@@ -1,14 +1,15 @@
 using MailApi.Auth;
 using MailApi.Storage;
+using MailApi.Ui;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 
 namespace MailApi.Hosting;
 
-/// <summary>Says where Swagger UI is once the server listens, which dev key to use, and when production keeps messages in memory.</summary>
+/// <summary>Says where Swagger UI and the activity page are once the server listens, which dev key to use, and when production keeps messages in memory.</summary>
 public sealed class StartupBanner(
-    IServer server, IHostApplicationLifetime lifetime, IHostEnvironment environment,
+    IServer server, IHostApplicationLifetime lifetime, IHostEnvironment environment, IConfiguration configuration,
     IOptions<ApiKeyOptions> keys, IOptions<StorageOptions> storage, ILogger<StartupBanner> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -21,9 +22,14 @@ public sealed class StartupBanner(
         lifetime.ApplicationStarted.Register(() =>
         {
             var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-            foreach (var address in addresses)
+            var activityPage = ActivityPage.IsEnabled(configuration, environment);
+            foreach (var address in addresses.Select(a => a.TrimEnd('/')))
             {
-                logger.LogInformation("Swagger UI: {Address}/swagger", address.TrimEnd('/'));
+                logger.LogInformation("Swagger UI: {Address}/swagger", address);
+                if (activityPage)
+                {
+                    logger.LogInformation("Activity page: {Address}{Path}/ (sign in with an API key)", address, ActivityPage.Path);
+                }
             }
             if (environment.IsDevelopment() && keys.Value.ApiKeys.Any(k => k.Key == "mailapi-dev-key"))
             {

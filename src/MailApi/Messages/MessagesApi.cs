@@ -145,7 +145,7 @@ public static class MessagesApi
     }
 
     /// <summary>Another key's message answers exactly like a missing one, so ids cannot be probed.</summary>
-    private static async Task<StoredMessage?> FindOwnAsync(string id, ClaimsPrincipal user, IMessageStore store, CancellationToken cancellationToken) =>
+    internal static async Task<StoredMessage?> FindOwnAsync(string id, ClaimsPrincipal user, IMessageStore store, CancellationToken cancellationToken) =>
         Guid.TryParse(id, out var guid) && await store.FindAsync(guid, cancellationToken) is { } message && message.Owner == user.KeyName()
             ? message
             : null;

@@ -45,6 +45,20 @@ public static class MessageOrder
         return id;
     }
 
+    /// <summary>The smallest UUIDv7 of the millisecond of <paramref name="at"/>: every id made at or after it is not below this one.</summary>
+    public static Guid FirstIdAt(DateTimeOffset at)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        var ms = at.ToUnixTimeMilliseconds();
+        for (var i = 0; i < 6; i++)
+        {
+            bytes[i] = (byte)(ms >> (8 * (5 - i)));
+        }
+        bytes[6] = 0x70;
+        bytes[8] = 0x80;
+        return new Guid(bytes, bigEndian: true);
+    }
+
     /// <summary>The retention step: what is left of a message once its content is dropped.</summary>
     public static StoredMessage WithoutContent(StoredMessage message) => message with
     {

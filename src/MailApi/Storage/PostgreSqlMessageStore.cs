@@ -16,6 +16,9 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
     private static readonly string[] PendingStatuses = [.. MessageStatuses.Pending.Select(s => s.Name())];
     private static readonly string[] FinalStatuses = [.. MessageStatuses.Final.Select(s => s.Name())];
 
+    /// <summary>How far a clock may have stepped back and a message still be found by <c>createdBefore</c> (see ListAsync).</summary>
+    private static readonly TimeSpan ClockStepMargin = TimeSpan.FromHours(1);
+
     /// <summary>Retention drops content a page of messages at a time, each by compare-and-set.</summary>
     private const int PurgePageSize = 500;
 
@@ -123,6 +126,11 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
         Filter("queue_id = $?", query.QueueId);
         Filter("created_at > $?", query.CreatedAfter?.ToUniversalTime());
         Filter("created_at < $?", query.CreatedBefore?.ToUniversalTime());
+        // An id is a UUIDv7 of its creation time (MessageOrder.NewId): never of an earlier millisecond, and later only
+        // when the clock stepped back. So a time range is a range of the primary key too, and the scan starts there
+        // instead of reading every newer message (a range a day old on 100,000 messages read them all).
+        Filter("id >= $?", query.CreatedAfter is { } after ? MessageOrder.FirstIdAt(after) : null);
+        Filter("id < $?", query.CreatedBefore is { } before ? MessageOrder.FirstIdAt(before + ClockStepMargin) : null);
         Filter("id < $?", query.Before);
         parameters.Add(query.Limit + 1);
         sql.Append(" order by id desc limit $").Append(parameters.Count);

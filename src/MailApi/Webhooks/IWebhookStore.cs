@@ -36,6 +36,9 @@ public interface IWebhookStore
     Task<IReadOnlyList<StoredDelivery>> ListDeliveriesAsync(Guid endpointId, WebhookDeliveryStatus? status, Guid? before, int limit,
         CancellationToken cancellationToken);
 
+    /// <summary>The deliveries of one message's events, to every endpoint, oldest first; at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<StoredDelivery>> ListMessageDeliveriesAsync(Guid messageId, int limit, CancellationToken cancellationToken);
+
     /// <summary>Pending deliveries due before <paramref name="dueBefore"/>: those whose job may be lost.</summary>
     Task<IReadOnlyList<Guid>> FindDueDeliveriesAsync(DateTimeOffset dueBefore, int limit, CancellationToken cancellationToken);
 

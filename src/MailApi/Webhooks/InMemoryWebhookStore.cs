@@ -134,6 +134,18 @@ public sealed class InMemoryWebhookStore : IWebhookStore
         }
     }
 
+    public Task<IReadOnlyList<StoredDelivery>> ListMessageDeliveriesAsync(Guid messageId, int limit, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<StoredDelivery> deliveries = [.. _deliveries.Values
+                .Where(d => d.MessageId == messageId)
+                .OrderBy(d => d.Id, ByTime)
+                .Take(limit)];
+            return Task.FromResult(deliveries);
+        }
+    }
+
     public Task<IReadOnlyList<Guid>> FindDueDeliveriesAsync(DateTimeOffset dueBefore, int limit, CancellationToken cancellationToken)
     {
         lock (_gate)

@@ -8,7 +8,7 @@ namespace MailApi.Webhooks;
 
 /// <summary>
 /// Endpoints and deliveries in the message database (schema version 3): each a jsonb document with the columns queries
-/// need beside it, updated by compare-and-set on <c>version</c>. A delivery stored here survives any crash.
+/// need beside it (and an index on the message id inside, version 4), updated by compare-and-set on <c>version</c>. A delivery stored here survives any crash.
 /// </summary>
 public sealed class PostgreSqlWebhookStore(PostgreSqlDatabase database) : IWebhookStore
 {
@@ -149,6 +149,16 @@ public sealed class PostgreSqlWebhookStore(PostgreSqlDatabase database) : IWebho
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    public async Task<IReadOnlyList<StoredDelivery>> ListMessageDeliveriesAsync(Guid messageId, int limit, CancellationToken cancellationToken)
+    {
+        // The expression index of schema version 4 (doc->>'messageId', id) answers this without a scan.
+        await using var command = Db.CreateCommand(
+            "select doc, version from mailapi_webhook_deliveries where doc->>'messageId' = $1 order by id limit $2");
+        command.Parameters.Add(new() { Value = messageId.ToString() });
+        command.Parameters.Add(new() { Value = limit });
+        return await ReadAsync<StoredDelivery>(command, (d, v) => d with { Version = v }, cancellationToken);
+    }
+
     public async Task<IReadOnlyList<Guid>> FindDueDeliveriesAsync(DateTimeOffset dueBefore, int limit, CancellationToken cancellationToken)
     {
         await using var command = Db.CreateCommand(
@@ -203,16 +213,8 @@ public sealed class PostgreSqlWebhookStore(PostgreSqlDatabase database) : IWebho
     /// <remarks>Ids are UUIDv7, so "created before" is "id below the first id of that millisecond": the primary key finds them.</remarks>
     public async Task<int> PurgeDeliveriesAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken)
     {
-        Span<byte> bytes = stackalloc byte[16];
-        var ms = createdBefore.ToUnixTimeMilliseconds();
-        for (var i = 0; i < 6; i++)
-        {
-            bytes[i] = (byte)(ms >> (8 * (5 - i)));
-        }
-        bytes[6] = 0x70;
-        bytes[8] = 0x80;
         await using var command = Db.CreateCommand("delete from mailapi_webhook_deliveries where id < $1 and status <> 'pending'");
-        command.Parameters.Add(new() { Value = new Guid(bytes, bigEndian: true) });
+        command.Parameters.Add(new() { Value = MessageOrder.FirstIdAt(createdBefore) });
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -1,12 +1,47 @@
 using System.Security.Claims;
 using MailApi.Messages;
+using MailApi.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace MailApi.Webhooks;
 
-/// <summary><c>/v1/webhooks/{id}/deliveries</c>: an endpoint's delivery log, and sending one again.</summary>
+/// <summary>
+/// <c>/v1/webhooks/{id}/deliveries</c>: an endpoint's delivery log, and sending one again; and
+/// <c>/v1/messages/{id}/deliveries</c>: what became of one message's events at every endpoint.
+/// </summary>
 public static class WebhookDeliveriesApi
 {
+    /// <summary>
+    /// More than a message can have: it has one event per status change (a few per attempt) and one delivery per
+    /// event and endpoint.
+    /// </summary>
+    public const int MaxMessageDeliveries = 1000;
+
+    public static IEndpointRouteBuilder MapMessageDeliveries(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/messages/{id}/deliveries", ListForMessage)
+            .WithTags("Messages")
+            .RequireAuthorization()
+            .WithName("ListMessageDeliveries")
+            .WithSummary("Webhook deliveries of one message's events, oldest first")
+            .WithDescription("Every delivery of the message's events to this key's endpoints, each with every try; another key's message is a 404.")
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        return app;
+    }
+
+    public static async Task<Results<Ok<MessageDeliveryList>, ProblemHttpResult>> ListForMessage(
+        string id, ClaimsPrincipal user, IMessageStore messages, IWebhookStore store, CancellationToken cancellationToken)
+    {
+        if (await MessagesApi.FindOwnAsync(id, user, messages, cancellationToken) is not { } message)
+        {
+            return ApiProblems.NotFound(id);
+        }
+        var deliveries = await store.ListMessageDeliveriesAsync(message.Id, MaxMessageDeliveries, cancellationToken);
+        // The message is the key's, and so is every endpoint sent its events; the owner check costs nothing.
+        return TypedResults.Ok(new MessageDeliveryList(deliveries.Where(d => d.Owner == message.Owner).Select(DeliveryResource.Of).ToList()));
+    }
+
     public static RouteGroupBuilder MapWebhookDeliveries(this RouteGroupBuilder group)
     {
         group.MapGet("/{id}/deliveries", List)

@@ -20,10 +20,10 @@ public sealed record SecretResource(string Secret);
 
 /// <summary>One event for one endpoint and every try of it; <see cref="Id"/> is the <c>webhook-id</c> header.</summary>
 public sealed record DeliveryResource(
-    Guid Id, Guid EventId, Guid? MessageId, string Type, WebhookDeliveryStatus Status, IReadOnlyList<DeliveryAttemptResource> Attempts,
+    Guid Id, Guid EndpointId, Guid EventId, Guid? MessageId, string Type, WebhookDeliveryStatus Status, IReadOnlyList<DeliveryAttemptResource> Attempts,
     DateTimeOffset? NextAttemptAt, DateTimeOffset CreatedAt)
 {
-    public static DeliveryResource Of(StoredDelivery d) => new(d.Id, d.EventId, d.MessageId, d.Type, d.Status,
+    public static DeliveryResource Of(StoredDelivery d) => new(d.Id, d.EndpointId, d.EventId, d.MessageId, d.Type, d.Status,
         d.Attempts.Select(a => new DeliveryAttemptResource(a.At, a.StatusCode, a.DurationMs, a.Error, a.ResponseBody)).ToList(),
         d.NextAttemptAt, d.CreatedAt);
 }
@@ -32,6 +32,9 @@ public sealed record DeliveryResource(
 public sealed record DeliveryAttemptResource(DateTimeOffset At, int? StatusCode, long DurationMs, string? Error, string? ResponseBody);
 
 public sealed record DeliveryList(IReadOnlyList<DeliveryResource> Items, string? NextCursor);
+
+/// <summary>All deliveries of one message's events, oldest first (a message has few: no paging).</summary>
+public sealed record MessageDeliveryList(IReadOnlyList<DeliveryResource> Items);
 
 /// <summary>Webhook signing secrets: <c>whsec_</c> and the base64 of 32 random bytes, as Standard Webhooks writes them.</summary>
 public static class WebhookSecret

@@ -50,6 +50,7 @@ public static class WebhooksExtensions
     public static WebApplication MapWebhooks(this WebApplication app)
     {
         app.MapMessageEvents();
+        app.MapMessageDeliveries();
         app.MapWebhookEndpoints();
         return app;
     }

@@ -1,9 +1,5 @@
-using System.Net;
 using System.Text.Json.Nodes;
 using MailApi.Tests.Infrastructure;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -15,38 +11,21 @@ namespace MailApi.Tests.Hosting;
 /// relay's "queued as". Debian's Chromium through Playwright (nothing downloaded); the service on a real port,
 /// delivering to an in-process SMTP relay. A failure leaves a screenshot in <c>.ci/out</c>.
 /// </summary>
-[Trait("Category", Category)]
+[Trait("Category", Chromium.Category)]
 public sealed class SwaggerUiBrowserTests
 {
-    public const string Category = "Browser";
-    public const string Chromium = "/usr/bin/chromium";
-
     private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task A_person_sends_the_example_from_swagger_ui_and_reads_it_sent()
     {
-        Assert.SkipUnless(File.Exists(Chromium),
-            $"No Chromium at {Chromium}: install it with `apt-get install -y chromium` (as root; .ci/run does) to run the Swagger UI walk-through.");
-
+        await using var chromium = await Chromium.LaunchAsync("the Swagger UI walk-through");
         await using var relay = await TestSmtpServer.StartAsync();
         await using var factory = new MailApiFactory(relay.Port);
-        factory.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
-        factory.StartServer();
-        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var address = Chromium.Serve(factory);
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            // Root in CI has no user namespace sandbox; the rest keeps Chromium from calling home or updating itself.
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"],
-        });
-        var page = await browser.NewPageAsync();
-        page.SetDefaultTimeout(30_000);
-        try
+        var page = await chromium.NewPageAsync();
+        await Chromium.RunAsync(page, "swagger-ui", async () =>
         {
             await page.GotoAsync(address + "/");
             await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/swagger/"));
@@ -73,14 +52,7 @@ public sealed class SwaggerUiBrowserTests
             var transcript = resource["attempts"]![0]!["transcript"]!.AsArray();
             Assert.Contains(transcript, e => ((string?)e!["reply"]!["text"])?.Contains("queued as") == true);
             Assert.Contains(relay.Messages, m => m.QueueId == (string?)resource["queueId"] && m.Message.Subject == "Test message");
-        }
-        catch
-        {
-            var file = Path.Combine(ScreenshotFolder(), $"swagger-ui-{DateTime.UtcNow:yyyyMMdd-HHmmss}.png");
-            await page.ScreenshotAsync(new() { Path = file, FullPage = true });
-            Console.Error.WriteLine($"Swagger UI walk-through failed; screenshot: {file}");
-            throw;
-        }
+        });
     }
 
     private static async Task AuthorizeAsync(IPage page, string key)
@@ -113,22 +85,5 @@ public sealed class SwaggerUiBrowserTests
         var live = operation.Locator(".live-responses-table .response").First;
         await Expect(live.Locator(".response-col_status")).ToHaveTextAsync(expectedStatus);
         return await live.Locator(".response-col_description pre.microlight, .response-col_description .highlight-code pre").First.InnerTextAsync();
-    }
-
-    /// <summary>MAILAPI_CI_OUT, else the repository's .ci/out (found from the test binaries upwards).</summary>
-    private static string ScreenshotFolder()
-    {
-        var folder = Environment.GetEnvironmentVariable("MAILAPI_CI_OUT");
-        if (string.IsNullOrEmpty(folder))
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MailApi.sln")))
-            {
-                dir = dir.Parent;
-            }
-            folder = Path.Combine(dir?.FullName ?? Path.GetTempPath(), ".ci", "out");
-        }
-        Directory.CreateDirectory(folder);
-        return folder;
     }
 }

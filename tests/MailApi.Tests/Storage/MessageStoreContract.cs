@@ -164,6 +164,22 @@ public abstract partial class MessageStoreContract
     }
 
     [Fact]
+    public async Task A_time_range_finds_a_message_whose_id_is_later_than_its_creation_time()
+    {
+        // After the clock stepped back, MessageOrder.NewId makes an id above the last one, so later than the message's time.
+        var store = await StoreAsync();
+        var owner = NewOwner();
+        var message = Message(owner, T0) with { Id = Guid.CreateVersion7(T0.AddMinutes(30)) };
+        await AddAsync(store, message);
+
+        async Task<List<Guid>> Ids(MessageQuery q) => (await store.ListAsync(q, CancellationToken.None)).Items.Select(m => m.Id).ToList();
+
+        Assert.Equal([message.Id], await Ids(new MessageQuery { Owner = owner, CreatedAfter = T0.AddMinutes(-1), CreatedBefore = T0.AddMinutes(1) }));
+        Assert.Empty(await Ids(new MessageQuery { Owner = owner, CreatedBefore = T0 }));
+        Assert.Empty(await Ids(new MessageQuery { Owner = owner, CreatedAfter = T0 }));
+    }
+
+    [Fact]
     public async Task List_is_newest_first_per_owner_with_filters_and_cursor_paging()
     {
         var store = await StoreAsync();
@@ -190,6 +206,8 @@ public abstract partial class MessageStoreContract
         Assert.Equal(Expect(6, 5, 4, 3, 2, 1, 0), await Ids(new MessageQuery { Owner = owner, To = "hidden@domain.local" }));
         Assert.Equal(Expect(5), await Ids(new MessageQuery { Owner = owner, QueueId = "Q5" }));
         Assert.Equal(Expect(4, 3), await Ids(new MessageQuery { Owner = owner, CreatedAfter = T0.AddMinutes(2.5), CreatedBefore = T0.AddMinutes(4.5) }));
+        Assert.Equal(Expect(6, 5, 4), await Ids(new MessageQuery { Owner = owner, CreatedAfter = T0.AddMinutes(3) }));
+        Assert.Equal(Expect(2, 1, 0), await Ids(new MessageQuery { Owner = owner, CreatedBefore = T0.AddMinutes(3) }));
 
         var first = await store.ListAsync(new MessageQuery { Owner = owner, Limit = 3 }, CancellationToken.None);
         Assert.True(first.HasMore);

@@ -131,6 +131,41 @@ public abstract partial class WebhookDeliveryContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_messages_deliveries_are_listed_with_the_message_for_its_key_only()
+    {
+        Answer(200);
+        Answer(500, "/broken");
+        var (endpoint, _) = await CreateEndpointAsync();
+        var broken = await Client.PostAsJsonAsync("/v1/webhooks", new JsonObject { ["url"] = Receiver.Url("/broken") });
+        var brokenId = (string)(await broken.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var id = await SendMessageAsync(Bodies.Valid());
+        var other = await SendMessageAsync(Bodies.Valid());
+        await MailApiFactory.WaitForStatusAsync(Client, id, Patience, "sent");
+        var sentEvent = (string)(await Client.GetFromJsonAsync<JsonObject>($"/v1/messages/{id}/events"))!["items"]![0]!["id"]!;
+
+        JsonArray items = [];
+        await Poll.UntilAsync(async () =>
+        {
+            items = (await Client.GetFromJsonAsync<JsonObject>($"/v1/messages/{id}/deliveries"))!["items"]!.AsArray();
+            return items.Count == 2 && items.All(d => (string?)d!["status"] is "delivered" or "failed");
+        }, Patience, () => $"both deliveries of {id} to finish; last seen: {items}");
+
+        Assert.All(items, d => Assert.Equal(id, (string?)d!["messageId"]));
+        Assert.All(items, d => Assert.Equal(sentEvent, (string?)d!["eventId"]));
+        var good = items.Single(d => (string?)d!["endpointId"] == endpoint)!;
+        Assert.Equal("delivered", (string?)good["status"]);
+        Assert.Equal([200], StatusCodes(good.AsObject()));
+        var bad = items.Single(d => (string?)d!["endpointId"] == brokenId)!;
+        Assert.Equal("failed", (string?)bad["status"]);
+        Assert.All(StatusCodes(bad.AsObject()), code => Assert.Equal(500, code));
+        Assert.Null(items.AsEnumerable().FirstOrDefault(d => (string?)d!["messageId"] == other));
+        using var beta = Factory.ClientFor(MailApiFactory.BetaKey);
+        Assert.Equal(HttpStatusCode.NotFound, (await beta.GetAsync($"/v1/messages/{id}/deliveries")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Client.GetAsync($"/v1/messages/{Guid.CreateVersion7()}/deliveries")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Client.GetAsync("/v1/messages/not-an-id/deliveries")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_deferred_then_sent_message_sends_each_event_once_with_its_sequence()
     {
         Answer(200);

@@ -131,6 +131,31 @@ public abstract class WebhookStoreContract
     }
 
     [Fact]
+    public async Task A_messages_deliveries_are_found_across_endpoints_oldest_first()
+    {
+        var (_, store) = await StoresAsync();
+        var (one, two) = (Endpoint(), Endpoint());
+        await store.AddEndpointAsync(one, CancellationToken.None);
+        await store.AddEndpointAsync(two, CancellationToken.None);
+        var (message, other) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        var added = await store.AddDeliveriesAsync([
+            Delivery(one, at: T0) with { MessageId = message },
+            Delivery(two, at: T0.AddSeconds(1)) with { MessageId = message },
+            Delivery(one, at: T0.AddSeconds(2)) with { MessageId = other },
+            Delivery(two, at: T0.AddSeconds(3)),
+            Delivery(one, at: T0.AddSeconds(4)) with { MessageId = message },
+        ], CancellationToken.None);
+
+        var found = await store.ListMessageDeliveriesAsync(message, 10, CancellationToken.None);
+        var first = await store.ListMessageDeliveriesAsync(message, 2, CancellationToken.None);
+
+        Assert.Equal([added[0].Id, added[1].Id, added[4].Id], found.Select(d => d.Id));
+        Assert.Equal([one.Id, two.Id, one.Id], found.Select(d => d.EndpointId));
+        Assert.Equal([added[0].Id, added[1].Id], first.Select(d => d.Id));
+        Assert.Empty(await store.ListMessageDeliveriesAsync(Guid.CreateVersion7(), 10, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Retention_deletes_finished_deliveries_created_before_the_time_and_keeps_pending_ones()
     {
         var (_, store) = await StoresAsync();

@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using MailApi.Auth;
 using MailApi.Messages;
 using MailApi.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -25,8 +24,7 @@ public static class EventsApi
     public static async Task<Results<Ok<EventList>, ProblemHttpResult>> List(
         string id, ClaimsPrincipal user, IMessageStore store, CancellationToken cancellationToken)
     {
-        // Another key's message answers exactly like a missing one, so ids cannot be probed.
-        if (!Guid.TryParse(id, out var guid) || await store.FindAsync(guid, cancellationToken) is not { } message || message.Owner != user.KeyName())
+        if (await MessagesApi.FindOwnAsync(id, user, store, cancellationToken) is not { } message)
         {
             return ApiProblems.NotFound(id);
         }
