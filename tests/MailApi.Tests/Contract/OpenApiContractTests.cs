@@ -104,10 +104,12 @@ public sealed class OpenApiContractTests
         Assert.Equal(HttpStatusCode.BadRequest, (await api.GetAsync("/v1/messages?limit=0")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await api.GetAsync("/v1/messages?status=partially-sent")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync($"/v1/messages/{sent["id"]}/events")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync($"/v1/messages/{sent["id"]}/deliveries")).StatusCode);
         var missing = Guid.NewGuid();
         Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/v1/messages/{missing}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await api.PostAsync($"/v1/messages/{missing}/cancel", null)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/v1/messages/{missing}/events")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/v1/messages/{missing}/deliveries")).StatusCode);
 
         // Webhook endpoints and their deliveries.
         var created = await api.PostAsJsonAsync("/v1/webhooks", new JsonObject { ["url"] = receiver.Url(), ["events"] = new JsonArray("message.sent") });
