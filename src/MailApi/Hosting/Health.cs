@@ -4,7 +4,10 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace MailApi.Hosting;
 
-/// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (storage reachable), each a JSON report.</summary>
+/// <summary>
+/// <c>/health/live</c> (the process answers) and <c>/health/ready</c> (storage reachable, and each relay up or paused),
+/// each a JSON report; a check's <c>data</c> (each relay's state) is included when it has any.
+/// </summary>
 public static class Health
 {
     public static WebApplication MapHealth(this WebApplication app)
@@ -26,6 +29,7 @@ public static class Health
             {
                 status = e.Value.Status.ToString().ToLowerInvariant(),
                 description = e.Value.Description,
+                data = e.Value.Data.Count > 0 ? e.Value.Data : null,
             }),
         }));
     }

@@ -40,7 +40,7 @@ public sealed class DeliveryRulesTests
     private static readonly TranscriptEntry Quit = E("QUIT", 221, "2.0.0", "Bye");
 
     private static StoredMessage Apply(StoredMessage message, AttemptResult attempt, TimeSpan? after = null) =>
-        DeliveryRules.Apply(message, attempt, Options, Created, Created + (after ?? TimeSpan.FromSeconds(1)));
+        DeliveryRules.Apply(message, [attempt], Options, Created, Created + (after ?? TimeSpan.FromSeconds(1)));
 
     [Fact]
     public void All_recipients_accepted_is_sent_with_queue_id()
