@@ -44,7 +44,8 @@ public sealed class DkimSigning
         {
             return;
         }
-        var headers = Signed.Where(message.Headers.Contains).ToArray();
+        // Content-Type is a header of the body entity in MimeKit, though it is written with the message's own.
+        var headers = Signed.Where(h => message.Headers.Contains(h) || message.Body?.Headers.Contains(h) == true).ToArray();
         lock (entry.Gate)
         {
             entry.Signer.Sign(format, message, headers);
