@@ -63,6 +63,7 @@ public static class KeyRateLimits
             ProblemDetails =
             {
                 Status = StatusCodes.Status429TooManyRequests,
+                Type = "https://tools.ietf.org/html/rfc6585#section-4",
                 Title = "Too many requests",
                 Detail = string.Create(CultureInfo.InvariantCulture,
                     $"This API key may make {limit} requests a minute; nothing of this request was stored. Retry after {seconds} s."),

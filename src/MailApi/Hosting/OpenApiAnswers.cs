@@ -6,8 +6,8 @@ namespace MailApi.Hosting;
 
 /// <summary>
 /// What the endpoints' own metadata cannot say: the 503 every route gives when the store is unreachable
-/// (<see cref="StorageOutageHandler"/> answers it for any request, so no endpoint declares it), the headers that
-/// go with 202 and 503, what each answer means for this operation, and the parameters as callers spell them.
+/// (<see cref="StorageOutageHandler"/> answers it for any request, so no endpoint declares it), the 429 of the per-key
+/// request limit on every route that takes a key, the headers that go with 202, 429 and 503, what each answer means for this operation, and the parameters as callers spell them.
 /// </summary>
 public sealed class OpenApiAnswers : IOperationFilter
 {
@@ -44,15 +44,19 @@ public sealed class OpenApiAnswers : IOperationFilter
         }
 
         var responses = operation.Responses ??= [];
-        if (!responses.ContainsKey("503"))
+        // The per-key limit (KeyRateLimits) stands before every route that takes an API key, so none declares it itself.
+        foreach (var status in responses.ContainsKey("401") ? ["503", "429"] : new[] { "503" })
         {
-            responses["503"] = new OpenApiResponse
+            if (!responses.ContainsKey(status))
             {
-                Content = new Dictionary<string, IOpenApiMediaType>
+                responses[status] = new OpenApiResponse
                 {
-                    ["application/problem+json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference("ProblemDetails", context.Document) },
-                },
-            };
+                    Content = new Dictionary<string, IOpenApiMediaType>
+                    {
+                        ["application/problem+json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference("ProblemDetails", context.Document) },
+                    },
+                };
+            }
         }
         var submit = operation.OperationId is "SendMessage" or "SendBatch";
         foreach (var (status, answer) in responses)
@@ -62,7 +66,7 @@ public sealed class OpenApiAnswers : IOperationFilter
                 continue;
             }
             response.Description = Describe(status, operation.OperationId, submit) ?? response.Description;
-            if (status == "503")
+            if (status is "503" or "429")
             {
                 (response.Headers ??= new Dictionary<string, IOpenApiHeader>())["Retry-After"] = new OpenApiHeader
                 {
@@ -104,6 +108,8 @@ public sealed class OpenApiAnswers : IOperationFilter
         "409" => "This Idempotency-Key was used with a different body in the last 24 hours. Nothing was stored.",
         "413" => "The body is larger than Limits:MaxRequestBytes.",
         "415" => "The body is not application/json.",
+        "429" => "This API key made more requests this minute than RateLimit:PerKeyPerMinute (or its own RateLimitPerMinute) allows. "
+            + "Nothing was stored. Retry after Retry-After.",
         "503" when submit => "Nothing was stored: the message store is unreachable, or more messages (or bytes) are waiting than "
             + "Limits:MaxPendingMessages / Limits:MaxPendingBytes allow. Retry after Retry-After.",
         "503" => "The message store is unreachable; retry after Retry-After.",

@@ -37,6 +37,8 @@ public sealed class KeyRateLimitTests
         Assert.InRange(retryAfter, 1, 60);
         var problem = (await refused.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Equal(429, (int)problem["status"]!);
+        Assert.Equal("https://tools.ietf.org/html/rfc6585#section-4", (string?)problem["type"]);
+        Assert.Equal("Too many requests", (string?)problem["title"]);
         Assert.Contains("3 requests a minute", (string?)problem["detail"]);
 
         // The key that was refused reads nothing either until the window ends: the limit counts every request.
