@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -19,6 +20,8 @@ public static class Health
         return app;
     }
 
+    private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
     private static Task WriteReport(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json";
@@ -31,6 +34,6 @@ public static class Health
                 description = e.Value.Description,
                 data = e.Value.Data.Count > 0 ? e.Value.Data : null,
             }),
-        }));
+        }, Json));
     }
 }
