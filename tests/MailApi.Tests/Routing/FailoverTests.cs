@@ -12,34 +12,12 @@ namespace MailApi.Tests.Routing;
 /// </summary>
 public sealed class FailoverTests
 {
-    /// <summary>Offers STARTTLS, says 220 to it, then answers the TLS ClientHello with plain text.</summary>
-    private static RawSmtpServer BrokenTls() => RawSmtpServer.Start(async (c, ct) =>
-    {
-        await c.SendAsync("220 raw.localhost ESMTP", ct);
-        while (await c.ReadLineAsync(ct) is { } line)
-        {
-            if (line.StartsWith("EHLO", StringComparison.OrdinalIgnoreCase))
-            {
-                await c.SendAsync("250-raw.localhost\r\n250-STARTTLS\r\n250 8BITMIME", ct);
-            }
-            else if (line.Equals("STARTTLS", StringComparison.OrdinalIgnoreCase))
-            {
-                await c.SendAsync("220 2.0.0 Ready to start TLS\r\nthis is not a TLS ServerHello", ct);
-                return;
-            }
-            else
-            {
-                await c.SendAsync("503 5.5.1 Error: send STARTTLS first", ct);
-            }
-        }
-    });
-
     [Fact]
     public async Task A_closed_port_a_421_greeting_a_tls_failure_and_an_auth_refusal_are_each_an_attempt_and_the_next_relay_sends_at_once()
     {
         var closed = FreePort.Get();
         await using var greeting421 = RawSmtpServer.GreetAndClose("421 4.3.2 Service not available, closing channel");
-        await using var tls = BrokenTls();
+        await using var tls = RawSmtpServer.BrokenTls();
         await using var auth = await TestSmtpServer.StartAsync(new TestSmtpServerOptions { User = "mailer", Password = "right", RequireAuth = true });
         await using var good = await TestSmtpServer.StartAsync();
         using var factory = new MailApiFactory(good.Port, Settings(

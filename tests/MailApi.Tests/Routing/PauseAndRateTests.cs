@@ -21,21 +21,7 @@ public sealed class PauseAndRateTests
                 await c.SendAsync("421 4.3.2 Service not available, closing channel", ct);
                 return;
             }
-            await c.SendAsync("220 raw.localhost ESMTP", ct);
-            while (await c.ReadLineAsync(ct) is { } line)
-            {
-                var reply = RawSmtpServer.DefaultAnswer(line);
-                await c.SendAsync(reply, ct);
-                if (reply.StartsWith("354", StringComparison.Ordinal))
-                {
-                    await c.ReadMessageAsync(ct);
-                    await c.SendAsync(RawSmtpServer.DefaultAnswer("."), ct);
-                }
-                else if (reply.StartsWith("221", StringComparison.Ordinal))
-                {
-                    return;
-                }
-            }
+            await RawSmtpServer.DialogueAsync(c, RawSmtpServer.DefaultAnswer, "220 raw.localhost ESMTP", splitReplies: false, ct);
         });
     }
 
@@ -45,7 +31,7 @@ public sealed class PauseAndRateTests
         await using var primary = FailsFirstConnection();
         await using var backup = await TestSmtpServer.StartAsync();
         using var factory = new MailApiFactory(primary.Port, Settings(
-            Relay("primary", primary.Port, ("Priority", "0"), ("FailuresBeforePause", "1"), ("Pause", "00:00:05")),
+            Relay("primary", primary.Port, ("Priority", "0"), ("FailuresBeforePause", "1"), ("Pause", "00:00:10")),
             Relay("backup", backup.Port, ("Priority", "1"))));
         var client = factory.ClientFor();
 
