@@ -16,13 +16,13 @@ public sealed class Relay : IAsyncDisposable
     private int _failures;
     private DateTimeOffset? _pausedUntil;
 
-    public Relay(RelayOptions options, SmtpPoolOptions pool, int workers, TimeProvider clock, ILogger logger)
+    public Relay(RelayOptions options, SmtpPoolOptions pool, int workers, TimeProvider clock, ILoggerFactory loggers)
     {
         Options = options;
         _clock = clock;
-        _logger = logger;
+        _logger = loggers.CreateLogger<Relay>();
         var connections = options.MaxConnections > 0 ? options.MaxConnections : pool.MaxConnections > 0 ? pool.MaxConnections : workers;
-        Pool = new SmtpConnectionPool(options, pool, connections, clock, logger);
+        Pool = new SmtpConnectionPool(options, pool, connections, clock, loggers.CreateLogger<SmtpConnectionPool>());
         _rate = options.MaxMessagesPerSecond > 0 ? RateOf(options.MaxMessagesPerSecond) : null;
     }
 

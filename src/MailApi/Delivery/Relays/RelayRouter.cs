@@ -19,9 +19,8 @@ public sealed class RelayRouter : IRelayStates, IAsyncDisposable
     public RelayRouter(IOptions<SmtpOptions> smtp, IOptions<RelayListOptions> list, IOptions<DeliveryOptions> delivery,
         TimeProvider clock, ILoggerFactory loggers)
     {
-        var logger = loggers.CreateLogger<SmtpConnectionPool>();
         IEnumerable<RelayOptions> configured = list.Value.Relays.Count > 0 ? list.Value.Relays : [smtp.Value];
-        Relays = configured.Select(r => new Relay(r, smtp.Value.Pool, delivery.Value.Workers, clock, logger)).ToList();
+        Relays = configured.Select(r => new Relay(r, smtp.Value.Pool, delivery.Value.Workers, clock, loggers)).ToList();
         _current = new int[Relays.Count];
     }
 

@@ -117,7 +117,8 @@ public sealed class SmtpDelivery(RelayRouter relays, DkimSigning dkim, TimeProvi
             if (international is not null && !client.Capabilities.HasFlag(SmtpCapabilities.UTF8))
             {
                 // RFC 6531: such an address may not be sent to a relay that does not offer SMTPUTF8, and no
-                // ASCII form of it exists. Another attempt would find the same relay: no retry.
+                // ASCII form of it exists. A later attempt would find the same relay: no retry, though another relay
+                // of the list, if any, is tried at once (AttemptResult.FailOver).
                 error = $"{international} has a non-ASCII local part, which needs SMTPUTF8; {smtp.Described} does not offer SMTPUTF8, so nothing was sent.";
                 undeliverable = true;
                 logger.LogWarning("Message {MessageId} not sent to {Upstream}: {Error}", message.Id, smtp.Upstream, error);
