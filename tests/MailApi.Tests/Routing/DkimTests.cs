@@ -126,13 +126,38 @@ public sealed class DkimTests
         var (client, id) = await SendAsync(factory, Rich());
         Assert.Equal("sent", (string?)(await MailApiFactory.WaitForStatusAsync(client, id, Patience, AfterAnAttempt))["status"]);
 
-        // The DATA as the relay read it: the lines after DATA up to the final dot, dot-stuffing undone.
-        var lines = relay.ReceivedLines.SkipWhile(l => l != "DATA").Skip(1).TakeWhile(l => l != ".")
-            .Select(l => l.StartsWith("..", StringComparison.Ordinal) ? l[1..] : l).ToList();
-        var raw = string.Join("\r\n", lines) + "\r\n";
+        var raw = Data(relay);
         Assert.DoesNotContain(raw, c => c > 127);
         Assert.Contains("quoted-printable", raw, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(("verified", 0), Verify(Encoding.ASCII.GetBytes(raw), key, "domain.local"));
+    }
+
+    [Fact]
+    public async Task A_message_with_utf8_headers_to_a_relay_with_smtputf8_verifies_as_sent()
+    {
+        using var key = RSA.Create(2048);
+        await using var relay = RawSmtpServer.Dialogue(line => line.StartsWith("EHLO", StringComparison.OrdinalIgnoreCase)
+            ? RawSmtpServer.DefaultAnswer(line).Replace("250 ENHANCEDSTATUSCODES", "250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES", StringComparison.Ordinal)
+            : RawSmtpServer.DefaultAnswer(line));
+        using var factory = new MailApiFactory(relay.Port, KeySettings(key.ExportRSAPrivateKeyPem(), isPath: false));
+        var body = Rich();
+        body["from"] = "Jörg Müller <jörg@domain.local>";
+
+        var (client, id) = await SendAsync(factory, body);
+        Assert.Equal("sent", (string?)(await MailApiFactory.WaitForStatusAsync(client, id, Patience, AfterAnAttempt))["status"]);
+
+        var raw = Data(relay);
+        Assert.Contains("From: Jörg Müller <jörg@domain.local>", raw);
+        Assert.Contains(relay.ReceivedLines, l => l.StartsWith("MAIL FROM:<jörg@domain.local>", StringComparison.Ordinal) && l.Contains("SMTPUTF8"));
+        Assert.Equal(("verified", 0), Verify(Encoding.UTF8.GetBytes(raw), key, "domain.local"));
+    }
+
+    /// <summary>The DATA as <paramref name="relay"/> read it: the lines after DATA up to the final dot, dot-stuffing undone.</summary>
+    private static string Data(RawSmtpServer relay)
+    {
+        var lines = relay.ReceivedLines.SkipWhile(l => l != "DATA").Skip(1).TakeWhile(l => l != ".")
+            .Select(l => l.StartsWith("..", StringComparison.Ordinal) ? l[1..] : l);
+        return string.Join("\r\n", lines) + "\r\n";
     }
 
     [Fact]
