@@ -7,7 +7,10 @@ using static MailApi.Tests.Routing.RelayList;
 
 namespace MailApi.Tests.Routing;
 
-/// <summary>A relay paused after failures in a row, skipped and resumed; a relay's rate of messages holding them back.</summary>
+/// <summary>
+/// A relay paused after failures in a row, skipped and resumed; a relay's rate of messages holding them back; a relay's
+/// connection limit holding however many workers there are.
+/// </summary>
 public sealed class PauseAndRateTests
 {
     /// <summary>Greets its first connection with 421 and hangs up; every later one gets a Postfix-like dialogue.</summary>
@@ -90,5 +93,36 @@ public sealed class PauseAndRateTests
         Assert.Equal(20, arrivals.Count);
         // The token bucket lets one message through every 200 ms: 19 gaps of 200 ms between the first and the last.
         Assert.True(arrivals[^1] - arrivals[0] >= TimeSpan.FromSeconds(3), $"20 messages arrived within {arrivals[^1] - arrivals[0]}");
+    }
+
+    [Fact]
+    public async Task A_relay_limited_to_2_connections_gets_2_however_many_workers_wait()
+    {
+        await using var relay = await TestSmtpServer.StartAsync();
+        relay.HoldFinalReplies();
+        using var factory = new MailApiFactory(relay.Port, new Dictionary<string, string?>(Settings(
+            Relay("narrow", relay.Port, ("MaxConnections", "2"))))
+        {
+            ["Delivery:Workers"] = "10",
+        });
+        var client = factory.ClientFor();
+
+        // Ten messages, one job each (a batch would be one job for ten), so ten workers want a connection at once.
+        var ids = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            ids.Add((await SendAsync(factory, Bodies.Valid())).Id);
+        }
+        // Two dialogues wait for their final reply, each holding one of the relay's two connections.
+        await relay.WaitForHeldRepliesAsync(2, Patience);
+        relay.ReleaseFinalReplies();
+        foreach (var id in ids)
+        {
+            Assert.Equal("sent", (string?)(await MailApiFactory.WaitForStatusAsync(client, id, Patience, AfterAnAttempt))["status"]);
+        }
+
+        // Ten messages over the two connections, reused: never a third.
+        Assert.Equal(2, relay.ConnectionCount);
+        Assert.Equal(10, relay.Messages.Count);
     }
 }
