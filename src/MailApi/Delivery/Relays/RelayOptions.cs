@@ -65,12 +65,8 @@ public class RelayOptions
     /// <summary>Whether this relay takes mail from <paramref name="sender"/> (a bare address).</summary>
     public bool TakesSender(string sender) => Senders.Count == 0 || Senders.Any(pattern => Mailboxes.MatchesPattern(pattern, sender));
 
-    /// <summary>This relay placed at <paramref name="key"/> in configuration.</summary>
-    internal RelayOptions At(string key)
-    {
-        Key = key;
-        return this;
-    }
+    /// <summary>Says where in configuration this relay is (<paramref name="key"/>, e.g. <c>Relays:2</c>).</summary>
+    internal void PlaceAt(string key) => Key = key;
 
     /// <summary>What is wrong with these settings, each message naming its key under <see cref="Key"/>.</summary>
     public IEnumerable<string> Problems()

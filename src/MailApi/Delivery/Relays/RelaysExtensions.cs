@@ -10,7 +10,14 @@ public static class RelaysExtensions
     public static WebApplicationBuilder AddRelays(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<RelayListOptions>()
-            .Configure<IConfiguration>((list, configuration) => configuration.GetSection(RelayListOptions.Section).Bind(list.Relays))
+            .Configure<IConfiguration>((list, configuration) =>
+            {
+                configuration.GetSection(RelayListOptions.Section).Bind(list.Relays);
+                for (var i = 0; i < list.Relays.Count; i++)
+                {
+                    list.Relays[i].PlaceAt(string.Create(CultureInfo.InvariantCulture, $"{RelayListOptions.Section}:{i}"));
+                }
+            })
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<RelayListOptions>, RelayListValidation>();
         builder.Services.AddSingleton<IValidateOptions<SmtpOptions>, SmtpRelayValidation>();
@@ -29,7 +36,7 @@ public static class RelaysExtensions
             var names = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
             for (var i = 0; i < options.Relays.Count; i++)
             {
-                var relay = options.Relays[i].At(string.Create(CultureInfo.InvariantCulture, $"{RelayListOptions.Section}:{i}"));
+                var relay = options.Relays[i];
                 problems.AddRange(relay.Problems());
                 if (!names.TryAdd(relay.Upstream, i))
                 {
