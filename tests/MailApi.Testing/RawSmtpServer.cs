@@ -56,50 +56,82 @@ public sealed class RawSmtpServer : IAsyncDisposable
     /// </summary>
     public static RawSmtpServer Dialogue(Func<string, string?> answer, string greeting = "220 raw.localhost ESMTP RawSmtpServer",
         bool splitReplies = false) =>
-        Start(async (c, ct) =>
+        Start((c, ct) => DialogueAsync(c, answer, greeting, splitReplies, ct));
+
+    /// <summary>
+    /// The dialogue of <see cref="Dialogue"/> on one connection, for a handler that plays it on some connections only
+    /// (a fault on the first, say).
+    /// </summary>
+    public static async Task DialogueAsync(RawSmtpConnection c, Func<string, string?> answer, string greeting, bool splitReplies,
+        CancellationToken ct)
+    {
+        async Task Reply(string reply)
         {
-            async Task Reply(string reply)
+            if (!splitReplies)
             {
-                if (!splitReplies)
-                {
-                    await c.SendAsync(reply, ct).ConfigureAwait(false);
-                    return;
-                }
-
-                var whole = reply + "\r\n";
-                await c.WriteAsync(whole[..(whole.Length / 2)], ct).ConfigureAwait(false);
-                // Not a wait for a state: a pause between the halves, so that they leave in two TCP segments.
-                await Task.Delay(20, ct).ConfigureAwait(false);
-                await c.WriteAsync(whole[(whole.Length / 2)..], ct).ConfigureAwait(false);
+                await c.SendAsync(reply, ct).ConfigureAwait(false);
+                return;
             }
 
-            await Reply(greeting).ConfigureAwait(false);
-            while (await c.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+            var whole = reply + "\r\n";
+            await c.WriteAsync(whole[..(whole.Length / 2)], ct).ConfigureAwait(false);
+            // Not a wait for a state: a pause between the halves, so that they leave in two TCP segments.
+            await Task.Delay(20, ct).ConfigureAwait(false);
+            await c.WriteAsync(whole[(whole.Length / 2)..], ct).ConfigureAwait(false);
+        }
+
+        await Reply(greeting).ConfigureAwait(false);
+        while (await c.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+        {
+            var reply = answer(line);
+            if (reply is null)
             {
-                var reply = answer(line);
-                if (reply is null)
-                {
-                    return;
-                }
-
-                await Reply(reply).ConfigureAwait(false);
-                if (reply.StartsWith("354", StringComparison.Ordinal))
-                {
-                    await c.ReadMessageAsync(ct).ConfigureAwait(false);
-                    var final = answer(".");
-                    if (final is null)
-                    {
-                        return;
-                    }
-
-                    await Reply(final).ConfigureAwait(false);
-                }
-                else if (reply.StartsWith("221", StringComparison.Ordinal) || reply.StartsWith("421", StringComparison.Ordinal))
-                {
-                    return;
-                }
+                return;
             }
-        });
+
+            await Reply(reply).ConfigureAwait(false);
+            if (reply.StartsWith("354", StringComparison.Ordinal))
+            {
+                await c.ReadMessageAsync(ct).ConfigureAwait(false);
+                var final = answer(".");
+                if (final is null)
+                {
+                    return;
+                }
+
+                await Reply(final).ConfigureAwait(false);
+            }
+            else if (reply.StartsWith("221", StringComparison.Ordinal) || reply.StartsWith("421", StringComparison.Ordinal))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Offers STARTTLS, says <c>220</c> to it, then answers the TLS ClientHello with plain text: a TLS handshake that fails.
+    /// Commands before STARTTLS other than EHLO get <c>503</c>.
+    /// </summary>
+    public static RawSmtpServer BrokenTls() => Start(async (c, ct) =>
+    {
+        await c.SendAsync("220 raw.localhost ESMTP", ct).ConfigureAwait(false);
+        while (await c.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+        {
+            if (line.StartsWith("EHLO", StringComparison.OrdinalIgnoreCase))
+            {
+                await c.SendAsync("250-raw.localhost\r\n250-STARTTLS\r\n250 8BITMIME", ct).ConfigureAwait(false);
+            }
+            else if (line.Equals("STARTTLS", StringComparison.OrdinalIgnoreCase))
+            {
+                await c.SendAsync("220 2.0.0 Ready to start TLS\r\nthis is not a TLS ServerHello", ct).ConfigureAwait(false);
+                return;
+            }
+            else
+            {
+                await c.SendAsync("503 5.5.1 Error: send STARTTLS first", ct).ConfigureAwait(false);
+            }
+        }
+    });
 
     /// <summary>
     /// Postfix-like answers (no PIPELINING, no AUTH, no STARTTLS): EHLO/HELO, MAIL, RCPT, DATA, the final

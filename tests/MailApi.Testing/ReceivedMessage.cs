@@ -32,6 +32,9 @@ public sealed class ReceivedMessage
     /// <summary>Which connection (1-based, in the order they were accepted) the message came on.</summary>
     public int ConnectionNumber { get; init; }
 
+    /// <summary>When the server had the whole message (its final dot), by the server's clock.</summary>
+    public DateTimeOffset ReceivedAt { get; init; }
+
     /// <summary>The raw message as text (UTF-8).</summary>
     public string RawText => System.Text.Encoding.UTF8.GetString(Raw);
 }

@@ -154,6 +154,7 @@ public sealed partial class TestSmtpServer
             Secure = context.Pipe.IsSecure,
             AuthenticatedUser = context.Authentication.IsAuthenticated ? context.Authentication.User : null,
             ConnectionNumber = pipe?.Number ?? 0,
+            ReceivedAt = DateTimeOffset.UtcNow,
         };
 
         Hold? hold;

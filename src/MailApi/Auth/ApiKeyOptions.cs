@@ -1,3 +1,5 @@
+using MailApi.Messages;
+
 namespace MailApi.Auth;
 
 /// <summary>The API keys that may call <c>/v1</c> (section <c>Auth</c>).</summary>
@@ -25,18 +27,9 @@ public sealed class ApiKey
     /// <summary>Whether the key opens the Hangfire dashboard outside Development (when <c>Dashboard:Enabled</c>).</summary>
     public bool Dashboard { get; set; }
 
+    /// <summary>Requests this key may make per minute, instead of <c>RateLimit:PerKeyPerMinute</c> (0: no limit).</summary>
+    public int? RateLimitPerMinute { get; set; }
+
     /// <summary>True when <paramref name="address"/> (a bare address) may be used as <c>from</c>.</summary>
-    public bool MaySendAs(string address)
-    {
-        foreach (var allowed in AllowedSenders)
-        {
-            if (allowed == "*"
-                || (allowed.StartsWith('@') && address.EndsWith(allowed, StringComparison.OrdinalIgnoreCase))
-                || string.Equals(allowed, address, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
+    public bool MaySendAs(string address) => AllowedSenders.Any(allowed => Mailboxes.MatchesPattern(allowed, address));
 }

@@ -14,11 +14,13 @@ public static class AuthExtensions
             .Validate(o => o.ApiKeys.All(k => !string.IsNullOrEmpty(k.Key) || IsSha256Hex(k.KeySha256)),
                 "Auth:ApiKeys:N:Key or Auth:ApiKeys:N:KeySha256 (64 hex digits) is required for every key.")
             .Validate(o => o.ApiKeys.Select(k => k.Name).Distinct().Count() == o.ApiKeys.Count, "Auth:ApiKeys:N:Name must be unique.")
+            .Validate(o => o.ApiKeys.All(k => k.RateLimitPerMinute is null or >= 0), "Auth:ApiKeys:N:RateLimitPerMinute must be 0 (no limit) or more.")
             .ValidateOnStart();
         builder.Services.AddSingleton<ApiKeyRing>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
+        builder.AddKeyRateLimits();
         return builder;
     }
 

@@ -4,6 +4,8 @@ using Hangfire.InMemory;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
 using Hangfire.States;
+using MailApi.Delivery.Dkim;
+using MailApi.Delivery.Relays;
 using MailApi.Delivery.Smtp;
 using MailApi.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -16,10 +18,9 @@ public static class DeliveryExtensions
 {
     public static WebApplicationBuilder AddDelivery(this WebApplicationBuilder builder)
     {
+        builder.AddRelays();
+        builder.AddDkim();
         builder.Services.AddOptions<SmtpOptions>().BindConfiguration(SmtpOptions.Section)
-            .ValidateDataAnnotations()
-            .Validate(o => Enum.IsDefined(o.Security), "Smtp:Security must be None, StartTls, StartTlsWhenAvailable, SslOnConnect or Auto.")
-            .Validate(o => !o.HasCredentials || !string.IsNullOrEmpty(o.Password), "Smtp:Password is required when Smtp:Username is set.")
             .Validate(o => o.Pool.MaxConnections is >= 0 and <= 1000, "Smtp:Pool:MaxConnections must be between 0 (as many as Delivery:Workers) and 1000.")
             .Validate(o => o.Pool.MaxMessagesPerConnection > 0, "Smtp:Pool:MaxMessagesPerConnection must be positive.")
             .Validate(o => o.Pool.IdleTimeout > TimeSpan.Zero, "Smtp:Pool:IdleTimeout must be positive.")
@@ -35,7 +36,6 @@ public static class DeliveryExtensions
             .ValidateOnStart();
 
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<SmtpConnectionPool>();
         builder.Services.AddSingleton<SmtpDelivery>();
         builder.Services.AddSingleton<WorkerIdentity>();
         builder.Services.AddSingleton<InFlightMessages>();

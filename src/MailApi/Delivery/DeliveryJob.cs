@@ -127,9 +127,9 @@ public sealed class DeliveryJob(
             .Select(r => r.Address)
             .ToList();
         // The dialogue is not cut short by shutdown: a half-sent message is worse than a slower stop.
-        var attempt = await smtp.SendAsync(sending, recipients, CancellationToken.None);
+        var attempts = await smtp.SendAsync(sending, recipients, CancellationToken.None);
         // Recorded before anything else happens, so a rerun never sends an accepted message again.
-        var next = DeliveryRules.Apply(sending, attempt, options.CurrentValue, startedAt, clock.GetUtcNow()) with { Worker = null };
+        var next = DeliveryRules.Apply(sending, attempts, options.CurrentValue, startedAt, clock.GetUtcNow()) with { Worker = null };
         var saved = await RecordAsync(next, cancellationToken);
         metrics.Attempted(attempt, saved);
         logger.LogInformation("Message {MessageId} attempt {Attempt}: {Status}, queue id {QueueId}",

@@ -44,6 +44,7 @@ public static class HostingExtensions
         app.UseRequestSizeLimit();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
         app.MapOpenApiDocs();
         app.MapMessages();
         app.MapWebhooks();

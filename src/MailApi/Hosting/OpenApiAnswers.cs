@@ -6,10 +6,11 @@ namespace MailApi.Hosting;
 
 /// <summary>
 /// What the endpoints' own metadata cannot say: the 503 every route gives when the store is unreachable
-/// (<see cref="StorageOutageHandler"/> answers it for any request, so no endpoint declares it), the 400/413/415 every
-/// body can get (<see cref="JsonBody{T}"/>, <see cref="RequestSizeLimit"/>), the problem schema of each (a
-/// <see cref="OpenApiSchemas.ValidationProblem"/> for 400 and 403), the headers that go with 201, 202 and 503, what each
-/// answer means for this operation, and the parameters as callers spell them and as the service checks them.
+/// (<see cref="StorageOutageHandler"/> answers it for any request, so no endpoint declares it), the 429 of the per-key
+/// request limit on every route that takes a key, the 400/413/415 every body can get (<see cref="JsonBody{T}"/>,
+/// <see cref="RequestSizeLimit"/>), the problem schema of each (a <see cref="OpenApiSchemas.ValidationProblem"/> for 400
+/// and 403), the headers that go with 201, 202, 429 and 503, what each answer means for this operation, and the
+/// parameters as callers spell them and as the service checks them.
 /// </summary>
 public sealed class OpenApiAnswers : IOperationFilter
 {
@@ -59,7 +60,12 @@ public sealed class OpenApiAnswers : IOperationFilter
         }
 
         var responses = operation.Responses ??= [];
+        // The per-key limit (KeyRateLimits) stands before every route that takes an API key, so none declares it itself.
         var problems = new List<string> { "503" };
+        if (responses.ContainsKey("401"))
+        {
+            problems.Add("429");
+        }
         if (operation.RequestBody is not null)
         {
             // Every body is read by JsonBody: malformed JSON is a 400, another media type a 415, an oversized body a 413.
@@ -83,12 +89,12 @@ public sealed class OpenApiAnswers : IOperationFilter
                 continue;
             }
             response.Description = Describe(status, operation.OperationId, submit) ?? response.Description;
-            if (status is "400" or "403" or "401" or "404" or "409" or "413" or "415" or "503"
+            if (status is "400" or "403" or "401" or "404" or "409" or "413" or "415" or "429" or "503"
                 && response.Content is { } content && content.TryGetValue("application/problem+json", out var media) && media is OpenApiMediaType problem)
             {
                 problem.Schema = new OpenApiSchemaReference(status is "400" or "403" ? OpenApiSchemas.ValidationProblem : "ProblemDetails", context.Document);
             }
-            if (status == "503")
+            if (status is "503" or "429")
             {
                 Header(response, "Retry-After", "Seconds to wait before trying again.", JsonSchemaType.Integer);
             }
@@ -174,6 +180,8 @@ public sealed class OpenApiAnswers : IOperationFilter
         "409" => "This Idempotency-Key was used with a different body in the last 24 hours. Nothing was stored.",
         "413" => "The body is larger than Limits:MaxRequestBytes.",
         "415" => "The body is not application/json.",
+        "429" => "This API key made more requests this minute than RateLimit:PerKeyPerMinute (or its own RateLimitPerMinute) allows. "
+            + "Nothing was stored. Retry after Retry-After.",
         "503" when submit => "Nothing was stored: the message store is unreachable, or more messages (or bytes) are waiting than "
             + "Limits:MaxPendingMessages / Limits:MaxPendingBytes allow. Retry after Retry-After.",
         "503" => "The message store is unreachable; retry after Retry-After.",

@@ -41,7 +41,7 @@ public sealed class OpenApiExamples : IOperationFilter
           ],
           "attempts": [
             { "number": 1, "startedAt": "2026-11-28T10:00:00.01+00:00", "finishedAt": "2026-11-28T10:00:00.21+00:00",
-              "outcome": "sent", "error": null, "upstream": "smtp.domain.local:587", "connectionId": "ebe947-1", "reusedConnection": false,
+              "outcome": "sent", "error": null, "upstream": "smtp.domain.local:587", "connectionId": "ebe947-1", "reusedConnection": false, "failedOver": false,
               "transcript": [
                 { "command": null, "reply": { "code": 220, "enhancedCode": null, "text": "profbox.domain.local ESMTP Postfix" } },
                 { "command": "EHLO mailapi.local", "reply": { "code": 250, "enhancedCode": null, "text": "profbox.domain.local\nPIPELINING\nSTARTTLS\nAUTH PLAIN LOGIN" } },
@@ -93,6 +93,7 @@ public sealed class OpenApiExamples : IOperationFilter
         ["404"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.5", "title": "Message not found", "status": 404, "detail": "No message with id '0193f1e2-0000-7000-8000-000000000000' exists for this API key." }""",
         ["413"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.14", "title": "Request too large", "status": 413, "detail": "The request body is 40000000 bytes; Limits:MaxRequestBytes allows 31457280." }""",
         ["415"] = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.5.16", "title": "Unsupported Media Type", "status": 415, "detail": "Send the message as 'Content-Type: application/json'." }""",
+        ["429"] = """{ "type": "https://tools.ietf.org/html/rfc6585#section-4", "title": "Too many requests", "status": 429, "detail": "This API key may make 600 requests a minute; nothing of this request was stored. Retry after 12 s." }""",
     };
 
     private const string Overloaded = """{ "type": "https://tools.ietf.org/html/rfc9110#section-15.6.4", "title": "Too many messages waiting", "status": 503, "detail": "More messages are waiting to be sent than Limits:MaxPendingMessages allows. Nothing was stored. Retry later." }""";

@@ -52,6 +52,21 @@ public static class Mailboxes
         ? (address, domain)
         : throw new ArgumentException($"'{value}' is not a valid mailbox.", nameof(value));
 
+    /// <summary>
+    /// Whether <paramref name="address"/> (a bare address) matches a sender pattern: <c>*</c> (anyone), <c>@domain</c>
+    /// (that domain exactly) or a full address, without regard to case.
+    /// </summary>
+    public static bool MatchesPattern(string pattern, string address) =>
+        pattern == "*"
+        || (pattern.StartsWith('@') && address.EndsWith(pattern, StringComparison.OrdinalIgnoreCase))
+        || string.Equals(pattern, address, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Whether <paramref name="pattern"/> is a sender pattern <see cref="MatchesPattern"/> understands.</summary>
+    public static bool IsPattern(string? pattern) =>
+        pattern == "*"
+        || (pattern is ['@', .. var domain] && domain.Length > 0 && !domain.Contains('@') && IsMailbox("x" + pattern))
+        || IsMailbox(pattern) && !pattern!.Contains('<');
+
     private static Parsed Parse(string value)
     {
         var recent = _recent ??= new Parsed?[Remembered];

@@ -33,7 +33,7 @@ public sealed record MessageResource(
         m.Content.Tags, m.Content.Metadata, m.MessageId, m.Upstream, m.QueueId, ReplyResource.Of(m.FinalReply),
         m.Recipients.Select(r => new RecipientResource(r.Address, r.Status, ReplyResource.Of(r.Reply))).ToList(),
         m.Attempts.Select(a => new AttemptResource(a.Number, a.StartedAt, a.FinishedAt, a.Outcome, a.Error, a.Upstream, a.ConnectionId,
-            a.ReusedConnection, a.Transcript.Select(e => new TranscriptEntryResource(e.Command, ReplyResource.Of(e.Reply))).ToList())).ToList(),
+            a.ReusedConnection, a.FailedOver, a.Transcript.Select(e => new TranscriptEntryResource(e.Command, ReplyResource.Of(e.Reply))).ToList())).ToList(),
         m.NextAttemptAt, m.PossibleDuplicate);
 }
 
@@ -59,4 +59,5 @@ public sealed record AttemptResource(
     string Upstream,
     string? ConnectionId,
     bool ReusedConnection,
+    bool FailedOver,
     IReadOnlyList<TranscriptEntryResource> Transcript);

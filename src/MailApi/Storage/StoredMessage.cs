@@ -107,6 +107,12 @@ public sealed record DeliveryAttempt
     public IReadOnlyList<StoredTranscriptEntry> Transcript { get; init; } = [];
 
     /// <summary>
+    /// This relay failed before taking anything (unreachable, TLS, timeout, 421, a refused greeting, EHLO or AUTH) and
+    /// the next relay was tried at once: the attempt does not count against the retry schedule.
+    /// </summary>
+    public bool FailedOver { get; init; }
+
+    /// <summary>
     /// The worker stopped (crash, kill) during this attempt: whether the relay took the message is unknown.
     /// </summary>
     public bool Interrupted { get; init; }

@@ -40,7 +40,10 @@ public sealed class DeliveryRulesTests
     private static readonly TranscriptEntry Quit = E("QUIT", 221, "2.0.0", "Bye");
 
     private static StoredMessage Apply(StoredMessage message, AttemptResult attempt, TimeSpan? after = null) =>
-        DeliveryRules.Apply(message, attempt, Options, Created, Created + (after ?? TimeSpan.FromSeconds(1)));
+        Apply(message, [attempt], after);
+
+    private static StoredMessage Apply(StoredMessage message, IReadOnlyList<AttemptResult> attempts, TimeSpan? after = null) =>
+        DeliveryRules.Apply(message, attempts, Options, Created, Created + (after ?? TimeSpan.FromSeconds(1)));
 
     [Fact]
     public void All_recipients_accepted_is_sent_with_queue_id()
@@ -124,6 +127,32 @@ public sealed class DeliveryRulesTests
         Assert.Equal(MessageStatus.Deferred, result.Status);
         Assert.Equal(RecipientStatus.Pending, result.Recipients[0].Status);
         Assert.Equal("Could not connect to relay:25: ConnectionRefused.", result.Attempts[0].Error);
+    }
+
+    [Fact]
+    public void Relays_tried_before_the_last_are_attempts_that_failed_over_numbered_in_order_and_only_the_last_counts_as_a_try()
+    {
+        var refused = new AttemptResult("primary", [], "Could not connect to primary (127.0.0.1:25): ConnectionRefused.") { RelayFault = true };
+        var greeting = new AttemptResult("backup", [E(null, 421, "4.3.2", "Service not available")], "backup refused the command") { RelayFault = true };
+        var message = Message("a@domain.local");
+
+        // Two relays failed in each of two runs: four attempts, yet only two of the schedule's two retries used.
+        var first = Apply(message, [refused, greeting]);
+        var second = DeliveryRules.Apply(first with { Status = MessageStatus.Sending }, [refused, greeting], Options, Created, Created + TimeSpan.FromMinutes(2));
+        var third = DeliveryRules.Apply(second with { Status = MessageStatus.Sending }, [refused, Attempt(E("RCPT TO:<a@domain.local>", 250, "2.1.5", "Ok"), Data, Queued)],
+            Options, Created, Created + TimeSpan.FromMinutes(8));
+
+        Assert.Equal(MessageStatus.Deferred, first.Status);
+        Assert.Equal([1, 2], first.Attempts.Select(a => a.Number));
+        Assert.Equal([true, false], first.Attempts.Select(a => a.FailedOver));
+        Assert.All(first.Attempts, a => Assert.Equal(MessageStatus.Deferred, a.Outcome));
+        Assert.Equal(["primary", "backup"], first.Attempts.Select(a => a.Upstream));
+        Assert.Equal(Created + TimeSpan.FromSeconds(1) + Options.RetryDelays[0], first.NextAttemptAt);
+        Assert.Equal(MessageStatus.Deferred, second.Status);
+        Assert.Equal(Created + TimeSpan.FromMinutes(2) + Options.RetryDelays[1], second.NextAttemptAt);
+        Assert.Equal(MessageStatus.Sent, third.Status);
+        Assert.Equal([true, false, true, false, true, false], third.Attempts.Select(a => a.FailedOver));
+        Assert.Equal("relay:25", third.Upstream);
     }
 
     [Theory]

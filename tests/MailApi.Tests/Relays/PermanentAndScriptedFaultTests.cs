@@ -117,27 +117,7 @@ public sealed class PermanentAndScriptedFaultTests
     [Fact]
     public async Task Tls_handshake_failure_defers_without_sending_then_a_working_relay_takes_it()
     {
-        // Offers STARTTLS, says 220 to it, then answers the TLS ClientHello with plain text.
-        var raw = RawSmtpServer.Start(async (c, ct) =>
-        {
-            await c.SendAsync("220 raw.localhost ESMTP", ct);
-            while (await c.ReadLineAsync(ct) is { } line)
-            {
-                if (line.StartsWith("EHLO", StringComparison.OrdinalIgnoreCase))
-                {
-                    await c.SendAsync("250-raw.localhost\r\n250-STARTTLS\r\n250 8BITMIME", ct);
-                }
-                else if (line.Equals("STARTTLS", StringComparison.OrdinalIgnoreCase))
-                {
-                    await c.SendAsync("220 2.0.0 Ready to start TLS\r\nthis is not a TLS ServerHello", ct);
-                    return;
-                }
-                else
-                {
-                    await c.SendAsync("503 5.5.1 Error: send STARTTLS first", ct);
-                }
-            }
-        });
+        var raw = RawSmtpServer.BrokenTls();
         TestSmtpServer? tls = null;
         try
         {

@@ -61,7 +61,8 @@ public abstract partial class MessageStoreContract
             Attempts = [new DeliveryAttempt
             {
                 Number = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(1), Outcome = MessageStatus.Deferred, Error = "x",
-                Upstream = "relay:25", ConnectionId = "c1", Transcript = [new StoredTranscriptEntry(null, new StoredReply(220, null, "hi\nthere")), new StoredTranscriptEntry(".", null)],
+                Upstream = "relay:25", ConnectionId = "c1", FailedOver = true,
+                Transcript = [new StoredTranscriptEntry(null, new StoredReply(220, null, "hi\nthere")), new StoredTranscriptEntry(".", null)],
             }],
         };
 
@@ -83,6 +84,7 @@ public abstract partial class MessageStoreContract
         Assert.Equal(message.FinalReply, found.FinalReply);
         Assert.Equal(message.Attempts[0].Transcript, found.Attempts[0].Transcript);
         Assert.Equal("c1", found.Attempts[0].ConnectionId);
+        Assert.True(found.Attempts[0].FailedOver);
         Assert.Null(await store.FindAsync(Guid.NewGuid(), CancellationToken.None));
     }
 

@@ -7,12 +7,22 @@ namespace MailApi.Delivery.Rules;
 /// The delivery rules of the contract, as a pure function from (message, attempt) to the next state:
 /// 2yz goes on; a 5yz to MAIL FROM, DATA or the end of data fails the message; a 5yz to a RCPT rejects that
 /// recipient only; anything else that breaks the dialogue (4yz, 421, refused, timeout, TLS, AUTH) defers it.
+/// One run of the job may try several relays (failover): each is an attempt of its own, the last one decides.
 /// </summary>
 public static class DeliveryRules
 {
+    /// <summary>
+    /// The message after the relays of one run were tried, in order: every relay but the last failed before taking
+    /// anything and is recorded as an attempt that <see cref="DeliveryAttempt.FailedOver"/>; the last one's replies
+    /// decide the recipients and the status. Only the last counts against <see cref="DeliveryOptions.RetryDelays"/>.
+    /// </summary>
     public static StoredMessage Apply(
-        StoredMessage message, AttemptResult attempt, DeliveryOptions options, DateTimeOffset startedAt, DateTimeOffset now)
+        StoredMessage message, IReadOnlyList<AttemptResult> attempts, DeliveryOptions options, DateTimeOffset startedAt, DateTimeOffset now)
     {
+        var failedOver = attempts.Take(attempts.Count - 1)
+            .Select((a, i) => Record(a, message.Attempts.Count + 1 + i, MessageStatus.Deferred, a.Error, startedAt, now) with { FailedOver = true })
+            .ToList();
+        var attempt = attempts[^1];
         var final = attempt.FinalReply;
         var rejection = attempt.PermanentRejection;
         var delivered = final is { IsPositive: true };
@@ -41,7 +51,7 @@ public static class DeliveryRules
             };
         }).ToList();
 
-        var retriesUsed = message.Attempts.Count;
+        var retriesUsed = Retries(message);
         var open = recipients.Any(r => r.Status is RecipientStatus.Pending or RecipientStatus.Deferred);
         var canRetry = retriesUsed < options.EffectiveRetryDelays.Count && now - message.CreatedAt < options.MaxAge;
         if (open && !canRetry)
@@ -57,25 +67,15 @@ public static class DeliveryRules
                 ? recipients.All(r => r.Status == RecipientStatus.Accepted) ? MessageStatus.Sent : MessageStatus.PartiallySent
                 : MessageStatus.Failed;
 
-        var record = new DeliveryAttempt
-        {
-            Number = message.Attempts.Count + 1,
-            StartedAt = startedAt,
-            FinishedAt = now,
-            Outcome = status,
-            // Giving up is said after what ended this attempt, never instead of it.
-            Error = open && !canRetry ? string.Join(' ', new[] { attempt.Error, GiveUpReason(message, options, now) }.OfType<string>()) : attempt.Error,
-            Upstream = attempt.Upstream,
-            ConnectionId = attempt.ConnectionId,
-            ReusedConnection = attempt.ReusedConnection,
-            Transcript = attempt.Transcript.Select(e => new StoredTranscriptEntry(e.Command, Stored(e.Reply))).ToList(),
-        };
+        // Giving up is said after what ended this attempt, never instead of it.
+        var error = open && !canRetry ? string.Join(' ', new[] { attempt.Error, GiveUpReason(message, options, now) }.OfType<string>()) : attempt.Error;
+        var record = Record(attempt, message.Attempts.Count + failedOver.Count + 1, status, error, startedAt, now);
         return message with
         {
             Status = status,
             UpdatedAt = now,
             Recipients = recipients,
-            Attempts = [.. message.Attempts, record],
+            Attempts = [.. message.Attempts, .. failedOver, record],
             Upstream = attempt.Upstream,
             FinalReply = Stored(final) ?? message.FinalReply,
             QueueId = delivered ? QueueIdParser.Parse(final!.Text) : message.QueueId,
@@ -86,6 +86,23 @@ public static class DeliveryRules
         };
     }
 
+    /// <summary>The attempts that count against the retry schedule: not those after which the next relay was tried at once.</summary>
+    private static int Retries(StoredMessage message) => message.Attempts.Count(a => !a.FailedOver);
+
+    private static DeliveryAttempt Record(AttemptResult attempt, int number, MessageStatus outcome, string? error,
+        DateTimeOffset startedAt, DateTimeOffset now) => new()
+        {
+            Number = number,
+            StartedAt = attempt.StartedAt ?? startedAt,
+            FinishedAt = attempt.FinishedAt ?? now,
+            Outcome = outcome,
+            Error = error,
+            Upstream = attempt.Upstream,
+            ConnectionId = attempt.ConnectionId,
+            ReusedConnection = attempt.ReusedConnection,
+            Transcript = attempt.Transcript.Select(e => new StoredTranscriptEntry(e.Command, Stored(e.Reply))).ToList(),
+        };
+
     /// <summary>The protocol's reply as the store keeps it.</summary>
     private static StoredReply? Stored(SmtpReply? reply) => reply is null ? null : new(reply.Code, reply.EnhancedCode, reply.Text);
 
@@ -95,5 +112,5 @@ public static class DeliveryRules
     private static string GiveUpReason(StoredMessage message, DeliveryOptions options, DateTimeOffset now) =>
         now - message.CreatedAt >= options.MaxAge
             ? $"Gave up: the message is older than Delivery:MaxAge ({options.MaxAge})."
-            : $"Gave up after {message.Attempts.Count + 1} attempts (Delivery:RetryDelays).";
+            : $"Gave up after {Retries(message) + 1} attempts (Delivery:RetryDelays).";
 }

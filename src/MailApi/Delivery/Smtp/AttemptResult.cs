@@ -1,7 +1,7 @@
 namespace MailApi.Delivery.Smtp;
 
 /// <summary>What one SMTP dialogue produced: the transcript and, where the dialogue broke, why.</summary>
-/// <param name="Upstream">host:port of the relay.</param>
+/// <param name="Upstream">The relay's name (<see cref="Relays.RelayOptions.Upstream"/>: host:port unless named).</param>
 /// <param name="Transcript">Every command with its reply (null where none came).</param>
 /// <param name="Error">A one-line description of the exception that ended the dialogue, or null.</param>
 public sealed record AttemptResult(string Upstream, IReadOnlyList<TranscriptEntry> Transcript, string? Error)
@@ -14,6 +14,22 @@ public sealed record AttemptResult(string Upstream, IReadOnlyList<TranscriptEntr
     /// the SMTPUTF8 it does not offer): it fails at once, as a 5yz to the end of data would, without a retry.
     /// </summary>
     public bool Undeliverable { get; init; }
+
+    /// <summary>
+    /// The relay failed, not the message, before the end of data went out: it could not be reached, TLS failed, it timed
+    /// out or said 421, or it refused the greeting, EHLO, STARTTLS or AUTH. Nothing of the message was taken, so the next
+    /// relay can be tried at once.
+    /// </summary>
+    public bool RelayFault { get; init; }
+
+    /// <summary>When the dialogue with this relay began and ended (after any wait for the relay's rate).</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <inheritdoc cref="StartedAt"/>
+    public DateTimeOffset? FinishedAt { get; init; }
+
+    /// <summary>Whether another relay may be tried at once: this one failed, or cannot take this message, and took nothing.</summary>
+    public bool FailOver => RelayFault || Undeliverable;
 
     /// <summary>True when the connection was already open from an earlier message: the transcript starts at MAIL FROM.</summary>
     public bool ReusedConnection { get; init; }

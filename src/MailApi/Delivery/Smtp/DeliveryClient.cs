@@ -1,3 +1,4 @@
+using MailApi.Delivery.Dkim;
 using MailKit;
 using MailKit.Net.Smtp;
 using MimeKit;
@@ -10,6 +11,17 @@ namespace MailApi.Delivery.Smtp;
 /// </summary>
 internal sealed class DeliveryClient(IProtocolLogger logger) : SmtpClient(logger)
 {
+    /// <summary>Signs each message once it is final (DKIM), or null to send it unsigned.</summary>
+    public DkimSigning? Dkim { get; set; }
+
+    // MailKit chooses the transfer encodings here (8BITMIME or 7bit) and writes the message with these very options
+    // afterwards; it skips this preparation for a message that is signed already, so the signature is made here, last.
+    protected override void Prepare(FormatOptions options, MimeMessage message, EncodingConstraint constraint, int maxLineLength)
+    {
+        message.Prepare(constraint, maxLineLength);
+        Dkim?.Sign(options, message);
+    }
+
     protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response)
     {
         // Keep going: the recipient's reply is in the transcript, and the accepted recipients still get the message.

@@ -1,4 +1,6 @@
 using System.Net.Sockets;
+using System.Threading.RateLimiting;
+using MailApi.Delivery.Relays;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -14,7 +16,7 @@ internal sealed class PooledConnection : IDisposable
 {
     private readonly Socket _socket;
 
-    public PooledConnection(string id, SmtpOptions settings)
+    public PooledConnection(string id, RelayOptions settings)
     {
         Id = id;
         Settings = settings;
@@ -35,8 +37,11 @@ internal sealed class PooledConnection : IDisposable
     /// <summary>Names the connection in attempts (<see cref="AttemptResult.ConnectionId"/>) and logs.</summary>
     public string Id { get; }
 
-    /// <summary>The settings the connection was opened with; a connection whose settings were replaced is not reused.</summary>
-    public SmtpOptions Settings { get; }
+    /// <summary>The relay the connection goes to.</summary>
+    public RelayOptions Settings { get; }
+
+    /// <summary>The pool's permit this connection holds while a worker has it (<see cref="SmtpConnectionPool.RentAsync"/>).</summary>
+    public RateLimitLease? Slot { get; set; }
 
     public DeliveryClient Client { get; }
 
@@ -75,7 +80,7 @@ internal sealed class PooledConnection : IDisposable
         {
             if (!Client.IsSecure)
             {
-                logger.LogWarning("Authenticating to {Upstream} without TLS (Smtp:Security is {Security})", smtp.Upstream, smtp.Security);
+                logger.LogWarning("Authenticating to {Upstream} without TLS ({Key}:Security is {Security})", smtp.Upstream, smtp.Key, smtp.Security);
             }
             await Client.AuthenticateAsync(smtp.Username!, smtp.Password ?? "", cancellationToken);
         }

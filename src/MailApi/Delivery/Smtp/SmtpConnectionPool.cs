@@ -1,19 +1,21 @@
-using Microsoft.Extensions.Options;
+using System.Threading.RateLimiting;
+using MailApi.Delivery.Relays;
 
 namespace MailApi.Delivery.Smtp;
 
 /// <summary>
-/// Open connections to the relay, handed to one worker at a time (<see cref="RentAsync"/>, <see cref="ReturnAsync"/>).
+/// Open connections to one relay, handed to one worker at a time (<see cref="RentAsync"/>, <see cref="ReturnAsync"/>).
 /// The most recently used idle connection goes out first, so under light load a few connections stay warm and the
 /// rest idle out; an idle connection says QUIT after <see cref="SmtpPoolOptions.IdleTimeout"/>, before the relay would
-/// time it out. At most <see cref="SmtpPoolOptions.MaxConnections"/> connections exist at once: a worker beyond that waits.
+/// time it out. At most <see cref="MaxConnections"/> connections exist at once: a worker beyond that waits its turn.
 /// </summary>
 public sealed class SmtpConnectionPool : IAsyncDisposable
 {
-    private readonly IOptionsMonitor<SmtpOptions> _options;
+    private readonly RelayOptions _relay;
+    private readonly SmtpPoolOptions _pool;
     private readonly TimeProvider _clock;
-    private readonly ILogger<SmtpConnectionPool> _logger;
-    private readonly SemaphoreSlim _slots;
+    private readonly ILogger _logger;
+    private readonly ConcurrencyLimiter _slots;
     private readonly Lock _gate = new();
     // Idle connections, the most recently returned last (a stack): the oldest idle out first.
     private readonly List<PooledConnection> _idle = [];
@@ -22,15 +24,19 @@ public sealed class SmtpConnectionPool : IAsyncDisposable
     private long _opened;
     private bool _disposed;
 
-    public SmtpConnectionPool(IOptionsMonitor<SmtpOptions> options, IOptions<DeliveryOptions> delivery, TimeProvider clock,
-        ILogger<SmtpConnectionPool> logger)
+    public SmtpConnectionPool(RelayOptions relay, SmtpPoolOptions pool, int maxConnections, TimeProvider clock, ILogger logger)
     {
-        _options = options;
+        _relay = relay;
+        _pool = pool;
         _clock = clock;
         _logger = logger;
-        var pool = options.CurrentValue.Pool;
-        MaxConnections = pool.MaxConnections > 0 ? pool.MaxConnections : delivery.Value.Workers;
-        _slots = new SemaphoreSlim(MaxConnections, MaxConnections);
+        MaxConnections = maxConnections;
+        _slots = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = maxConnections,
+            QueueLimit = int.MaxValue,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        });
         var period = TimeSpan.FromTicks(Math.Clamp(pool.IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(1).Ticks));
         _reaper = clock.CreateTimer(_ => CloseIdleConnections(), null, period, period);
     }
@@ -53,19 +59,21 @@ public sealed class SmtpConnectionPool : IAsyncDisposable
     /// </summary>
     internal async Task<PooledConnection> RentAsync(CancellationToken cancellationToken)
     {
-        await _slots.WaitAsync(cancellationToken);
+        var slot = await _slots.AcquireAsync(1, cancellationToken);
         try
         {
-            return TakeIdleOrCreate(_options.CurrentValue);
+            var connection = TakeIdleOrCreate();
+            connection.Slot = slot;
+            return connection;
         }
         catch
         {
-            _slots.Release();
+            slot.Dispose();
             throw;
         }
     }
 
-    private PooledConnection TakeIdleOrCreate(SmtpOptions settings)
+    private PooledConnection TakeIdleOrCreate()
     {
         while (true)
         {
@@ -80,30 +88,34 @@ public sealed class SmtpConnectionPool : IAsyncDisposable
                 _idle.RemoveAt(_idle.Count - 1);
             }
 
-            if (ReferenceEquals(idle.Settings, settings) && settings.Pool.Enabled && !IsExpired(idle) && idle.LooksAlive())
+            if (_pool.Enabled && !IsExpired(idle) && idle.LooksAlive())
             {
                 idle.Reusable = false;
                 return idle;
             }
-            _logger.LogDebug("Connection {ConnectionId} to {Upstream} is closed, stale or outdated; not reused", idle.Id, idle.Settings.Upstream);
+            _logger.LogDebug("Connection {ConnectionId} to {Upstream} is closed or stale; not reused", idle.Id, _relay.Upstream);
             _ = CloseAsync(idle);
         }
-        return Create(settings);
+        return Create();
     }
 
     /// <summary>Drops <paramref name="stale"/> and gives a new connection in its place, in the same slot.</summary>
     internal PooledConnection Replace(PooledConnection stale)
     {
         _ = CloseAsync(stale);
-        return Create(_options.CurrentValue);
+        var fresh = Create();
+        (fresh.Slot, stale.Slot) = (stale.Slot, null);
+        return fresh;
     }
 
     /// <summary>
     /// Takes a connection back: kept for the next worker when it is open, marked <see cref="PooledConnection.Reusable"/>,
-    /// under the message limit and opened with the current settings; otherwise closed (QUIT if still connected).
+    /// and under the message limit; otherwise closed (QUIT if still connected).
     /// </summary>
     internal async ValueTask ReturnAsync(PooledConnection connection)
     {
+        var slot = connection.Slot;
+        connection.Slot = null;
         try
         {
             if (CanTakeAnother(connection))
@@ -122,20 +134,16 @@ public sealed class SmtpConnectionPool : IAsyncDisposable
         }
         finally
         {
-            _slots.Release();
+            slot?.Dispose();
         }
     }
 
     /// <summary>Whether <paramref name="connection"/> may carry one more transaction after the current one.</summary>
-    internal bool CanTakeAnother(PooledConnection connection)
-    {
-        var settings = _options.CurrentValue;
-        return connection.Reusable
-            && connection.IsOpen
-            && settings.Pool.Enabled
-            && ReferenceEquals(connection.Settings, settings)
-            && connection.Transactions < settings.Pool.MaxMessagesPerConnection;
-    }
+    internal bool CanTakeAnother(PooledConnection connection) =>
+        connection.Reusable
+        && connection.IsOpen
+        && _pool.Enabled
+        && connection.Transactions < _pool.MaxMessagesPerConnection;
 
     /// <summary>Says QUIT on every idle connection.</summary>
     public async ValueTask DisposeAsync()
@@ -149,16 +157,17 @@ public sealed class SmtpConnectionPool : IAsyncDisposable
         }
         await _reaper.DisposeAsync();
         await Task.WhenAll(idle.Select(CloseAsync));
+        _slots.Dispose();
     }
 
-    private PooledConnection Create(SmtpOptions settings)
+    private PooledConnection Create()
     {
         var number = Interlocked.Increment(ref _opened);
-        return new PooledConnection($"{_idPrefix}-{number}", settings);
+        return new PooledConnection($"{_idPrefix}-{number}", _relay);
     }
 
     private bool IsExpired(PooledConnection connection) =>
-        _clock.GetUtcNow() - connection.IdleSince >= connection.Settings.Pool.IdleTimeout;
+        _clock.GetUtcNow() - connection.IdleSince >= _pool.IdleTimeout;
 
     private void CloseIdleConnections()
     {
@@ -177,7 +186,7 @@ public sealed class SmtpConnectionPool : IAsyncDisposable
         foreach (var connection in expired ?? [])
         {
             _logger.LogDebug("Connection {ConnectionId} to {Upstream} idle for {IdleTimeout}: QUIT after {Transactions} transaction(s)",
-                connection.Id, connection.Settings.Upstream, connection.Settings.Pool.IdleTimeout, connection.Transactions);
+                connection.Id, _relay.Upstream, _pool.IdleTimeout, connection.Transactions);
             _ = CloseAsync(connection);
         }
     }

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using MailApi.Delivery.Dkim;
+using MailApi.Delivery.Relays;
 using MailApi.Storage;
 using MailKit;
 using MailKit.Net.Smtp;
@@ -11,33 +13,70 @@ using MimeKit.IO;
 namespace MailApi.Delivery.Smtp;
 
 /// <summary>
-/// Runs the SMTP dialogue for one message on a connection from the <see cref="SmtpConnectionPool"/>: a new
-/// connection starts with connect, greeting, EHLO, STARTTLS and AUTH; a reused one goes straight to MAIL FROM.
-/// Then RCPT TO for each recipient still pending (pipelined with MAIL FROM where the relay offers PIPELINING),
-/// DATA, the message; QUIT when the connection will carry no further message.
+/// Runs the SMTP dialogue for one message through the relays that take its sender (<see cref="RelayRouter.Route"/>),
+/// one after the other while a relay fails before taking anything (<see cref="AttemptResult.FailOver"/>): each relay
+/// tried is an attempt of its own. With each relay it takes a connection from that relay's pool: a new connection
+/// starts with connect, greeting, EHLO, STARTTLS and AUTH; a reused one goes straight to MAIL FROM. Then RCPT TO for
+/// each recipient still pending (pipelined with MAIL FROM where the relay offers PIPELINING), DATA, the message; QUIT
+/// when the connection will carry no further message.
 /// </summary>
 /// <remarks>
 /// The attempt's transcript is its own transaction; on a new connection it starts with the greeting, so the
 /// greeting, EHLO and AUTH of a connection are in the attempt that opened it (the same <see cref="AttemptResult.ConnectionId"/>).
 /// A reused connection the relay closed while it was idle is replaced before anything was accepted on it:
-/// that is no failed attempt, and the transcript shows the new connection only.
+/// that is no failed attempt, and the transcript shows the new connection only. A reply to MAIL FROM, RCPT, DATA or
+/// the end of data is the message's own answer and ends the attempt whatever relays are left; so does an end of data
+/// without a reply, since that relay may have the message.
 /// </remarks>
-public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> logger)
+public sealed class SmtpDelivery(RelayRouter relays, DkimSigning dkim, TimeProvider clock, ILogger<SmtpDelivery> logger)
 {
-    public async Task<AttemptResult> SendAsync(StoredMessage message, IReadOnlyList<string> recipients, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<AttemptResult>> SendAsync(StoredMessage message, IReadOnlyList<string> recipients, CancellationToken cancellationToken)
     {
+        var sender = MimeMessageBuilder.Sender(message).Address;
+        var route = relays.Route(sender);
+        if (route.Count == 0)
+        {
+            var now = clock.GetUtcNow();
+            var error = $"No relay takes the sender {sender}: no entry of Relays lists it, its domain or * in Senders.";
+            logger.LogError("Message {MessageId} not sent: {Error}", message.Id, error);
+            return [new AttemptResult("", [], error) { StartedAt = now, FinishedAt = now }];
+        }
+        var attempts = new List<AttemptResult>(1);
+        foreach (var relay in route)
+        {
+            if (attempts.Count > 0)
+            {
+                logger.LogInformation("Message {MessageId}: {Failed} did not take it; trying {Relay} at once", message.Id, attempts[^1].Upstream, relay.Name);
+            }
+            await relay.WaitForTurnAsync(cancellationToken);
+            var attempt = await SendThroughAsync(relay, message, recipients, cancellationToken);
+            relay.Record(failed: attempt.RelayFault || attempt.Unconfirmed);
+            attempts.Add(attempt);
+            if (!attempt.FailOver)
+            {
+                break;
+            }
+        }
+        return attempts;
+    }
+
+    private async Task<AttemptResult> SendThroughAsync(Relay relay, StoredMessage message, IReadOnlyList<string> recipients,
+        CancellationToken cancellationToken)
+    {
+        var startedAt = clock.GetUtcNow();
+        var pool = relay.Pool;
         var connection = await pool.RentAsync(cancellationToken);
         try
         {
-            var attempt = await SendOnAsync(connection, message, recipients, cancellationToken);
+            var attempt = await SendOnAsync(pool, connection, message, recipients, cancellationToken);
             if (attempt is null)
             {
                 logger.LogInformation("Connection {ConnectionId} to {Upstream} was closed by the relay while idle; reconnecting for message {MessageId}",
-                    connection.Id, connection.Settings.Upstream, message.Id);
+                    connection.Id, relay.Name, message.Id);
                 connection = pool.Replace(connection);
-                attempt = await SendOnAsync(connection, message, recipients, cancellationToken);
+                attempt = await SendOnAsync(pool, connection, message, recipients, cancellationToken);
             }
-            return attempt!;
+            return attempt! with { StartedAt = startedAt, FinishedAt = clock.GetUtcNow() };
         }
         finally
         {
@@ -46,8 +85,8 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
     }
 
     /// <summary>One transaction on <paramref name="connection"/>; null when a reused connection turned out closed before any of it was taken.</summary>
-    private async Task<AttemptResult?> SendOnAsync(PooledConnection connection, StoredMessage message, IReadOnlyList<string> recipients,
-        CancellationToken cancellationToken)
+    private async Task<AttemptResult?> SendOnAsync(SmtpConnectionPool pool, PooledConnection connection, StoredMessage message,
+        IReadOnlyList<string> recipients, CancellationToken cancellationToken)
     {
         var smtp = connection.Settings;
         var client = connection.Client;
@@ -55,14 +94,18 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
         var reused = connection.IsOpen;
         recorder.Clear();
         connection.Reusable = false;
+        client.Dkim = dkim.Enabled ? dkim : null;
 
         string? error = null;
         var undeliverable = false;
+        var relayFault = false;
+        var opening = !reused;
         try
         {
-            if (!reused)
+            if (opening)
             {
                 await connection.OpenAsync(logger, cancellationToken);
+                opening = false;
             }
             var mime = MimeMessageBuilder.Build(message);
             var sender = MimeMessageBuilder.Sender(message);
@@ -74,15 +117,16 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
             if (international is not null && !client.Capabilities.HasFlag(SmtpCapabilities.UTF8))
             {
                 // RFC 6531: such an address may not be sent to a relay that does not offer SMTPUTF8, and no
-                // ASCII form of it exists. Another attempt would find the same relay: no retry.
-                error = $"{international} has a non-ASCII local part, which needs SMTPUTF8; {smtp.Upstream} does not offer SMTPUTF8, so nothing was sent.";
+                // ASCII form of it exists. A later attempt would find the same relay: no retry, though another relay
+                // of the list, if any, is tried at once (AttemptResult.FailOver).
+                error = $"{international} has a non-ASCII local part, which needs SMTPUTF8; {smtp.Described} does not offer SMTPUTF8, so nothing was sent.";
                 undeliverable = true;
                 logger.LogWarning("Message {MessageId} not sent to {Upstream}: {Error}", message.Id, smtp.Upstream, error);
             }
             else if (TooLarge(client, message, mime, format) is { } size)
             {
                 // RFC 1870: the relay said how much it takes; sending more would only end in a 552 after the whole upload.
-                error = $"The message is {size} bytes; {smtp.Upstream} takes at most {client.MaxSize} (SIZE).";
+                error = $"The message is {size} bytes; {smtp.Described} takes at most {client.MaxSize} (SIZE).";
                 undeliverable = true;
                 logger.LogWarning("Message {MessageId} not sent to {Upstream}: {Error}", message.Id, smtp.Upstream, error);
             }
@@ -106,6 +150,7 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
                 return null;
             }
             error = ex is NoRecipientAcceptedException ? NoRecipientAccepted(recorder.Entries, smtp) : Describe(ex, smtp, client.AuthenticationMechanisms);
+            relayFault = opening || IsRelayFault(ex, recorder);
             logger.LogWarning("Attempt for message {MessageId} to {Upstream} ended: {Error}", message.Id, smtp.Upstream, error);
             // After a refused MAIL, RCPT, DATA or end of data MailKit said RSET: a 250 to it leaves the connection
             // ready for the next transaction. A 421, a timeout or a broken protocol ends the connection.
@@ -122,8 +167,19 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
             ConnectionId = connection.Id,
             ReusedConnection = reused,
             Undeliverable = undeliverable,
+            RelayFault = relayFault,
         };
     }
+
+    /// <summary>
+    /// After the connection was open: the relay went away or stopped answering (a broken connection, a timeout, a 421)
+    /// before the end of data went out, so it cannot have the message. A refusal of MAIL FROM, RCPT or DATA is the
+    /// message's own answer, and after the end of data the relay may have it: neither lets another relay be tried.
+    /// </summary>
+    private static bool IsRelayFault(Exception ex, TranscriptRecorder recorder) =>
+        ex is IOException or SocketException or SmtpProtocolException or TimeoutException or OperationCanceledException
+            or SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable }
+        && !recorder.Entries.Any(e => e.Command == ".");
 
     /// <summary>
     /// The relay closed an idle connection: the transaction broke on the connection (or a 421) before the relay
@@ -172,7 +228,7 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
     }
 
     /// <summary>MailApi's own words for a transaction in which no RCPT TO was accepted, quoting the relay's replies.</summary>
-    private static string NoRecipientAccepted(IReadOnlyList<TranscriptEntry> transcript, SmtpOptions smtp)
+    private static string NoRecipientAccepted(IReadOnlyList<TranscriptEntry> transcript, RelayOptions smtp)
     {
         var replies = transcript
             .Where(e => e.Reply is not null && e.Command?.StartsWith("RCPT TO:", StringComparison.OrdinalIgnoreCase) == true)
@@ -189,23 +245,23 @@ public sealed class SmtpDelivery(SmtpConnectionPool pool, ILogger<SmtpDelivery> 
             <= Quoted => string.Join("; ", replies),
             _ => $"{string.Join("; ", replies.Take(Quoted))}; and {replies.Count - Quoted} other replies",
         };
-        return $"No recipient was accepted: {smtp.Upstream} answered {answers}.";
+        return $"No recipient was accepted: {smtp.Described} answered {answers}.";
     }
 
     /// <summary>One line saying why the dialogue ended, without secrets or message content.</summary>
-    internal static string Describe(Exception ex, SmtpOptions smtp, ICollection<string> offeredMechanisms) => ex switch
+    internal static string Describe(Exception ex, RelayOptions smtp, ICollection<string> offeredMechanisms) => ex switch
     {
         NotSupportedException n when n.Message.Contains("authentication mechanism", StringComparison.OrdinalIgnoreCase) =>
-            $"{smtp.Upstream} offers AUTH {string.Join(" ", offeredMechanisms)}, and none of them works with Smtp:Username and Smtp:Password (LOGIN, PLAIN, CRAM-MD5, SCRAM-* do).",
-        SocketException s => $"Could not connect to {smtp.Upstream}: {s.SocketErrorCode}.",
-        SslHandshakeException => $"TLS handshake with {smtp.Upstream} failed.",
+            $"{smtp.Described} offers AUTH {string.Join(" ", offeredMechanisms)}, and none of them works with {smtp.Key}:Username and {smtp.Key}:Password (LOGIN, PLAIN, CRAM-MD5, SCRAM-* do).",
+        SocketException s => $"Could not connect to {smtp.Described}: {s.SocketErrorCode}.",
+        SslHandshakeException => $"TLS handshake with {smtp.Described} failed.",
         NotSupportedException n when n.Message.Contains("STARTTLS", StringComparison.OrdinalIgnoreCase) =>
-            $"{smtp.Upstream} does not offer STARTTLS, which Smtp:Security=StartTls requires.",
-        AuthenticationException => $"{smtp.Upstream} refused the credentials of Smtp:Username.",
-        TimeoutException or OperationCanceledException => $"{smtp.Upstream} did not answer within Smtp:Timeout ({smtp.Timeout}).",
-        SmtpCommandException c => $"{smtp.Upstream} refused the command: {(int)c.StatusCode} {c.Message}",
-        SmtpProtocolException => $"{smtp.Upstream} closed the connection or broke the protocol: {ex.Message}",
-        IOException => $"The connection to {smtp.Upstream} failed: {ex.Message}",
+            $"{smtp.Described} does not offer STARTTLS, which {smtp.Key}:Security=StartTls requires.",
+        AuthenticationException => $"{smtp.Described} refused the credentials of {smtp.Key}:Username.",
+        TimeoutException or OperationCanceledException => $"{smtp.Described} did not answer within {smtp.Key}:Timeout ({smtp.Timeout}).",
+        SmtpCommandException c => $"{smtp.Described} refused the command: {(int)c.StatusCode} {c.Message}",
+        SmtpProtocolException => $"{smtp.Described} closed the connection or broke the protocol: {ex.Message}",
+        IOException => $"The connection to {smtp.Described} failed: {ex.Message}",
         _ => $"{ex.GetType().Name}: {ex.Message}",
     };
 }
