@@ -131,7 +131,7 @@ public sealed class DeliveryJob(
         // Recorded before anything else happens, so a rerun never sends an accepted message again.
         var next = DeliveryRules.Apply(sending, attempts, options.CurrentValue, startedAt, clock.GetUtcNow()) with { Worker = null };
         var saved = await RecordAsync(next, cancellationToken);
-        metrics.Attempted(attempt, saved);
+        metrics.Attempted(attempts, saved);
         logger.LogInformation("Message {MessageId} attempt {Attempt}: {Status}, queue id {QueueId}",
             messageId, saved.Attempts.Count, saved.Status, saved.QueueId);
         if (saved.Status == MessageStatus.Deferred)

@@ -9,8 +9,9 @@ namespace MailApi.Telemetry;
 /// The service's own instruments, on the meter <see cref="MeterName"/>. The Prometheus exporter turns each name's dots
 /// into underscores, appends the unit (<c>s</c> → <c>_seconds</c>) and <c>_total</c> to counters, so
 /// <c>mailapi.messages.accepted</c> is scraped as <c>mailapi_messages_accepted_total</c>. The queue-depth gauges are
-/// <see cref="QueueDepth"/>'s, on the same meter. Labels never carry an address:
-/// the relay is its host:port, a command its verb (<see cref="SmtpLabels"/>).
+/// <see cref="QueueDepth"/>'s, on the same meter, and <c>mailapi.relay.paused</c> is <see cref="RelayGauge"/>'s.
+/// Labels never carry an address: the relay is its name (host:port for the single <c>Smtp</c> relay), a command its verb
+/// (<see cref="SmtpLabels"/>).
 /// </summary>
 public sealed class MailApiMetrics
 {
@@ -35,7 +36,7 @@ public sealed class MailApiMetrics
         _finished = meter.CreateCounter<long>("mailapi.messages.finished", "{message}",
             "Messages that reached a final status (sent, partially_sent, failed, canceled), by status.");
         _attempts = meter.CreateCounter<long>("mailapi.delivery.attempts", "{attempt}",
-            "SMTP dialogues, by relay and outcome (the message's status after it: sent, partially_sent, deferred, failed).");
+            "SMTP dialogues, by relay and outcome (the message's status after it: sent, partially_sent, deferred, failed; failed_over when the next relay was tried at once).");
         _replies = meter.CreateCounter<long>("mailapi.smtp.replies", "{reply}", "Relay replies, by relay, command verb and reply class.");
         _deliveryDuration = meter.CreateHistogram("mailapi.delivery.duration", "s", "Duration of one SMTP dialogue, by relay.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DialogueBuckets });
@@ -50,23 +51,28 @@ public sealed class MailApiMetrics
     public void Accepted(int messages) => _accepted.Add(messages);
 
     /// <summary>
-    /// A dialogue ended and its outcome was stored as <paramref name="saved"/>'s last attempt: the attempt, its duration,
-    /// every reply of its transcript and, when the message is now final, the message.
+    /// A run of the job ended and its outcome was stored as <paramref name="saved"/>'s last attempts, one per relay tried
+    /// (<paramref name="attempts"/>, in order): each attempt (outcome <c>failed_over</c> where the next relay was tried at
+    /// once), its duration, every reply of its transcript and, when the message is now final, the message.
     /// </summary>
-    public void Attempted(AttemptResult attempt, StoredMessage saved)
+    public void Attempted(IReadOnlyList<AttemptResult> attempts, StoredMessage saved)
     {
-        var relay = new KeyValuePair<string, object?>("relay", attempt.Upstream);
-        var recorded = saved.Attempts[^1];
-        _attempts.Add(1, relay, new("outcome", recorded.Outcome.Name()));
-        if (recorded.FinishedAt is { } finishedAt)
+        for (var i = 0; i < attempts.Count; i++)
         {
-            _deliveryDuration.Record((finishedAt - recorded.StartedAt).TotalSeconds, relay);
-        }
-        foreach (var entry in attempt.Transcript)
-        {
-            if (entry.Reply is { } reply)
+            var attempt = attempts[i];
+            var relay = new KeyValuePair<string, object?>("relay", attempt.Upstream);
+            var recorded = saved.Attempts[saved.Attempts.Count - attempts.Count + i];
+            _attempts.Add(1, relay, new("outcome", recorded.FailedOver ? "failed_over" : recorded.Outcome.Name()));
+            if (recorded.FinishedAt is { } finishedAt)
             {
-                _replies.Add(1, relay, new("command", SmtpLabels.Command(entry.Command)), new("class", SmtpLabels.ReplyClass(reply.Code)));
+                _deliveryDuration.Record((finishedAt - recorded.StartedAt).TotalSeconds, relay);
+            }
+            foreach (var entry in attempt.Transcript)
+            {
+                if (entry.Reply is { } reply)
+                {
+                    _replies.Add(1, relay, new("command", SmtpLabels.Command(entry.Command)), new("class", SmtpLabels.ReplyClass(reply.Code)));
+                }
             }
         }
         if (saved.Status.IsFinal())

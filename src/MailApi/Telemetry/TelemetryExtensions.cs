@@ -22,6 +22,7 @@ public static class TelemetryExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<MailApiMetrics>();
         builder.Services.AddSingleton<QueueDepth>();
+        builder.Services.AddSingleton<RelayGauge>();
         builder.Services.AddHostedService(services => services.GetRequiredService<QueueDepth>());
 
         // MailKit's meters live as long as the process (its Configure keeps the first meter it is given), so they are
@@ -55,6 +56,8 @@ public static class TelemetryExtensions
     public static WebApplication MapTelemetry(this WebApplication app)
     {
         app.MapPrometheusScrapingEndpoint().WithTags("Operations");
+        // An observable gauge exists once its owner does.
+        app.Services.GetRequiredService<RelayGauge>();
         return app;
     }
 

@@ -37,6 +37,31 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task A_relay_that_failed_over_is_counted_failed_over_and_shown_paused()
+    {
+        await using var backup = await TestSmtpServer.StartAsync();
+        var closed = FreePort.Get();
+        using var factory = new MailApiFactory(backup.Port, new Dictionary<string, string?>(Routing.RelayList.Settings(
+            Routing.RelayList.Relay("gauge-primary", closed, ("Priority", "0"), ("FailuresBeforePause", "1"), ("Pause", "01:00:00")),
+            Routing.RelayList.Relay("gauge-backup", backup.Port, ("Priority", "1")))));
+        var client = factory.ClientFor(MailApiFactory.AlphaKey);
+        var anonymous = factory.CreateClient();
+        var before = await Scrape.TakeAsync(anonymous);
+        Assert.Equal(0, before.Value("mailapi_relay_paused", ("relay", "gauge-primary")));
+        Assert.Contains(before.Samples, s => s.Name == "mailapi_relay_paused" && s.Labels.GetValueOrDefault("relay") == "gauge-backup");
+
+        var id = await SendAsync(client, Bodies.Valid());
+        await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent");
+        var scrape = await ScrapeUntilAsync(anonymous, s => s.Value("mailapi_delivery_attempts_total", ("relay", "gauge-backup")) >= 1,
+            "the backup's attempt to be counted");
+
+        Assert.Equal(1, scrape.Value("mailapi_relay_paused", ("relay", "gauge-primary")));
+        Assert.Equal(0, scrape.Value("mailapi_relay_paused", ("relay", "gauge-backup")));
+        Assert.Equal(1, scrape.Value("mailapi_delivery_attempts_total", ("relay", "gauge-primary"), ("outcome", "failed_over")));
+        Assert.Equal(1, scrape.Value("mailapi_delivery_attempts_total", ("relay", "gauge-backup"), ("outcome", "sent")));
+    }
+
+    [Fact]
     public async Task A_sent_message_is_counted_by_status_relay_command_and_reply_class()
     {
         await using var relay = await TestSmtpServer.StartAsync();
