@@ -50,6 +50,18 @@ await using (var sink = await SmtpSink.StartCountingAsync(1024))
         }
     }
 
+    if (options.InMemory && options.Webhooks)
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, settings: WebhookBench.Settings);
+        using var load = new ServiceLoad(service);
+        Log($"webhooks: one endpoint subscribed to every event at {receiver.Url}; warm-up, {options.LatencyMessages} one at a time, then {n} messages");
+        await load.DeliverAsync(Math.Min(1000, n));
+        var figures = await WebhookBench.RunAsync(service, load, receiver, options.LatencyMessages, n);
+        report["webhooks"] = figures;
+        Log($"webhooks: delivered {figures.Delivery.MessagesPerSecond:F0}/s, event to webhook p50 {figures.LoadedP50Ms:F0} ms, p99 {figures.LoadedP99Ms:F0} ms");
+    }
+
     if (options.InMemory && !options.OnlyDelivery)
     {
         await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true))
@@ -166,6 +178,20 @@ async Task PostgresAsync(SmtpSink sink)
         report["pgAcceptToSentLightLoad"] = await LightAsync(load, options.LatencyMessages);
     }
 
+    if (options.Webhooks)
+    {
+        connection = await pg.CreateDatabaseAsync("mailapi");
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection, settings: WebhookBench.Settings);
+        await using var stats = new DatabaseStats(connection);
+        using var load = new ServiceLoad(service, new DatabaseFinalStatus(stats));
+        Log($"webhooks on PostgreSQL: warm-up, {options.LatencyMessages} one at a time, then {pgn} messages");
+        await load.DeliverAsync(Math.Min(200, pgn));
+        var figures = await WebhookBench.RunAsync(service, load, receiver, options.LatencyMessages, pgn);
+        report["pgWebhooks"] = figures;
+        Log($"webhooks on PostgreSQL: delivered {figures.Delivery.MessagesPerSecond:F0}/s, event to webhook p50 {figures.LoadedP50Ms:F0} ms, p99 {figures.LoadedP99Ms:F0} ms");
+    }
+
     connection = await pg.CreateDatabaseAsync("mailapi");
     await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
     await using (var stats = new DatabaseStats(connection))
@@ -219,6 +245,7 @@ namespace MailApi.Bench
         public bool Postfix { get; private set; } = true;
         public bool InMemory { get; private set; } = true;
         public bool Postgres { get; private set; } = true;
+        public bool Webhooks { get; private set; } = true;
         public int PostgresMessages { get; private set; } = 2000;
         public int BatchMessages { get; private set; } = 3000;
         public int CeilingJobs { get; private set; } = 1000;
@@ -247,6 +274,7 @@ namespace MailApi.Bench
                     case "--latency-messages": o.LatencyMessages = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--no-postfix": o.Postfix = false; break;
                     case "--no-postgres": o.Postgres = false; break;
+                    case "--no-webhooks": o.Webhooks = false; break;
                     case "--postgres": postgres = true; break; // with --smoke: the PostgreSQL part too, tiny
                     case "--only-postgres": o.InMemory = false; o.Postfix = false; break; // the limits, then only PostgreSQL mode
                     case "--pg-messages": o.PostgresMessages = int.Parse(Next(), CultureInfo.InvariantCulture); break;
@@ -271,6 +299,10 @@ namespace MailApi.Bench
             if ((smoke && !postgres) || o.OnlyDelivery)
             {
                 o.Postgres = false;
+            }
+            if (o.OnlyDelivery)
+            {
+                o.Webhooks = false;
             }
             return o;
         }
@@ -354,6 +386,10 @@ namespace MailApi.Bench
                     sb.AppendLine($"| ingestion POST /v1/messages, wrk {w.Connections} connections, {w.Seconds:F0} s, deliveries running | {Wrk(w)} | target ≥ 5,000 req/s at p99 < 50 ms | {w.RequestsPerSecond / 5000:P0} of target; meanwhile {w.DeliveredPerSecond:N0} msg/s delivered{Pool(w)} |");
                 }
             }
+            if (r.GetValueOrDefault("webhooks") is WebhookFigures hooks)
+            {
+                Webhooks(sb, hooks, d);
+            }
             var light = (LightLoad)r["acceptToSentLightLoad"]!;
             sb.AppendLine($"| accept-to-sent at light load ({light.Messages} one at a time, in-memory) | p50 {light.P50Ms:F1} ms, p95 {light.P95Ms:F1} ms, p99 {light.P99Ms:F1} ms | target p50 < 25 ms | |");
             sb.AppendLine($"| accept-to-sent during the {o.Messages:N0} run (queueing included) | p50 {d.AcceptToSentP50Ms:N0} ms, p99 {d.AcceptToSentP99Ms:N0} ms | | |");
@@ -408,6 +444,11 @@ namespace MailApi.Bench
             sb.AppendLine($"| the service's thread pool during the end-to-end run | {Tp(r.GetValueOrDefault("deliveryThreadPool"))} | {Tp(r.GetValueOrDefault("pgDeliveryThreadPool"))} | | |");
             sb.AppendLine($"| accept → sent during the end-to-end run | {(mem is null ? "" : $"p50 {mem.AcceptToSentP50Ms:N0} ms, p99 {mem.AcceptToSentP99Ms:N0} ms")} | p50 {single.AcceptToSentP50Ms:N0} ms, p99 {single.AcceptToSentP99Ms:N0} ms | | |");
             sb.AppendLine($"| service memory (RSS) over the end-to-end run | {(mem is null ? "" : $"before {Mb(mem.RssBeforeBytes)}, peak {Mb(mem.PeakRssBytes)}, after {Mb(mem.RssAfterBytes)}")} | before {Mb(single.RssBeforeBytes)}, peak {Mb(single.PeakRssBytes)}, after {Mb(single.RssAfterBytes)} | | |");
+            if (r.GetValueOrDefault("pgWebhooks") is WebhookFigures pw)
+            {
+                sb.AppendLine($"| delivery end to end with one webhook endpoint subscribed to every event | {(r.GetValueOrDefault("webhooks") is WebhookFigures mw ? $"{mw.Delivery.MessagesPerSecond:N0} msg/s" : "")} | {pw.Delivery.MessagesPerSecond:N0} msg/s; without it {single.MessagesPerSecond:N0} msg/s ({pw.Delivery.MessagesPerSecond / single.MessagesPerSecond:P0}) | | holds: {(pw.Delivery.MessagesPerSecond >= 0.9 * single.MessagesPerSecond ? "yes" : "no")} (within 10 %) |");
+                sb.AppendLine($"| event → webhook 2xx, light load ({pw.LightMessages} one at a time) / during that run ({pw.Delivery.Sent:N0} message.sent events) | | p50 {pw.LightP50Ms:F0} ms, p99 {pw.LightP99Ms:F0} ms / p50 {pw.LoadedP50Ms:N0} ms, p99 {pw.LoadedP99Ms:N0} ms; last webhook {pw.LastWebhookAfterLastSentMs:N0} ms after the last sent | | |");
+            }
             sb.AppendLine($"| Hangfire.PostgreSql's ceiling, Hangfire's defaults (before), empty jobs, 16 producers, {o.Concurrency} workers (each round) | | {string.Join(", ", baselines.Select(f => $"{f.JobsPerSecond:N0}"))} jobs/s, mean {baselines.Average(f => f.JobsPerSecond):N0} | | |");
             sb.AppendLine($"| Hangfire.PostgreSql's ceiling, the service's setup now (no unused filters, no DISCARD ALL, asynchronous commits) | | {string.Join(", ", services.Select(f => $"{f.JobsPerSecond:N0}"))} jobs/s, mean {ceiling:N0} (enqueue alone {string.Join(", ", services.Select(f => $"{f.EnqueuePerSecond:N0}"))}/s) | | |");
             sb.AppendLine();
@@ -463,6 +504,14 @@ namespace MailApi.Bench
             }
             Top($"Statements of the single-POST end-to-end run, per message ({o.PostgresMessages:N0} messages), most called first", (StatementFigures)r["pgDeliveryStatements"]!);
             Top("Statements of the POST path alone (sendAt in an hour, wrk 32 connections), per POST", (StatementFigures)r["pgIngestionScheduledStatements"]!);
+        }
+
+        private static void Webhooks(StringBuilder sb, WebhookFigures w, DeliveryFigures without)
+        {
+            var d = w.Delivery;
+            sb.AppendLine($"| event → webhook 2xx at light load ({w.LightMessages} messages one at a time; one endpoint subscribed to every event) | p50 {w.LightP50Ms:F1} ms, p99 {w.LightP99Ms:F1} ms | | |");
+            sb.AppendLine($"| delivery into smtp-sink, end to end, with that endpoint subscribed ({d.Messages:N0} messages) | {d.MessagesPerSecond:N0} msg/s | without it: {without.MessagesPerSecond:N0} msg/s | {d.MessagesPerSecond / without.MessagesPerSecond:P0} |");
+            sb.AppendLine($"| event → webhook 2xx during that run ({d.Sent:N0} message.sent events, {w.Requests:N0} requests, {w.Repeated} repeated) | p50 {w.LoadedP50Ms:N0} ms, p99 {w.LoadedP99Ms:N0} ms; last webhook {w.LastWebhookAfterLastSentMs:N0} ms after the last sent | | |");
         }
 
         private static string Wrk(IngestionFigures w) =>
