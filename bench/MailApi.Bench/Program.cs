@@ -178,6 +178,21 @@ async Task PostgresAsync(SmtpSink sink)
         report["pgAcceptToSentLightLoad"] = await LightAsync(load, options.LatencyMessages);
     }
 
+    // Two instances on one database: what the pair delivers beside one instance (same machine, so the cores are shared).
+    connection = await pg.CreateDatabaseAsync("mailapi");
+    await using (var first = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
+    await using (var second = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
+    await using (var stats = new DatabaseStats(connection))
+    using (var one = new ServiceLoad(first, new DatabaseFinalStatus(stats)))
+    using (var two = new ServiceLoad(second, new DatabaseFinalStatus(stats)))
+    {
+        Log($"two instances on one database (pids {first.ProcessId}, {second.ProcessId}): warm-up, then {pgn} messages, half through each");
+        await one.DeliverPairAsync(two, Math.Min(200, pgn));
+        await stats.ResetAsync();
+        report["pgPair"] = await one.DeliverPairAsync(two, pgn);
+        report["pgPairStatements"] = await stats.ReadAsync(pgn, TimeSpan.FromSeconds(1.5));
+    }
+
     if (options.Webhooks)
     {
         connection = await pg.CreateDatabaseAsync("mailapi");
@@ -444,6 +459,10 @@ namespace MailApi.Bench
             sb.AppendLine($"| the service's thread pool during the end-to-end run | {Tp(r.GetValueOrDefault("deliveryThreadPool"))} | {Tp(r.GetValueOrDefault("pgDeliveryThreadPool"))} | | |");
             sb.AppendLine($"| accept → sent during the end-to-end run | {(mem is null ? "" : $"p50 {mem.AcceptToSentP50Ms:N0} ms, p99 {mem.AcceptToSentP99Ms:N0} ms")} | p50 {single.AcceptToSentP50Ms:N0} ms, p99 {single.AcceptToSentP99Ms:N0} ms | | |");
             sb.AppendLine($"| service memory (RSS) over the end-to-end run | {(mem is null ? "" : $"before {Mb(mem.RssBeforeBytes)}, peak {Mb(mem.PeakRssBytes)}, after {Mb(mem.RssAfterBytes)}")} | before {Mb(single.RssBeforeBytes)}, peak {Mb(single.PeakRssBytes)}, after {Mb(single.RssAfterBytes)} | | |");
+            if (r.GetValueOrDefault("pgPair") is DeliveryFigures pair)
+            {
+                sb.AppendLine($"| end to end, two instances on one database (half the POSTs through each, 16 clients each) | | {pair.MessagesPerSecond:N0} msg/s (POSTs {pair.SubmitPerSecond:N0}/s); one instance: {single.MessagesPerSecond:N0} msg/s ({pair.MessagesPerSecond / single.MessagesPerSecond:F2}×) | | accept → sent p50 {pair.AcceptToSentP50Ms:N0} ms, p99 {pair.AcceptToSentP99Ms:N0} ms |");
+            }
             if (r.GetValueOrDefault("pgWebhooks") is WebhookFigures pw)
             {
                 sb.AppendLine($"| delivery end to end with one webhook endpoint subscribed to every event | {(r.GetValueOrDefault("webhooks") is WebhookFigures mw ? $"{mw.Delivery.MessagesPerSecond:N0} msg/s" : "")} | {pw.Delivery.MessagesPerSecond:N0} msg/s; without it {single.MessagesPerSecond:N0} msg/s ({pw.Delivery.MessagesPerSecond / single.MessagesPerSecond:P0}) | | holds: {(pw.Delivery.MessagesPerSecond >= 0.9 * single.MessagesPerSecond ? "yes" : "no")} (within 10 %) |");
@@ -461,6 +480,10 @@ namespace MailApi.Bench
                 sb.AppendLine($"| {phase} | {s.MailApiPerMessage:F1} | {s.HangfirePerMessage:F1} | {s.DiscardAllPerMessage:F1} | {s.TransactionControlPerMessage:F1} | {s.OtherPerMessage:F1} | {s.TotalPerMessage:F1} | {s.CommitsPerMessage:F1} | {s.DatabaseMsPerMessage:F2} ms{unit} |");
             Row($"end to end, single POSTs, per message ({o.PostgresMessages:N0})", (StatementFigures)r["pgDeliveryStatements"]!, "");
             Row($"end to end, batch POSTs, per message ({o.BatchMessages:N0})", (StatementFigures)r["pgBatchStatements"]!, "");
+            if (r.GetValueOrDefault("pgPairStatements") is StatementFigures pairStatements)
+            {
+                Row($"end to end, two instances on one database, per message ({o.PostgresMessages:N0})", pairStatements, "");
+            }
             Row("POST path alone (sendAt in an hour), per POST", (StatementFigures)r["pgIngestionScheduledStatements"]!, "");
             Row("wrk phase, per accepted POST (deliveries of earlier POSTs included)", (StatementFigures)r["pgIngestionStatements"]!, "");
             Row("idle service, per second (pollers, heartbeats)", (StatementFigures)r["pgIdlePerSecond"]!, "/s");
