@@ -17,6 +17,7 @@ public sealed class DeliveryJob(
     IDeliveryQueue queue,
     WorkerIdentity worker,
     InFlightMessages inFlight,
+    QueueProgress progress,
     IOptionsMonitor<DeliveryOptions> options,
     TimeProvider clock,
     ILogger<DeliveryJob> logger)
@@ -117,6 +118,10 @@ public sealed class DeliveryJob(
         {
             logger.LogInformation("Message {MessageId} was taken (or canceled) by someone else first", messageId);
             return;
+        }
+        if (message.Status != MessageStatus.Sending)
+        {
+            progress.Took(DueAt(message) ?? message.UpdatedAt);
         }
 
         var recipients = sending.Recipients
