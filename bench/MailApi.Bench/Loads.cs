@@ -113,6 +113,28 @@ internal sealed class ServiceLoad : IDisposable, IFinalStatus
 
     public void Dispose() => _http.Dispose();
 
+    /// <summary>The ids of the last delivery run's messages.</summary>
+    public IReadOnlyList<string> LastIds { get; private set; } = [];
+
+    /// <summary>How many of the last delivery run's messages, read over the API, match <paramref name="which"/>.</summary>
+    public async Task<int> CountLastAsync(Func<JsonObject, bool> which)
+    {
+        var count = 0;
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < LastIds.Count)
+            {
+                if (which((await _http.GetFromJsonAsync<JsonObject>($"/v1/messages/{LastIds[i]}"))!))
+                {
+                    Interlocked.Increment(ref count);
+                }
+            }
+        }));
+        return count;
+    }
+
     /// <summary>POSTs <paramref name="count"/> messages, <paramref name="concurrency"/> at a time; gives their ids (from Location).</summary>
     public async Task<List<string>> SubmitAsync(int count, int concurrency, DateTimeOffset? sendAt = null)
     {
@@ -238,6 +260,7 @@ internal sealed class ServiceLoad : IDisposable, IFinalStatus
         service.ResetPeak();
         var watch = Stopwatch.StartNew();
         var ids = await submit();
+        LastIds = ids;
         var submitRate = count / watch.Elapsed.TotalSeconds;
         var results = await _final.WaitForFinalAsync(ids, TimeSpan.FromMinutes(10));
         var rssAfter = service.Rss;

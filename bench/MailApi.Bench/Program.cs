@@ -50,6 +50,13 @@ await using (var sink = await SmtpSink.StartCountingAsync(1024))
         }
     }
 
+    if (options.InMemory && options.TwoRelays)
+    {
+        var relays = await RelayBench.RunAsync(root, sink, c, n, Log);
+        report["twoRelays"] = relays;
+        Log($"two relays: {relays.Spread.MessagesPerSecond:F0}/s spread ({relays.SpreadFirst}/{relays.SpreadSecond}), {relays.Failover.MessagesPerSecond:F0}/s past a dead primary");
+    }
+
     if (options.InMemory && options.Webhooks)
     {
         await using var receiver = await WebhookReceiver.StartAsync();
@@ -261,6 +268,7 @@ namespace MailApi.Bench
         public bool InMemory { get; private set; } = true;
         public bool Postgres { get; private set; } = true;
         public bool Webhooks { get; private set; } = true;
+        public bool TwoRelays { get; private set; } = true;
         public int PostgresMessages { get; private set; } = 2000;
         public int BatchMessages { get; private set; } = 3000;
         public int CeilingJobs { get; private set; } = 1000;
@@ -290,6 +298,7 @@ namespace MailApi.Bench
                     case "--no-postfix": o.Postfix = false; break;
                     case "--no-postgres": o.Postgres = false; break;
                     case "--no-webhooks": o.Webhooks = false; break;
+                    case "--no-relays": o.TwoRelays = false; break;
                     case "--postgres": postgres = true; break; // with --smoke: the PostgreSQL part too, tiny
                     case "--only-postgres": o.InMemory = false; o.Postfix = false; break; // the limits, then only PostgreSQL mode
                     case "--pg-messages": o.PostgresMessages = int.Parse(Next(), CultureInfo.InvariantCulture); break;
@@ -318,6 +327,7 @@ namespace MailApi.Bench
             if (o.OnlyDelivery)
             {
                 o.Webhooks = false;
+                o.TwoRelays = false;
             }
             return o;
         }
@@ -400,6 +410,11 @@ namespace MailApi.Bench
                 {
                     sb.AppendLine($"| ingestion POST /v1/messages, wrk {w.Connections} connections, {w.Seconds:F0} s, deliveries running | {Wrk(w)} | target ≥ 5,000 req/s at p99 < 50 ms | {w.RequestsPerSecond / 5000:P0} of target; meanwhile {w.DeliveredPerSecond:N0} msg/s delivered{Pool(w)} |");
                 }
+            }
+            if (r.GetValueOrDefault("twoRelays") is RelayFigures two)
+            {
+                sb.AppendLine($"| delivery end to end, two smtp-sinks as two relays of one priority, {c / 2} connections each ({two.Spread.Messages:N0} messages: {two.SpreadFirst:N0} / {two.SpreadSecond:N0}) | {two.Spread.MessagesPerSecond:N0} msg/s | one relay, {c} connections: {d.MessagesPerSecond:N0} msg/s | {two.Spread.MessagesPerSecond / d.MessagesPerSecond:P0} |");
+                sb.AppendLine($"| delivery end to end, a primary on a closed port before one backup ({two.FailedOver:N0} messages failed over before the primary was paused) | {two.Failover.MessagesPerSecond:N0} msg/s | one relay: {d.MessagesPerSecond:N0} msg/s | {two.Failover.MessagesPerSecond / d.MessagesPerSecond:P0} |");
             }
             if (r.GetValueOrDefault("webhooks") is WebhookFigures hooks)
             {
