@@ -113,6 +113,28 @@ internal sealed class ServiceLoad : IDisposable, IFinalStatus
 
     public void Dispose() => _http.Dispose();
 
+    /// <summary>The ids of the last delivery run's messages.</summary>
+    public IReadOnlyList<string> LastIds { get; private set; } = [];
+
+    /// <summary>How many of the last delivery run's messages, read over the API, match <paramref name="which"/>.</summary>
+    public async Task<int> CountLastAsync(Func<JsonObject, bool> which)
+    {
+        var count = 0;
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < LastIds.Count)
+            {
+                if (which((await _http.GetFromJsonAsync<JsonObject>($"/v1/messages/{LastIds[i]}"))!))
+                {
+                    Interlocked.Increment(ref count);
+                }
+            }
+        }));
+        return count;
+    }
+
     /// <summary>POSTs <paramref name="count"/> messages, <paramref name="concurrency"/> at a time; gives their ids (from Location).</summary>
     public async Task<List<string>> SubmitAsync(int count, int concurrency, DateTimeOffset? sendAt = null)
     {
@@ -219,10 +241,26 @@ internal sealed class ServiceLoad : IDisposable, IFinalStatus
     /// <param name="batchSize">With a value: POST /v1/messages/batch with that many messages a request, 8 requests at a time.</param>
     public async Task<DeliveryFigures> DeliverAsync(int count, int? batchSize = null)
     {
+        return await DeliverAsync(count, () => batchSize is { } size ? SubmitBatchesAsync(count, size, 8) : SubmitAsync(count, 32));
+    }
+
+    /// <summary>
+    /// The delivery run through two instances on one database: each gets half of <paramref name="count"/> single POSTs
+    /// from 16 clients of its own, both at once; the figures are the pair's (memory: this instance's).
+    /// </summary>
+    public Task<DeliveryFigures> DeliverPairAsync(ServiceLoad other, int count) => DeliverAsync(count, async () =>
+    {
+        var halves = await Task.WhenAll(SubmitAsync(count / 2, 16), other.SubmitAsync(count - count / 2, 16));
+        return [.. halves[0], .. halves[1]];
+    });
+
+    private async Task<DeliveryFigures> DeliverAsync(int count, Func<Task<List<string>>> submit)
+    {
         var rssBefore = service.Rss;
         service.ResetPeak();
         var watch = Stopwatch.StartNew();
-        var ids = batchSize is { } size ? await SubmitBatchesAsync(count, size, 8) : await SubmitAsync(count, 32);
+        var ids = await submit();
+        LastIds = ids;
         var submitRate = count / watch.Elapsed.TotalSeconds;
         var results = await _final.WaitForFinalAsync(ids, TimeSpan.FromMinutes(10));
         var rssAfter = service.Rss;

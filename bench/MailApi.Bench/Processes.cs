@@ -106,7 +106,15 @@ internal sealed class ServiceProcess : IAsyncDisposable
 
     public void ResetPeak() => Interlocked.Exchange(ref _peakRss, Rss);
 
-    public static async Task<ServiceProcess> StartAsync(string root, int smtpPort, int concurrency, bool pool, string? postgres = null)
+    /// <summary>Starts the Release build of the service against the relay on <paramref name="smtpPort"/>; waits until it is ready.</summary>
+    /// <param name="root">The repository root.</param>
+    /// <param name="smtpPort">The relay's port on 127.0.0.1.</param>
+    /// <param name="concurrency">Delivery workers and relay connections.</param>
+    /// <param name="pool">Reuse relay connections.</param>
+    /// <param name="postgres">A connection string: PostgreSQL mode; in-memory without one.</param>
+    /// <param name="settings">Settings beyond the bench's own, as environment variables (e.g. <c>Webhooks__AllowHttp</c>).</param>
+    public static async Task<ServiceProcess> StartAsync(string root, int smtpPort, int concurrency, bool pool, string? postgres = null,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
         var dll = Path.Combine(root, "src", "MailApi", "bin", "Release", "net10.0", "MailApi.dll");
         if (!File.Exists(dll))
@@ -134,6 +142,10 @@ internal sealed class ServiceProcess : IAsyncDisposable
         if (postgres is not null)
         {
             env["Storage__ConnectionString"] = postgres;
+        }
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            env[key] = value;
         }
         foreach (var (key, value) in env)
         {

@@ -50,6 +50,25 @@ await using (var sink = await SmtpSink.StartCountingAsync(1024))
         }
     }
 
+    if (options.InMemory && options.TwoRelays)
+    {
+        var relays = await RelayBench.RunAsync(root, sink, c, n, Log);
+        report["twoRelays"] = relays;
+        Log($"two relays: {relays.Spread.MessagesPerSecond:F0}/s spread ({relays.SpreadFirst}/{relays.SpreadSecond}), {relays.Failover.MessagesPerSecond:F0}/s past a dead primary");
+    }
+
+    if (options.InMemory && options.Webhooks)
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, settings: WebhookBench.Settings);
+        using var load = new ServiceLoad(service);
+        Log($"webhooks: one endpoint subscribed to every event at {receiver.Url}; warm-up, {options.LatencyMessages} one at a time, then {n} messages");
+        await load.DeliverAsync(Math.Min(1000, n));
+        var figures = await WebhookBench.RunAsync(service, load, receiver, options.LatencyMessages, n);
+        report["webhooks"] = figures;
+        Log($"webhooks: delivered {figures.Delivery.MessagesPerSecond:F0}/s, event to webhook p50 {figures.LoadedP50Ms:F0} ms, p99 {figures.LoadedP99Ms:F0} ms");
+    }
+
     if (options.InMemory && !options.OnlyDelivery)
     {
         await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true))
@@ -166,6 +185,35 @@ async Task PostgresAsync(SmtpSink sink)
         report["pgAcceptToSentLightLoad"] = await LightAsync(load, options.LatencyMessages);
     }
 
+    // Two instances on one database: what the pair delivers beside one instance (same machine, so the cores are shared).
+    connection = await pg.CreateDatabaseAsync("mailapi");
+    await using (var first = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
+    await using (var second = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
+    await using (var stats = new DatabaseStats(connection))
+    using (var one = new ServiceLoad(first, new DatabaseFinalStatus(stats)))
+    using (var two = new ServiceLoad(second, new DatabaseFinalStatus(stats)))
+    {
+        Log($"two instances on one database (pids {first.ProcessId}, {second.ProcessId}): warm-up, then {pgn} messages, half through each");
+        await one.DeliverPairAsync(two, Math.Min(200, pgn));
+        await stats.ResetAsync();
+        report["pgPair"] = await one.DeliverPairAsync(two, pgn);
+        report["pgPairStatements"] = await stats.ReadAsync(pgn, TimeSpan.FromSeconds(1.5));
+    }
+
+    if (options.Webhooks)
+    {
+        connection = await pg.CreateDatabaseAsync("mailapi");
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection, settings: WebhookBench.Settings);
+        await using var stats = new DatabaseStats(connection);
+        using var load = new ServiceLoad(service, new DatabaseFinalStatus(stats));
+        Log($"webhooks on PostgreSQL: warm-up, {options.LatencyMessages} one at a time, then {pgn} messages");
+        await load.DeliverAsync(Math.Min(200, pgn));
+        var figures = await WebhookBench.RunAsync(service, load, receiver, options.LatencyMessages, pgn);
+        report["pgWebhooks"] = figures;
+        Log($"webhooks on PostgreSQL: delivered {figures.Delivery.MessagesPerSecond:F0}/s, event to webhook p50 {figures.LoadedP50Ms:F0} ms, p99 {figures.LoadedP99Ms:F0} ms");
+    }
+
     connection = await pg.CreateDatabaseAsync("mailapi");
     await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
     await using (var stats = new DatabaseStats(connection))
@@ -219,6 +267,8 @@ namespace MailApi.Bench
         public bool Postfix { get; private set; } = true;
         public bool InMemory { get; private set; } = true;
         public bool Postgres { get; private set; } = true;
+        public bool Webhooks { get; private set; } = true;
+        public bool TwoRelays { get; private set; } = true;
         public int PostgresMessages { get; private set; } = 2000;
         public int BatchMessages { get; private set; } = 3000;
         public int CeilingJobs { get; private set; } = 1000;
@@ -247,6 +297,8 @@ namespace MailApi.Bench
                     case "--latency-messages": o.LatencyMessages = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--no-postfix": o.Postfix = false; break;
                     case "--no-postgres": o.Postgres = false; break;
+                    case "--no-webhooks": o.Webhooks = false; break;
+                    case "--no-relays": o.TwoRelays = false; break;
                     case "--postgres": postgres = true; break; // with --smoke: the PostgreSQL part too, tiny
                     case "--only-postgres": o.InMemory = false; o.Postfix = false; break; // the limits, then only PostgreSQL mode
                     case "--pg-messages": o.PostgresMessages = int.Parse(Next(), CultureInfo.InvariantCulture); break;
@@ -271,6 +323,11 @@ namespace MailApi.Bench
             if ((smoke && !postgres) || o.OnlyDelivery)
             {
                 o.Postgres = false;
+            }
+            if (o.OnlyDelivery)
+            {
+                o.Webhooks = false;
+                o.TwoRelays = false;
             }
             return o;
         }
@@ -354,6 +411,15 @@ namespace MailApi.Bench
                     sb.AppendLine($"| ingestion POST /v1/messages, wrk {w.Connections} connections, {w.Seconds:F0} s, deliveries running | {Wrk(w)} | target ≥ 5,000 req/s at p99 < 50 ms | {w.RequestsPerSecond / 5000:P0} of target; meanwhile {w.DeliveredPerSecond:N0} msg/s delivered{Pool(w)} |");
                 }
             }
+            if (r.GetValueOrDefault("twoRelays") is RelayFigures two)
+            {
+                sb.AppendLine($"| delivery end to end, two smtp-sinks as two relays of one priority, {c / 2} connections each ({two.Spread.Messages:N0} messages: {two.SpreadFirst:N0} / {two.SpreadSecond:N0}) | {two.Spread.MessagesPerSecond:N0} msg/s | one relay, {c} connections: {d.MessagesPerSecond:N0} msg/s | {two.Spread.MessagesPerSecond / d.MessagesPerSecond:P0} |");
+                sb.AppendLine($"| delivery end to end, a primary on a closed port before one backup ({two.FailedOver:N0} messages failed over before the primary was paused) | {two.Failover.MessagesPerSecond:N0} msg/s | one relay: {d.MessagesPerSecond:N0} msg/s | {two.Failover.MessagesPerSecond / d.MessagesPerSecond:P0} |");
+            }
+            if (r.GetValueOrDefault("webhooks") is WebhookFigures hooks)
+            {
+                Webhooks(sb, hooks, d);
+            }
             var light = (LightLoad)r["acceptToSentLightLoad"]!;
             sb.AppendLine($"| accept-to-sent at light load ({light.Messages} one at a time, in-memory) | p50 {light.P50Ms:F1} ms, p95 {light.P95Ms:F1} ms, p99 {light.P99Ms:F1} ms | target p50 < 25 ms | |");
             sb.AppendLine($"| accept-to-sent during the {o.Messages:N0} run (queueing included) | p50 {d.AcceptToSentP50Ms:N0} ms, p99 {d.AcceptToSentP99Ms:N0} ms | | |");
@@ -408,6 +474,15 @@ namespace MailApi.Bench
             sb.AppendLine($"| the service's thread pool during the end-to-end run | {Tp(r.GetValueOrDefault("deliveryThreadPool"))} | {Tp(r.GetValueOrDefault("pgDeliveryThreadPool"))} | | |");
             sb.AppendLine($"| accept → sent during the end-to-end run | {(mem is null ? "" : $"p50 {mem.AcceptToSentP50Ms:N0} ms, p99 {mem.AcceptToSentP99Ms:N0} ms")} | p50 {single.AcceptToSentP50Ms:N0} ms, p99 {single.AcceptToSentP99Ms:N0} ms | | |");
             sb.AppendLine($"| service memory (RSS) over the end-to-end run | {(mem is null ? "" : $"before {Mb(mem.RssBeforeBytes)}, peak {Mb(mem.PeakRssBytes)}, after {Mb(mem.RssAfterBytes)}")} | before {Mb(single.RssBeforeBytes)}, peak {Mb(single.PeakRssBytes)}, after {Mb(single.RssAfterBytes)} | | |");
+            if (r.GetValueOrDefault("pgPair") is DeliveryFigures pair)
+            {
+                sb.AppendLine($"| end to end, two instances on one database (half the POSTs through each, 16 clients each) | | {pair.MessagesPerSecond:N0} msg/s (POSTs {pair.SubmitPerSecond:N0}/s); one instance: {single.MessagesPerSecond:N0} msg/s ({pair.MessagesPerSecond / single.MessagesPerSecond:F2}×) | | accept → sent p50 {pair.AcceptToSentP50Ms:N0} ms, p99 {pair.AcceptToSentP99Ms:N0} ms |");
+            }
+            if (r.GetValueOrDefault("pgWebhooks") is WebhookFigures pw)
+            {
+                sb.AppendLine($"| delivery end to end with one webhook endpoint subscribed to every event | {(r.GetValueOrDefault("webhooks") is WebhookFigures mw ? $"{mw.Delivery.MessagesPerSecond:N0} msg/s" : "")} | {pw.Delivery.MessagesPerSecond:N0} msg/s; without it {single.MessagesPerSecond:N0} msg/s ({pw.Delivery.MessagesPerSecond / single.MessagesPerSecond:P0}) | | holds: {(pw.Delivery.MessagesPerSecond >= 0.9 * single.MessagesPerSecond ? "yes" : "no")} (within 10 %) |");
+                sb.AppendLine($"| event → webhook 2xx, light load ({pw.LightMessages} one at a time) / during that run ({pw.Delivery.Sent:N0} message.sent events) | | p50 {pw.LightP50Ms:F0} ms, p99 {pw.LightP99Ms:F0} ms / p50 {pw.LoadedP50Ms:N0} ms, p99 {pw.LoadedP99Ms:N0} ms; last webhook {pw.LastWebhookAfterLastSentMs:N0} ms after the last sent | | |");
+            }
             sb.AppendLine($"| Hangfire.PostgreSql's ceiling, Hangfire's defaults (before), empty jobs, 16 producers, {o.Concurrency} workers (each round) | | {string.Join(", ", baselines.Select(f => $"{f.JobsPerSecond:N0}"))} jobs/s, mean {baselines.Average(f => f.JobsPerSecond):N0} | | |");
             sb.AppendLine($"| Hangfire.PostgreSql's ceiling, the service's setup now (no unused filters, no DISCARD ALL, asynchronous commits) | | {string.Join(", ", services.Select(f => $"{f.JobsPerSecond:N0}"))} jobs/s, mean {ceiling:N0} (enqueue alone {string.Join(", ", services.Select(f => $"{f.EnqueuePerSecond:N0}"))}/s) | | |");
             sb.AppendLine();
@@ -420,6 +495,10 @@ namespace MailApi.Bench
                 sb.AppendLine($"| {phase} | {s.MailApiPerMessage:F1} | {s.HangfirePerMessage:F1} | {s.DiscardAllPerMessage:F1} | {s.TransactionControlPerMessage:F1} | {s.OtherPerMessage:F1} | {s.TotalPerMessage:F1} | {s.CommitsPerMessage:F1} | {s.DatabaseMsPerMessage:F2} ms{unit} |");
             Row($"end to end, single POSTs, per message ({o.PostgresMessages:N0})", (StatementFigures)r["pgDeliveryStatements"]!, "");
             Row($"end to end, batch POSTs, per message ({o.BatchMessages:N0})", (StatementFigures)r["pgBatchStatements"]!, "");
+            if (r.GetValueOrDefault("pgPairStatements") is StatementFigures pairStatements)
+            {
+                Row($"end to end, two instances on one database, per message ({o.PostgresMessages:N0})", pairStatements, "");
+            }
             Row("POST path alone (sendAt in an hour), per POST", (StatementFigures)r["pgIngestionScheduledStatements"]!, "");
             Row("wrk phase, per accepted POST (deliveries of earlier POSTs included)", (StatementFigures)r["pgIngestionStatements"]!, "");
             Row("idle service, per second (pollers, heartbeats)", (StatementFigures)r["pgIdlePerSecond"]!, "/s");
@@ -463,6 +542,14 @@ namespace MailApi.Bench
             }
             Top($"Statements of the single-POST end-to-end run, per message ({o.PostgresMessages:N0} messages), most called first", (StatementFigures)r["pgDeliveryStatements"]!);
             Top("Statements of the POST path alone (sendAt in an hour, wrk 32 connections), per POST", (StatementFigures)r["pgIngestionScheduledStatements"]!);
+        }
+
+        private static void Webhooks(StringBuilder sb, WebhookFigures w, DeliveryFigures without)
+        {
+            var d = w.Delivery;
+            sb.AppendLine($"| event → webhook 2xx at light load ({w.LightMessages} messages one at a time; one endpoint subscribed to every event) | p50 {w.LightP50Ms:F1} ms, p99 {w.LightP99Ms:F1} ms | | |");
+            sb.AppendLine($"| delivery into smtp-sink, end to end, with that endpoint subscribed ({d.Messages:N0} messages) | {d.MessagesPerSecond:N0} msg/s | without it: {without.MessagesPerSecond:N0} msg/s | {d.MessagesPerSecond / without.MessagesPerSecond:P0} |");
+            sb.AppendLine($"| event → webhook 2xx during that run ({d.Sent:N0} message.sent events, {w.Requests:N0} requests, {w.Repeated} repeated) | p50 {w.LoadedP50Ms:N0} ms, p99 {w.LoadedP99Ms:N0} ms; last webhook {w.LastWebhookAfterLastSentMs:N0} ms after the last sent | | |");
         }
 
         private static string Wrk(IngestionFigures w) =>

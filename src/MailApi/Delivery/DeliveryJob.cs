@@ -18,6 +18,7 @@ public sealed class DeliveryJob(
     IDeliveryQueue queue,
     WorkerIdentity worker,
     InFlightMessages inFlight,
+    QueueProgress progress,
     MailApiMetrics metrics,
     IOptionsMonitor<DeliveryOptions> options,
     TimeProvider clock,
@@ -120,6 +121,10 @@ public sealed class DeliveryJob(
         {
             logger.LogInformation("Message {MessageId} was taken (or canceled) by someone else first", messageId);
             return;
+        }
+        if (message.Status != MessageStatus.Sending)
+        {
+            progress.Took(DueAt(message) ?? message.UpdatedAt);
         }
 
         var recipients = sending.Recipients

@@ -7,7 +7,8 @@ namespace MailApi.Housekeeping;
 /// <summary>
 /// Keeps this instance's heartbeat in the store, and re-queues messages whose job may be lost: held in
 /// <c>sending</c> by an instance that stopped, or by this one with no job holding it (the job ended in a storage outage),
-/// or waiting past their time (a crash, or an outage, between storing and queueing).
+/// or waiting well past their time (a crash, or an outage, between storing and queueing) — past the messages that jobs
+/// have already taken (<see cref="QueueProgress"/>), so a long queue is not queued a second time.
 /// A duplicate job is harmless: the job takes a message only by compare-and-set.
 /// </summary>
 public sealed class OrphanSweeper(
@@ -15,6 +16,7 @@ public sealed class OrphanSweeper(
     IDeliveryQueue queue,
     WorkerIdentity worker,
     InFlightMessages inFlight,
+    QueueProgress progress,
     IOptionsMonitor<DeliveryOptions> options,
     TimeProvider clock,
     ILogger<OrphanSweeper> logger) : BackgroundService
@@ -55,15 +57,19 @@ public sealed class OrphanSweeper(
 
     private async Task SweepAsync(DateTimeOffset now, DeliveryOptions delivery, CancellationToken cancellationToken)
     {
-        var orphans = await store.FindOrphansAsync(
-            now - delivery.InstanceTimeout, now - delivery.SweepInterval, worker.Id, inFlight.Snapshot(), MaxPerSweep, cancellationToken);
+        var held = inFlight.Snapshot();
+        var lostIfDueBefore = progress.LostIfDueBefore(now, delivery.SweepInterval, jobsRunning: held.Count > 0);
+        var orphans = await store.FindOrphansAsync(now - delivery.InstanceTimeout, lostIfDueBefore, worker.Id, held, MaxPerSweep, cancellationToken);
         foreach (var id in orphans)
         {
             queue.Enqueue(id);
         }
         if (orphans.Count > 0)
         {
-            logger.LogWarning("Re-queued {Count} message(s) whose delivery job may have been lost", orphans.Count);
+            logger.LogWarning("Re-queued {Count} message(s) whose delivery job may have been lost: {MessageIds}",
+                orphans.Count, string.Join(", ", orphans.Take(10)) + (orphans.Count > 10 ? ", …" : ""));
         }
+        logger.LogDebug("Orphan sweep done: {Count} re-queued (waiting messages due before {LostIfDueBefore:O}; {Held} held by this instance's jobs)",
+            orphans.Count, lostIfDueBefore, held.Count);
     }
 }
