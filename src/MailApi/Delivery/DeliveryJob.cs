@@ -127,18 +127,28 @@ public sealed class DeliveryJob(
             progress.Took(DueAt(message) ?? message.UpdatedAt);
         }
 
-        var recipients = sending.Recipients
-            .Where(r => r.Status is RecipientStatus.Pending or RecipientStatus.Deferred)
-            .Select(r => r.Address)
-            .ToList();
-        // The dialogue is not cut short by shutdown: a half-sent message is worse than a slower stop.
-        var attempts = await smtp.SendAsync(sending, recipients, CancellationToken.None);
-        // Recorded before anything else happens, so a rerun never sends an accepted message again.
-        var next = DeliveryRules.Apply(sending, attempts, options.CurrentValue, startedAt, clock.GetUtcNow()) with { Worker = null };
-        var saved = await RecordAsync(next, cancellationToken);
-        metrics.Attempted(attempts, saved);
-        logger.LogInformation("Message {MessageId} attempt {Attempt}: {Status}, queue id {QueueId}",
-            messageId, saved.Attempts.Count, saved.Status, saved.QueueId);
+        var saved = sending;
+        string? relay = null;
+        do
+        {
+            var recipients = saved.Recipients
+                .Where(r => r.Status is RecipientStatus.Pending or RecipientStatus.Deferred)
+                .Select(r => r.Address)
+                .ToList();
+            // The dialogue is not cut short by shutdown: a half-sent message is worse than a slower stop.
+            var attempts = await smtp.SendAsync(saved, recipients, CancellationToken.None, relay);
+            // Recorded before anything else happens, so a rerun never sends an accepted message again.
+            var next = DeliveryRules.Apply(saved, attempts, options.CurrentValue, startedAt, clock.GetUtcNow());
+            saved = await RecordAsync(next.Status == MessageStatus.Sending ? next : next with { Worker = null }, cancellationToken);
+            metrics.Attempted(attempts, saved);
+            logger.LogInformation("Message {MessageId} attempt {Attempt}: {Status}, queue id {QueueId}",
+                messageId, saved.Attempts.Count, saved.Status, saved.QueueId);
+            // Still sending: the relay took some recipients and said 452 to the rest, which go in another transaction
+            // at once, to the same relay first (and, the pool giving out the last connection returned, on the same connection).
+            relay = attempts[^1].Upstream;
+            startedAt = clock.GetUtcNow();
+        }
+        while (saved.Status == MessageStatus.Sending);
         if (saved.Status == MessageStatus.Deferred)
         {
             try

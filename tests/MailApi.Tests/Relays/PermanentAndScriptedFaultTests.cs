@@ -68,7 +68,7 @@ public sealed class PermanentAndScriptedFaultTests
     }
 
     [Fact]
-    public async Task Too_many_recipients_452_sends_the_rest_in_later_transactions_each_recipient_once()
+    public async Task Too_many_recipients_452_sends_the_rest_in_further_transactions_at_once_each_recipient_once()
     {
         // A relay that takes at most 2 recipients per transaction, as Postfix's smtpd_recipient_limit does.
         var transactions = new List<List<string>>();
@@ -96,7 +96,8 @@ public sealed class PermanentAndScriptedFaultTests
             }
             return RawSmtpServer.DefaultAnswer(line);
         });
-        using var factory = new MailApiFactory(relay.Port, Settings(new Dictionary<string, string?> { ["Delivery:RetryDelays:0"] = "00:00:01" }));
+        // A retry would wait an hour: only further transactions at once deliver within the test's patience.
+        using var factory = new MailApiFactory(relay.Port, Settings(new Dictionary<string, string?> { ["Delivery:RetryDelays:0"] = "01:00:00" }));
         string[] to = ["a1@domain.local", "a2@domain.local", "a3@domain.local", "a4@domain.local", "a5@domain.local"];
 
         var (client, id) = await SendAsync(factory, Bodies.Valid(to));
@@ -109,7 +110,7 @@ public sealed class PermanentAndScriptedFaultTests
         var first = Steps(Transcript(message, 0));
         Assert.Contains(("RCPT TO:<a3@domain.local>", 452, "4.5.3"), first);
         Assert.Contains((".", 250, "2.0.0"), first);
-        Assert.Equal("deferred", (string?)Attempts(message)[0]!["outcome"]);
+        Assert.Equal(["sending", "sending", "sent"], Attempts(message).Select(a => (string?)a!["outcome"]));
         Assert.All(message["recipients"]!.AsArray(), r => Assert.Equal("accepted", (string?)r!["status"]));
         Assert.False((bool)message["possibleDuplicate"]!);
     }

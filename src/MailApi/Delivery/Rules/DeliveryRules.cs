@@ -43,6 +43,8 @@ public static class DeliveryRules
                 null when rejection is not null => r with { Status = RecipientStatus.Rejected, Reply = Stored(rejection) },
                 null => r,
                 { IsPermanent: true } => r with { Status = RecipientStatus.Rejected, Reply = Stored(rcpt) },
+                // The relay's limit of recipients in one transaction (RFC 5321 §4.5.3.1.10): the rest go in the next one.
+                { Code: 452 } when delivered && IsTooManyRecipients(rcpt) => r with { Status = RecipientStatus.Pending, Reply = Stored(rcpt) },
                 { IsTransient: true } => r with { Status = RecipientStatus.Deferred, Reply = Stored(rcpt) },
                 _ when delivered => r with { Status = RecipientStatus.Accepted, Reply = Stored(rcpt) },
                 _ when rejection is not null => r with { Status = RecipientStatus.Rejected, Reply = Stored(rejection) },
@@ -53,22 +55,27 @@ public static class DeliveryRules
 
         var retriesUsed = Retries(message);
         var open = recipients.Any(r => r.Status is RecipientStatus.Pending or RecipientStatus.Deferred);
+        // The relay took the message for some recipients and said 452 to the others: another transaction follows at once
+        // (the job goes on with the message still sending), without waiting for a retry or counting against them.
+        var more = recipients.Any(r => r.Status == RecipientStatus.Pending && r.Reply is { Code: 452 });
         var canRetry = retriesUsed < options.EffectiveRetryDelays.Count && now - message.CreatedAt < options.MaxAge;
-        if (open && !canRetry)
+        if (open && !canRetry && !more)
         {
             // Given up: no recipient is left waiting for an attempt that will never come. The last reply stays.
             recipients = recipients
                 .Select(r => r.Status is RecipientStatus.Pending or RecipientStatus.Deferred ? r with { Status = RecipientStatus.Rejected } : r)
                 .ToList();
         }
-        var status = open && canRetry
-            ? MessageStatus.Deferred
-            : recipients.Any(r => r.Status == RecipientStatus.Accepted)
-                ? recipients.All(r => r.Status == RecipientStatus.Accepted) ? MessageStatus.Sent : MessageStatus.PartiallySent
-                : MessageStatus.Failed;
+        var status = more
+            ? MessageStatus.Sending
+            : open && canRetry
+                ? MessageStatus.Deferred
+                : recipients.Any(r => r.Status == RecipientStatus.Accepted)
+                    ? recipients.All(r => r.Status == RecipientStatus.Accepted) ? MessageStatus.Sent : MessageStatus.PartiallySent
+                    : MessageStatus.Failed;
 
         // Giving up is said after what ended this attempt, never instead of it.
-        var error = open && !canRetry ? string.Join(' ', new[] { attempt.Error, GiveUpReason(message, options, now) }.OfType<string>()) : attempt.Error;
+        var error = open && !canRetry && !more ? string.Join(' ', new[] { attempt.Error, GiveUpReason(message, options, now) }.OfType<string>()) : attempt.Error;
         var record = Record(attempt, message.Attempts.Count + failedOver.Count + 1, status, error, startedAt, now);
         return message with
         {
@@ -87,7 +94,11 @@ public static class DeliveryRules
     }
 
     /// <summary>The attempts that count against the retry schedule: not those after which the next relay was tried at once.</summary>
-    private static int Retries(StoredMessage message) => message.Attempts.Count(a => !a.FailedOver);
+    /// <remarks>Nor those whose outcome is <c>sending</c>: the relay took some recipients and the rest followed at once.</remarks>
+    private static int Retries(StoredMessage message) => message.Attempts.Count(a => !a.FailedOver && a.Outcome != MessageStatus.Sending);
+
+    /// <summary>A 452 to RCPT that is the relay's recipient limit: <c>4.5.3</c> ("too many recipients"), or no enhanced code.</summary>
+    private static bool IsTooManyRecipients(SmtpReply reply) => reply.Code == 452 && reply.EnhancedCode is null or "4.5.3";
 
     private static DeliveryAttempt Record(AttemptResult attempt, int number, MessageStatus outcome, string? error,
         DateTimeOffset startedAt, DateTimeOffset now) => new()

@@ -30,10 +30,19 @@ namespace MailApi.Delivery.Smtp;
 /// </remarks>
 public sealed class SmtpDelivery(RelayRouter relays, DkimSigning dkim, TimeProvider clock, ILogger<SmtpDelivery> logger)
 {
-    public async Task<IReadOnlyList<AttemptResult>> SendAsync(StoredMessage message, IReadOnlyList<string> recipients, CancellationToken cancellationToken)
+    /// <param name="message">The message.</param>
+    /// <param name="recipients">The recipients still to be sent to.</param>
+    /// <param name="cancellationToken">Ends waiting for a connection or a relay's turn.</param>
+    /// <param name="firstRelay">A relay to try first, if it takes the sender (the one that took the message's last transaction).</param>
+    public async Task<IReadOnlyList<AttemptResult>> SendAsync(StoredMessage message, IReadOnlyList<string> recipients, CancellationToken cancellationToken,
+        string? firstRelay = null)
     {
         var sender = MimeMessageBuilder.Sender(message).Address;
         var route = relays.Route(sender);
+        if (route.FirstOrDefault(r => r.Name == firstRelay) is { } first)
+        {
+            route = [first, .. route.Where(r => r != first)];
+        }
         if (route.Count == 0)
         {
             var now = clock.GetUtcNow();
