@@ -88,7 +88,11 @@ internal sealed class ServiceProcess : IAsyncDisposable
         _process = process;
         Port = port;
         _probe = probe;
-        _draining = Task.WhenAll(DrainAsync(process.StandardOutput), DrainAsync(process.StandardError));
+        // BENCH_SERVICE_LOG=DIR keeps each service's output in DIR/service-PORT.log (for profiling); otherwise it is dropped.
+        var log = Environment.GetEnvironmentVariable("BENCH_SERVICE_LOG") is { Length: > 0 } dir
+            ? TextWriter.Synchronized(new StreamWriter(Path.Combine(dir, $"service-{port}.log")) { AutoFlush = true })
+            : null;
+        _draining = Task.WhenAll(DrainAsync(process.StandardOutput, log), DrainAsync(process.StandardError, log));
         _sampling = SampleAsync();
     }
 
@@ -277,11 +281,13 @@ internal sealed class ServiceProcess : IAsyncDisposable
     }
 
     // The service logs one line per message at Information: read it so the pipe never fills.
-    private static async Task DrainAsync(StreamReader reader)
+    private static async Task DrainAsync(StreamReader reader, TextWriter? log)
     {
         var buffer = new char[16384];
-        while (await reader.ReadAsync(buffer) > 0)
+        int read;
+        while ((read = await reader.ReadAsync(buffer)) > 0)
         {
+            log?.Write(buffer, 0, read);
         }
     }
 }

@@ -155,10 +155,16 @@ async Task PostgresAsync(SmtpSink sink)
             Log($"ceiling round {round} {variant}: {figures.JobsPerSecond:F0} jobs/s end to end, enqueue {figures.EnqueuePerSecond:F0}/s");
         }
     }
-    await Round(1);
+    if (options.CeilingRounds > 0)
+    {
+        await Round(1);
+    }
 
     var pgn = options.PostgresMessages;
-    var connection = await pg.CreateDatabaseAsync("mailapi");
+    var connection = "";
+    if (options.PgPhase("single"))
+    {
+    connection = await pg.CreateDatabaseAsync("mailapi");
     await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
     await using (var stats = new DatabaseStats(connection))
     using (var load = new ServiceLoad(service, new DatabaseFinalStatus(stats)))
@@ -184,8 +190,11 @@ async Task PostgresAsync(SmtpSink sink)
         Log("light-load latency");
         report["pgAcceptToSentLightLoad"] = await LightAsync(load, options.LatencyMessages);
     }
+    }
 
     // Two instances on one database: what the pair delivers beside one instance (same machine, so the cores are shared).
+    if (options.PgPhase("pair"))
+    {
     connection = await pg.CreateDatabaseAsync("mailapi");
     await using (var first = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
     await using (var second = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
@@ -199,8 +208,9 @@ async Task PostgresAsync(SmtpSink sink)
         report["pgPair"] = await one.DeliverPairAsync(two, pgn);
         report["pgPairStatements"] = await stats.ReadAsync(pgn, TimeSpan.FromSeconds(1.5));
     }
+    }
 
-    if (options.Webhooks)
+    if (options.Webhooks && options.PgPhase("webhooks"))
     {
         connection = await pg.CreateDatabaseAsync("mailapi");
         await using var receiver = await WebhookReceiver.StartAsync();
@@ -214,6 +224,8 @@ async Task PostgresAsync(SmtpSink sink)
         Log($"webhooks on PostgreSQL: delivered {figures.Delivery.MessagesPerSecond:F0}/s, event to webhook p50 {figures.LoadedP50Ms:F0} ms, p99 {figures.LoadedP99Ms:F0} ms");
     }
 
+    if (options.PgPhase("ingestion"))
+    {
     connection = await pg.CreateDatabaseAsync("mailapi");
     await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
     await using (var stats = new DatabaseStats(connection))
@@ -233,6 +245,7 @@ async Task PostgresAsync(SmtpSink sink)
         report["pgIngestion"] = wrk;
         report["pgIngestionStatements"] = await stats.ReadAsync(wrk.RequestsPerSecond * wrk.Seconds, TimeSpan.Zero);
         report["pgIngestionPeakRssBytes"] = service.PeakRss;
+    }
     }
 
     for (var round = 2; round <= options.CeilingRounds; round++)
@@ -276,6 +289,10 @@ namespace MailApi.Bench
         /// <summary>Variants beyond "baseline" (Hangfire's defaults with the service's storage options, before issue 15) and
         /// "service" (what the service runs with now); e.g. nofilters, nocontinuations, noreset, asynccommit, poll=50, expire.</summary>
         public string[] CeilingVariants { get; private set; } = [];
+        /// <summary>PostgreSQL phases to run (single, pair, webhooks, ingestion); all unless --pg-phases names some.</summary>
+        public string[] PgPhases { get; private set; } = ["single", "pair", "webhooks", "ingestion"];
+
+        public bool PgPhase(string phase) => PgPhases.Contains(phase);
 
         public const int BatchSize = 100;
         public const int PostgresIngestConnections = 32;
@@ -306,6 +323,7 @@ namespace MailApi.Bench
                     case "--ceiling-rounds": o.CeilingRounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--ceiling-jobs": o.CeilingJobs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--ceiling-variants": o.CeilingVariants = Next().Split(',', StringSplitOptions.RemoveEmptyEntries); break;
+                    case "--pg-phases": o.PgPhases = Next().Split(',', StringSplitOptions.RemoveEmptyEntries); break; // e.g. pair: only that, for profiling
                     case "--only-delivery": o.OnlyDelivery = true; break; // the limits and the reuse-on run into smtp-sink, for profiling
 
                     case "--out": o.Output = Next(); break;
@@ -363,10 +381,14 @@ namespace MailApi.Bench
             {
                 InMemory(sb, r, o);
             }
-            if (r.ContainsKey("pgDelivery"))
+            if (o.PgPhases.Length == 4 && r.ContainsKey("pgDelivery") && r.ContainsKey("hangfireCeiling"))
             {
                 sb.AppendLine();
                 Postgres(sb, r, o);
+            }
+            else if (r.GetValueOrDefault("pgPair") is DeliveryFigures pair)
+            {
+                sb.AppendLine($"two instances on one database: {pair.MessagesPerSecond:N0} msg/s (POSTs {pair.SubmitPerSecond:N0}/s), accept → sent p50 {pair.AcceptToSentP50Ms:N0} ms, p99 {pair.AcceptToSentP99Ms:N0} ms (the rest in the JSON)");
             }
             return sb.ToString();
         }

@@ -100,6 +100,7 @@ public static class DeliveryExtensions
         // because the message it delivers was committed durably before its 202 (three flushes per message saved).
         var hangfire = new NpgsqlConnectionStringBuilder(database.ConnectionString);
         hangfire.Options = $"{hangfire.Options} -c synchronous_commit=off".Trim();
+        hangfire.MaxPoolSize = services.GetRequiredService<IOptions<StorageOptions>>().Value.HangfireConnections;
         return new PostgreSqlStorage(new NpgsqlConnectionFactory(hangfire.ConnectionString, options), options);
     }
 

@@ -27,6 +27,9 @@ public sealed class PostgreSqlDatabase : IDisposable
         // A pooled connection is reset with DISCARD ALL each time it is handed back: a round trip per use (13 per message
         // measured) for session state neither this store nor Hangfire.PostgreSql keeps (no SET, temp tables or LISTEN).
         builder.NoResetOnClose = true;
+        // Npgsql's default of 100 a pool, two pools an instance, let two instances ask for more than PostgreSQL's default
+        // max_connections: "53300: too many clients" failed POSTs and jobs. A full pool makes callers wait (Timeout) instead.
+        builder.MaxPoolSize = options.Value.StoreConnections;
         ConnectionString = builder.ConnectionString;
         DataSource = NpgsqlDataSource.Create(ConnectionString);
         try

@@ -11,6 +11,7 @@ public static class StorageExtensions
             .Validate(o => Enum.IsDefined(o.Provider), "Storage:Provider must be InMemory or PostgreSql.")
             .Validate(o => o.Provider != StorageProvider.PostgreSql || !string.IsNullOrWhiteSpace(o.ConnectionString),
                 "Storage:ConnectionString is required when Storage:Provider is PostgreSql.")
+            .Validate(o => o.MaxConnections is >= 4 and <= 1000, "Storage:MaxConnections must be between 4 and 1000.")
             .ValidateOnStart();
         // Chosen when first resolved, from the bound options, so every configuration source counts.
         builder.Services.AddSingleton<PostgreSqlDatabase>();

@@ -7,6 +7,18 @@ public sealed class StorageOptions
 
     public StorageProvider Provider { get; set; } = StorageProvider.InMemory;
     public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// The most PostgreSQL connections one instance opens: half for the message store's pool, half for Hangfire's. Every
+    /// instance on a database counts against the server's <c>max_connections</c> (100 by default), so the default leaves
+    /// room for three instances and a console. A <c>Maximum Pool Size</c> in the connection string is replaced by this.
+    /// </summary>
+    public int MaxConnections { get; set; } = 30;
+
+    /// <summary>The message store's share of <see cref="MaxConnections"/>; Hangfire has the rest.</summary>
+    public int StoreConnections => MaxConnections / 2;
+
+    public int HangfireConnections => MaxConnections - StoreConnections;
 }
 
 public enum StorageProvider

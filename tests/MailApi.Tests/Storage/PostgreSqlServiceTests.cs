@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MailApi.Tests.Infrastructure;
+using Npgsql;
 
 namespace MailApi.Tests.Storage;
 
@@ -88,6 +89,39 @@ public sealed class PostgreSqlServiceTests
         Assert.Single(ids.Distinct());
         await MailApiFactory.WaitForStatusAsync(a.Client, ids[0], Patience, "sent");
         Assert.Single(relay.Messages);
+    }
+
+    /// <summary>
+    /// Npgsql's pools default to 100 connections each, and an instance has two (the store's and Hangfire's): two instances
+    /// under load asked PostgreSQL for more than its default max_connections of 100 and got "53300: too many clients". With
+    /// <c>Storage:MaxConnections</c> the instance stays within its share, and requests beyond it wait for a connection.
+    /// </summary>
+    [Fact]
+    public async Task An_instance_under_load_opens_no_more_connections_than_its_setting_and_every_request_still_succeeds()
+    {
+        var database = await Postgres.CreateDatabaseAsync();
+        await using var relay = await TestSmtpServer.StartAsync();
+        var settings = OnPostgres(database);
+        settings["Storage:MaxConnections"] = "6";
+        settings["Delivery:Workers"] = "8";
+        settings["Smtp:Security"] = "None";
+        using var factory = new MailApiFactory(relay.Port, settings);
+        var client = factory.ClientFor(MailApiFactory.BetaKey);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 48).Select(i => client.PostAsJsonAsync("/v1/messages", Bodies.Valid($"r{i}@domain.local"))));
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+        var ids = await Task.WhenAll(responses.Select(async r => (string)(await r.Content.ReadFromJsonAsync<JsonObject>())!["id"]!));
+        foreach (var id in ids)
+        {
+            Assert.Equal("sent", (string?)(await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent", "failed"))["status"]);
+        }
+
+        // Idle pooled connections stay open for a while (10 s here), so the count now is at least the most that were open.
+        await using var server = NpgsqlDataSource.Create(Postgres.ServerConnectionString!);
+        await using var count = server.CreateCommand("select count(*) from pg_stat_activity where datname = $1");
+        count.Parameters.Add(new() { Value = new NpgsqlConnectionStringBuilder(database).Database });
+        var open = (long)(await count.ExecuteScalarAsync())!;
+        Assert.InRange(open, 1, 6);
     }
 
     [Fact]
