@@ -162,7 +162,7 @@ async Task PostgresAsync(SmtpSink sink)
 
     var pgn = options.PostgresMessages;
     var connection = "";
-    if (options.PgPhase("single"))
+    if (options.PgPhase("single") || options.PgPhase("batch"))
     {
     connection = await pg.CreateDatabaseAsync("mailapi");
     await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
@@ -175,20 +175,34 @@ async Task PostgresAsync(SmtpSink sink)
         report["pgIdlePerSecond"] = await stats.ReadAsync(5, TimeSpan.Zero);
         Log($"warm-up, then {pgn} messages end to end");
         await load.DeliverAsync(Math.Min(200, pgn));
+        var cpu = new CpuMeter(service.ProcessId);
+        if (options.PgPhase("single"))
+        {
+            await stats.ResetAsync();
+            cpu.Reset();
+            var from = DateTimeOffset.UtcNow;
+            var figures = await load.DeliverAsync(pgn);
+            report["pgDelivery"] = figures;
+            report["pgDeliveryCpu"] = cpu.Per(pgn);
+            report["pgDeliveryThreadPool"] = service.ThreadPoolBetween(from, DateTimeOffset.UtcNow);
+            report["pgDeliveryStatements"] = await stats.ReadAsync(pgn, TimeSpan.FromSeconds(1.5));
+            Log($"delivered {figures.MessagesPerSecond:F0}/s; {report["pgDeliveryCpu"]}");
+        }
+        Log($"batches: {options.BatchMessages} messages, {BenchOptions.BatchSize} a request");
         await stats.ResetAsync();
-        var from = DateTimeOffset.UtcNow;
-        var single = await load.DeliverAsync(pgn);
-        report["pgDelivery"] = single;
-        report["pgDeliveryThreadPool"] = service.ThreadPoolBetween(from, DateTimeOffset.UtcNow);
-        report["pgDeliveryStatements"] = await stats.ReadAsync(pgn, TimeSpan.FromSeconds(1.5));
-        Log($"delivered {single.MessagesPerSecond:F0}/s; batches: {options.BatchMessages} messages, {BenchOptions.BatchSize} a request");
-        await stats.ResetAsync();
-        report["pgBatch"] = await load.DeliverAsync(options.BatchMessages, BenchOptions.BatchSize);
+        cpu.Reset();
+        var batch = await load.DeliverAsync(options.BatchMessages, BenchOptions.BatchSize);
+        report["pgBatch"] = batch;
+        report["pgBatchCpu"] = cpu.Per(options.BatchMessages);
         report["pgBatchStatements"] = await stats.ReadAsync(options.BatchMessages, TimeSpan.FromSeconds(1.5));
-        Log("queue drain");
-        report["pgDrain"] = Drain(await load.DrainAsync(pgn, single.SubmitPerSecond));
-        Log("light-load latency");
-        report["pgAcceptToSentLightLoad"] = await LightAsync(load, options.LatencyMessages);
+        Log($"batches delivered {batch.MessagesPerSecond:F0}/s; {report["pgBatchCpu"]}");
+        if (report.GetValueOrDefault("pgDelivery") is DeliveryFigures single)
+        {
+            Log("queue drain");
+            report["pgDrain"] = Drain(await load.DrainAsync(pgn, single.SubmitPerSecond));
+            Log("light-load latency");
+            report["pgAcceptToSentLightLoad"] = await LightAsync(load, options.LatencyMessages);
+        }
     }
     }
 
@@ -289,8 +303,8 @@ namespace MailApi.Bench
         /// <summary>Variants beyond "baseline" (Hangfire's defaults with the service's storage options, before issue 15) and
         /// "service" (what the service runs with now); e.g. nofilters, nocontinuations, noreset, asynccommit, poll=50, expire.</summary>
         public string[] CeilingVariants { get; private set; } = [];
-        /// <summary>PostgreSQL phases to run (single, pair, webhooks, ingestion); all unless --pg-phases names some.</summary>
-        public string[] PgPhases { get; private set; } = ["single", "pair", "webhooks", "ingestion"];
+        /// <summary>PostgreSQL phases to run (single, batch, pair, webhooks, ingestion); all unless --pg-phases names some.</summary>
+        public string[] PgPhases { get; private set; } = ["single", "batch", "pair", "webhooks", "ingestion"];
 
         public bool PgPhase(string phase) => PgPhases.Contains(phase);
 
@@ -381,7 +395,7 @@ namespace MailApi.Bench
             {
                 InMemory(sb, r, o);
             }
-            if (o.PgPhases.Length == 4 && r.ContainsKey("pgDelivery") && r.ContainsKey("hangfireCeiling"))
+            if (o.PgPhases.Length == 5 && r.ContainsKey("pgDelivery") && r.ContainsKey("hangfireCeiling"))
             {
                 sb.AppendLine();
                 Postgres(sb, r, o);

@@ -34,21 +34,102 @@ public sealed class DeliveryJob(
     public const int MessagesPerJob = 10;
 
     /// <summary>
-    /// Several messages, one after the other, each exactly as <see cref="RunAsync"/> delivers it. One that fails (a storage
-    /// outage) does not stop the rest: it stays waiting in the store, where the orphan sweep finds it.
+    /// Several messages, one after the other, each exactly as <see cref="RunAsync"/> delivers it. Those still queued are
+    /// taken in one write first (<see cref="IMessageStore.TakeQueuedAsync"/>); the rest (due retries, scheduled messages,
+    /// takeovers) go the one-message way. One that fails (a storage outage) does not stop the rest: it stays waiting in
+    /// the store, where the orphan sweep finds it.
     /// </summary>
     [AutomaticRetry(Attempts = 0)]
     public async Task RunManyAsync(Guid[] messageIds, CancellationToken cancellationToken)
     {
-        foreach (var messageId in messageIds)
+        var taken = await TakeQueuedAsync(messageIds, cancellationToken);
+        try
+        {
+            foreach (var messageId in messageIds)
+            {
+                // Shutdown: what is left is put back (below) for the next instance, rather than half-done here.
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+                try
+                {
+                    if (!taken.Remove(messageId, out var message))
+                    {
+                        await RunAsync(messageId, cancellationToken);
+                        continue;
+                    }
+                    try
+                    {
+                        using var trace = MailApiTracing.Deliver(logger, messageId);
+                        await SendAsync(message, clock.GetUtcNow(), cancellationToken);
+                    }
+                    finally
+                    {
+                        inFlight.Exit(messageId);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogError(ex, "Delivering message {MessageId} failed; the orphan sweep queues it again", messageId);
+                }
+            }
+        }
+        finally
+        {
+            await ReleaseAsync(taken.Values);
+        }
+    }
+
+    /// <summary>Takes the queued ones of <paramref name="messageIds"/>, each held in <see cref="InFlightMessages"/> from before it is taken.</summary>
+    private async Task<Dictionary<Guid, StoredMessage>> TakeQueuedAsync(Guid[] messageIds, CancellationToken cancellationToken)
+    {
+        // Held before the write, or the orphan sweep could see one sending on this instance without a job.
+        var entered = messageIds.Distinct().Where(inFlight.TryEnter).ToList();
+        try
+        {
+            var taken = (await store.TakeQueuedAsync(entered, worker.Id, clock.GetUtcNow(), cancellationToken)).ToDictionary(m => m.Id);
+            foreach (var id in entered.Where(id => !taken.ContainsKey(id)))
+            {
+                inFlight.Exit(id);
+            }
+            foreach (var message in taken.Values)
+            {
+                // Queued since it was made: that is when it became due.
+                progress.Took(message.CreatedAt);
+            }
+            return taken;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            foreach (var id in entered)
+            {
+                inFlight.Exit(id);
+            }
+            logger.LogWarning("Taking {Count} queued messages at once failed ({Error}); each is tried on its own", entered.Count, ex.Message);
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// Shutdown came before these taken messages' turn: they go back to <c>queued</c>, untouched, so no one takes them for
+    /// interrupted dialogues. One that cannot be put back stays <c>sending</c> here, and is taken over as interrupted.
+    /// </summary>
+    private async Task ReleaseAsync(IEnumerable<StoredMessage> untouched)
+    {
+        foreach (var message in untouched.ToList())
         {
             try
             {
-                await RunAsync(messageId, cancellationToken);
+                await store.TryUpdateAsync(message with { Status = MessageStatus.Queued, Worker = null }, CancellationToken.None);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (StorageOutage.Is(ex))
             {
-                logger.LogError(ex, "Delivering message {MessageId} failed; the orphan sweep queues it again", messageId);
+                logger.LogWarning("Message {MessageId} could not be put back in the queue ({Error})", message.Id, ex.Message);
+            }
+            finally
+            {
+                inFlight.Exit(message.Id);
             }
         }
     }
@@ -115,8 +196,7 @@ public sealed class DeliveryJob(
             return;
         }
 
-        var sending = await store.TryUpdateAsync(
-            message with { Status = MessageStatus.Sending, Worker = worker.Id, UpdatedAt = startedAt, NextAttemptAt = null }, cancellationToken);
+        var sending = await store.TryUpdateAsync(message.TakenBy(worker.Id, startedAt), cancellationToken);
         if (sending is null)
         {
             logger.LogInformation("Message {MessageId} was taken (or canceled) by someone else first", messageId);
@@ -126,7 +206,13 @@ public sealed class DeliveryJob(
         {
             progress.Took(DueAt(message) ?? message.UpdatedAt);
         }
+        await SendAsync(sending, startedAt, cancellationToken);
+    }
 
+    /// <summary>The dialogue of a message this worker has taken (<c>sending</c> here), then its outcome recorded.</summary>
+    private async Task SendAsync(StoredMessage sending, DateTimeOffset startedAt, CancellationToken cancellationToken)
+    {
+        var messageId = sending.Id;
         var saved = sending;
         string? relay = null;
         do

@@ -23,6 +23,14 @@ public interface IMessageStore
     /// </summary>
     Task<StoredMessage?> TryUpdateAsync(StoredMessage updated, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Takes those of <paramref name="ids"/> that are <c>queued</c> for delivery by <paramref name="worker"/>, all in one
+    /// write: each becomes <c>sending</c> on that worker at <paramref name="now"/>, exactly as a compare-and-set from its
+    /// stored version would make it. Returns the stored copies of the messages taken; the others are left as they are.
+    /// Queued messages carry no event yet, so taking them records none (<c>MessageEvents</c>).
+    /// </summary>
+    Task<IReadOnlyList<StoredMessage>> TakeQueuedAsync(IReadOnlyList<Guid> ids, string worker, DateTimeOffset now, CancellationToken cancellationToken);
+
     /// <summary>One page of one owner's messages, newest first.</summary>
     Task<MessagePage> ListAsync(MessageQuery query, CancellationToken cancellationToken);
 

@@ -60,15 +60,36 @@ public sealed class InMemoryMessageStore : IMessageStore
             {
                 return Task.FromResult<StoredMessage?>(null);
             }
-            var next = updated with { Version = updated.Version + 1 };
-            _messages[updated.Id] = next;
-            _byStatus[(int)current.Status]--;
-            _byStatus[(int)next.Status]++;
-            var (before, after) = (current.Status.IsFinal() ? 0 : 1, next.Status.IsFinal() ? 0 : 1);
-            _pending += after - before;
-            _pendingBytes += after * next.ContentBytes - before * current.ContentBytes;
-            return Task.FromResult<StoredMessage?>(next);
+            return Task.FromResult<StoredMessage?>(Replace(current, updated with { Version = updated.Version + 1 }));
         }
+    }
+
+    public Task<IReadOnlyList<StoredMessage>> TakeQueuedAsync(IReadOnlyList<Guid> ids, string worker, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var taken = new List<StoredMessage>();
+            foreach (var id in ids)
+            {
+                if (_messages.TryGetValue(id, out var current) && current.Status == MessageStatus.Queued)
+                {
+                    taken.Add(Replace(current, current.TakenBy(worker, now) with { Version = current.Version + 1 }));
+                }
+            }
+            return Task.FromResult<IReadOnlyList<StoredMessage>>(taken);
+        }
+    }
+
+    /// <summary>Writes <paramref name="next"/> over <paramref name="current"/> and keeps the counts; under the gate.</summary>
+    private StoredMessage Replace(StoredMessage current, StoredMessage next)
+    {
+        _messages[next.Id] = next;
+        _byStatus[(int)current.Status]--;
+        _byStatus[(int)next.Status]++;
+        var (before, after) = (current.Status.IsFinal() ? 0 : 1, next.Status.IsFinal() ? 0 : 1);
+        _pending += after - before;
+        _pendingBytes += after * next.ContentBytes - before * current.ContentBytes;
+        return next;
     }
 
     public Task<MessagePage> ListAsync(MessageQuery query, CancellationToken cancellationToken)

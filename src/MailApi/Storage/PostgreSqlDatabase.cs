@@ -30,6 +30,7 @@ public sealed class PostgreSqlDatabase : IDisposable
         // Npgsql's default of 100 a pool, two pools an instance, let two instances ask for more than PostgreSQL's default
         // max_connections: "53300: too many clients" failed POSTs and jobs. A full pool makes callers wait (Timeout) instead.
         builder.MaxPoolSize = options.Value.StoreConnections;
+        builder.MaxAutoPrepare = 64;
         ConnectionString = builder.ConnectionString;
         DataSource = NpgsqlDataSource.Create(ConnectionString);
         try

@@ -107,6 +107,37 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? next : null;
     }
 
+    /// <remarks>
+    /// One statement for the whole job: the columns are set and the document patched in place with the same four fields a
+    /// compare-and-set of <see cref="StoredMessage.TakenBy"/> would write, so a job of ten messages costs one round trip and
+    /// one commit to take them instead of ten reads and ten writes. Row locks make two takers of one message take turns; the
+    /// second finds it no longer queued.
+    /// </remarks>
+    public async Task<IReadOnlyList<StoredMessage>> TakeQueuedAsync(IReadOnlyList<Guid> ids, string worker, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+        await using var command = Db.CreateCommand(
+            "update mailapi_messages set status = $3, worker = $4, updated_at = $5, next_attempt_at = null, version = version + 1, doc = doc || $6 "
+            + "where id = any($1) and status = $2 returning doc, version");
+        command.Parameters.Add(new() { Value = ids.ToArray() });
+        command.Parameters.Add(new() { Value = MessageStatus.Queued.Name() });
+        command.Parameters.Add(new() { Value = MessageStatus.Sending.Name() });
+        command.Parameters.Add(new() { Value = worker });
+        command.Parameters.Add(new() { Value = now });
+        var patch = new { Status = MessageStatus.Sending, Worker = worker, UpdatedAt = now, NextAttemptAt = (DateTimeOffset?)null };
+        command.Parameters.Add(new() { Value = JsonSerializer.Serialize(patch, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        var taken = new List<StoredMessage>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            taken.Add(Read(reader));
+        }
+        return taken;
+    }
+
     public async Task<MessagePage> ListAsync(MessageQuery query, CancellationToken cancellationToken)
     {
         var sql = new StringBuilder("select doc, version from mailapi_messages where owner = $1");

@@ -58,6 +58,10 @@ public sealed record StoredMessage
 
     /// <summary>Bumped by the store on every update; the compare-and-set token.</summary>
     public long Version { get; init; }
+
+    /// <summary>This message as a delivery job takes it: <c>sending</c> on <paramref name="worker"/> from <paramref name="now"/>.</summary>
+    public StoredMessage TakenBy(string worker, DateTimeOffset now) =>
+        this with { Status = MessageStatus.Sending, Worker = worker, UpdatedAt = now, NextAttemptAt = null };
 }
 
 /// <summary>What the caller asked to send, validated and normalised (CRLF line ends, decoded attachments).</summary>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MailApi.Delivery;
+using MailApi.Storage;
 using MailApi.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -38,5 +39,57 @@ public sealed class BatchJobTests
         Assert.Equal(24, relay.Messages.Count);
         Assert.Equal(24, relay.Messages.Select(m => m.QueueId).Distinct().Count());
         Assert.All(finals.Where((_, i) => i != 7), m => Assert.NotNull((string?)m["queueId"]));
+    }
+
+    /// <summary>
+    /// A job takes its queued messages in one write, then sends them one by one. Shutdown before their turn must not leave
+    /// them "sending" on a stopped instance (the next one would take each over as an interrupted dialogue and flag it a
+    /// possible duplicate, though nothing was sent): they go back to the queue untouched.
+    /// </summary>
+    [Fact]
+    public async Task Messages_a_job_took_but_did_not_reach_before_shutdown_go_back_to_the_queue_untouched()
+    {
+        await using var relay = await TestSmtpServer.StartAsync();
+        using var factory = new MailApiFactory(relay.Port, new Dictionary<string, string?> { ["Smtp:Security"] = "None" });
+        var client = factory.ClientFor();
+        var store = factory.Services.GetRequiredService<IMessageStore>();
+        // Three messages queued in the store with no job yet: scheduled far ahead, then made due by hand.
+        var ids = new List<Guid>();
+        for (var i = 0; i < 3; i++)
+        {
+            var body = Bodies.Valid($"r{i}@domain.local");
+            body["sendAt"] = DateTimeOffset.UtcNow.AddDays(1);
+            var response = await client.PostAsJsonAsync("/v1/messages", body);
+            var id = Guid.Parse((string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!);
+            var stored = await store.FindAsync(id, CancellationToken.None);
+            Assert.NotNull(await store.TryUpdateAsync(stored! with { Status = MessageStatus.Queued, SendAt = null, UpdatedAt = DateTimeOffset.UtcNow }, CancellationToken.None));
+            ids.Add(id);
+        }
+
+        using (var scope = factory.Services.CreateScope())
+        {
+            using var shutdown = new CancellationTokenSource();
+            await shutdown.CancelAsync();
+            await scope.ServiceProvider.GetRequiredService<DeliveryJob>().RunManyAsync([.. ids], shutdown.Token);
+        }
+
+        foreach (var id in ids)
+        {
+            var stored = await store.FindAsync(id, CancellationToken.None);
+            Assert.Equal(MessageStatus.Queued, stored!.Status);
+            Assert.Null(stored.Worker);
+            Assert.Empty(stored.Attempts);
+        }
+        Assert.Empty(relay.Messages);
+
+        // And they are delivered as any queued message, once each and unflagged.
+        factory.Services.GetRequiredService<IDeliveryQueue>().Enqueue(ids);
+        foreach (var id in ids)
+        {
+            var message = await MailApiFactory.WaitForStatusAsync(client, id.ToString(), TimeSpan.FromMinutes(1), "sent");
+            Assert.False((bool)message["possibleDuplicate"]!);
+            Assert.Single(message["attempts"]!.AsArray());
+        }
+        Assert.Equal(3, relay.Messages.Count);
     }
 }

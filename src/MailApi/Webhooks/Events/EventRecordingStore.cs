@@ -36,6 +36,10 @@ public sealed class EventRecordingStore(IMessageStore inner, IEventOutbox outbox
         return saved;
     }
 
+    /// <remarks>Taking a queued message stands for no event (<see cref="MessageEvents.WithEvent"/>), so nothing is added.</remarks>
+    public Task<IReadOnlyList<StoredMessage>> TakeQueuedAsync(IReadOnlyList<Guid> ids, string worker, DateTimeOffset now, CancellationToken cancellationToken) =>
+        inner.TakeQueuedAsync(ids, worker, now, cancellationToken);
+
     public Task<StoredMessage?> FindAsync(Guid id, CancellationToken cancellationToken) => inner.FindAsync(id, cancellationToken);
 
     public Task<MessagePage> ListAsync(MessageQuery query, CancellationToken cancellationToken) => inner.ListAsync(query, cancellationToken);
