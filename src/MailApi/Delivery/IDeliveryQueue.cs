@@ -7,9 +7,9 @@ public interface IDeliveryQueue
     void Enqueue(Guid messageId);
 
     /// <summary>
-    /// Deliver these messages as soon as a worker is free, one job per <see cref="DeliveryJob.MessagesPerJob"/> of them: a
-    /// batch request costs a few jobs instead of one per message (on PostgreSQL a job costs ~19 statements), each message
-    /// still with its own transaction, replies, status and retries.
+    /// Deliver these messages as soon as a worker is free, one job per <see cref="DeliveryOptions.MessagesPerJob"/> of them:
+    /// a batch request costs one or a few jobs instead of one per message, each message still with its own transaction,
+    /// replies, status and retries.
     /// </summary>
     void Enqueue(IReadOnlyList<Guid> messageIds);
 

@@ -11,12 +11,21 @@ namespace MailApi.Tests.Delivery;
 /// <summary>A batch request is delivered by a few jobs, each message still on its own.</summary>
 public sealed class BatchJobTests
 {
-    [Fact]
-    public async Task A_batch_of_25_is_three_jobs_and_every_message_gets_its_own_transaction_and_status()
+    /// <summary>In memory a job costs next to nothing and a batch is spread over jobs of ten; on PostgreSQL it is one job.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_batch_of_25_is_three_jobs_in_memory_and_one_on_postgresql_and_every_message_gets_its_own_transaction_and_status(bool onPostgres)
     {
         await using var relay = await TestSmtpServer.StartAsync();
         relay.RejectRecipient("gone@domain.local");
-        using var factory = new MailApiFactory(relay.Port, new Dictionary<string, string?> { ["Smtp:Security"] = "None" });
+        var settings = new Dictionary<string, string?> { ["Smtp:Security"] = "None" };
+        if (onPostgres)
+        {
+            settings["Storage:Provider"] = "PostgreSql";
+            settings["Storage:ConnectionString"] = await MailApi.Testing.Postgres.CreateDatabaseAsync();
+        }
+        using var factory = new MailApiFactory(relay.Port, settings);
         var client = factory.ClientFor();
         var messages = new JsonArray(Enumerable.Range(0, 25)
             .Select(i => (JsonNode)Bodies.Valid(i == 7 ? "gone@domain.local" : $"r{i}@domain.local")).ToArray());
@@ -32,7 +41,7 @@ public sealed class BatchJobTests
         }
         await factory.WaitUntilIdleAsync(TimeSpan.FromMinutes(1));
 
-        Assert.Equal(Math.Ceiling(25.0 / DeliveryJob.MessagesPerJob),
+        Assert.Equal(onPostgres ? 1 : Math.Ceiling(25.0 / DeliveryOptions.MessagesPerJobInMemory),
             factory.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi().SucceededListCount());
         Assert.Equal("failed", (string?)finals[7]["status"]);
         Assert.All(finals.Where((_, i) => i != 7), m => Assert.Equal("sent", (string?)m["status"]));
