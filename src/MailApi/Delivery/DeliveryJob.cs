@@ -29,51 +29,53 @@ public sealed class DeliveryJob(
 
     /// <summary>
     /// Several messages, one after the other, each exactly as <see cref="RunAsync"/> delivers it. Those still queued are
-    /// taken in one write first (<see cref="IMessageStore.TakeQueuedAsync"/>); the rest (due retries, scheduled messages,
-    /// takeovers) go the one-message way. One that fails (a storage outage) does not stop the rest: it stays waiting in
-    /// the store, where the orphan sweep finds it.
+    /// taken <see cref="TakeAtOnce"/> at a time in one write (<see cref="IMessageStore.TakeQueuedAsync"/>); the rest (due
+    /// retries, scheduled messages, takeovers) go the one-message way. One that fails (a storage outage) does not stop the
+    /// rest: it stays waiting in the store, where the orphan sweep finds it.
     /// </summary>
     [AutomaticRetry(Attempts = 0)]
     public async Task RunManyAsync(Guid[] messageIds, CancellationToken cancellationToken)
     {
-        var taken = await TakeQueuedAsync(messageIds, cancellationToken);
-        try
+        foreach (var group in messageIds.Chunk(TakeAtOnce))
         {
-            foreach (var messageId in messageIds)
+            // Shutdown: what is left is put back (below) or never taken, for the next instance, rather than half-done here.
+            if (cancellationToken.IsCancellationRequested)
             {
-                // Shutdown: what is left is put back (below) for the next instance, rather than half-done here.
-                if (cancellationToken.IsCancellationRequested)
+                break;
+            }
+            var taken = await TakeQueuedAsync(group, cancellationToken);
+            try
+            {
+                foreach (var messageId in group)
                 {
-                    break;
-                }
-                try
-                {
-                    if (!taken.Remove(messageId, out var message))
+                    if (cancellationToken.IsCancellationRequested)
                     {
-                        await RunAsync(messageId, cancellationToken);
-                        continue;
+                        break;
                     }
                     try
                     {
-                        using var trace = MailApiTracing.Deliver(logger, messageId);
-                        await SendAsync(message, clock.GetUtcNow(), cancellationToken);
+                        await (taken.Remove(messageId, out var message) ? SendTakenAsync(message, cancellationToken) : RunOneAsync(messageId, cancellationToken));
                     }
-                    finally
+                    catch (Exception ex) when (ex is not OperationCanceledException)
                     {
-                        inFlight.Exit(messageId);
+                        logger.LogError(ex, "Delivering message {MessageId} failed; the orphan sweep queues it again", messageId);
                     }
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    logger.LogError(ex, "Delivering message {MessageId} failed; the orphan sweep queues it again", messageId);
                 }
             }
-        }
-        finally
-        {
-            await ReleaseAsync(taken.Values);
+            finally
+            {
+                await ReleaseAsync(taken.Values);
+            }
         }
     }
+
+    /// <summary>
+    /// How many queued messages a job takes in one write: one statement and commit for ten instead of ten reads and ten
+    /// writes. An instance killed outright leaves those it took but had not begun <c>sending</c>, and whoever takes them
+    /// over cannot tell them from the one in its dialogue, so each is flagged <c>possibleDuplicate</c>: at most this many
+    /// a worker, never sent twice.
+    /// </summary>
+    public const int TakeAtOnce = 10;
 
     /// <summary>Takes the queued ones of <paramref name="messageIds"/>, each held in <see cref="InFlightMessages"/> from before it is taken.</summary>
     private async Task<Dictionary<Guid, StoredMessage>> TakeQueuedAsync(Guid[] messageIds, CancellationToken cancellationToken)
@@ -128,9 +130,33 @@ public sealed class DeliveryJob(
         }
     }
 
-    /// <summary>Hangfire's own retries are off: the schedule of <see cref="DeliveryOptions.RetryDelays"/> is the only one.</summary>
+    /// <summary>
+    /// One message: taken in one write when it is queued (the common case), else found and judged by its status. Hangfire's
+    /// own retries are off: the schedule of <see cref="DeliveryOptions.RetryDelays"/> is the only one.
+    /// </summary>
     [AutomaticRetry(Attempts = 0)]
     public async Task RunAsync(Guid messageId, CancellationToken cancellationToken)
+    {
+        var taken = await TakeQueuedAsync([messageId], cancellationToken);
+        await (taken.Remove(messageId, out var message) ? SendTakenAsync(message, cancellationToken) : RunOneAsync(messageId, cancellationToken));
+    }
+
+    /// <summary>A message this job took: its dialogue, then it is no longer held.</summary>
+    private async Task SendTakenAsync(StoredMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var trace = MailApiTracing.Deliver(logger, message.Id);
+            await SendAsync(message, clock.GetUtcNow(), cancellationToken);
+        }
+        finally
+        {
+            inFlight.Exit(message.Id);
+        }
+    }
+
+    /// <summary>A message that was not queued (a due retry or <c>sendAt</c>, one left sending, one already final or gone).</summary>
+    private async Task RunOneAsync(Guid messageId, CancellationToken cancellationToken)
     {
         if (!inFlight.TryEnter(messageId))
         {

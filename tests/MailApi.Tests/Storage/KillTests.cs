@@ -39,6 +39,8 @@ public sealed class KillTests
             // Longer than any hold of the test: a held dialogue ends by the release or the kill, never by a timeout.
             ["Smtp__Timeout"] = "00:05:00",
             ["Delivery__Workers"] = Workers.ToString(),
+            // Jobs of ten, so the six batches keep every worker of both instances busy (on PostgreSQL a batch is one job).
+            ["Delivery__MessagesPerJob"] = "10",
             ["Delivery__RetryDelays__0"] = "00:00:01",
             ["Delivery__RetryDelays__1"] = "00:00:02",
             ["Delivery__RetryDelays__2"] = "00:00:03",
