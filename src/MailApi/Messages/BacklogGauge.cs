@@ -6,43 +6,42 @@ namespace MailApi.Messages;
 /// What back-pressure compares with the limits: the store's backlog read at most every <see cref="Freshness"/>, plus
 /// what this instance stored since. Counting a PostgreSQL table on every POST cost a statement per request; the limits
 /// are bounds against runaway growth and need no more precision than this (other instances' messages show up within
-/// <see cref="Freshness"/>).
+/// <see cref="Freshness"/>). Only the first request waits for a read: once there is a value, a stale one starts a read in
+/// the background and is answered with the value it has. Before, every request arriving while the count ran waited for
+/// it, twice a second, which on a backlog of tens of thousands was the tail of the POST latency.
 /// </summary>
-public sealed class BacklogGauge(IMessageStore store, TimeProvider clock)
+public sealed class BacklogGauge(IMessageStore store, TimeProvider clock, ILogger<BacklogGauge> logger)
 {
     public static readonly TimeSpan Freshness = TimeSpan.FromMilliseconds(500);
 
-    private readonly SemaphoreSlim _reading = new(1, 1);
+    private readonly SemaphoreSlim _first = new(1, 1);
     private readonly Lock _gate = new();
     private Backlog _read;
     private Backlog _since;
-    private DateTimeOffset _readAt = DateTimeOffset.MinValue;
+    private DateTimeOffset? _readAt;
+    private Task? _reading;
 
-    /// <summary>The backlog as of at most <see cref="Freshness"/> ago, with this instance's own messages since.</summary>
+    /// <summary>The backlog as of about <see cref="Freshness"/> ago, with this instance's own messages since.</summary>
     public async ValueTask<Backlog> CurrentAsync(CancellationToken cancellationToken)
     {
-        if (Fresh() is { } fresh)
+        if (Known() is { } known)
         {
-            return fresh;
+            return known;
         }
-        await _reading.WaitAsync(cancellationToken);
+        await _first.WaitAsync(cancellationToken);
         try
         {
             // Another request may have read it while this one waited: one read serves them all.
-            if (Fresh() is { } again)
+            if (Known() is { } again)
             {
                 return again;
             }
-            var read = await store.BacklogAsync(cancellationToken);
-            lock (_gate)
-            {
-                (_read, _since, _readAt) = (read, default, clock.GetUtcNow());
-                return read;
-            }
+            await ReadAsync(cancellationToken);
+            return Known()!.Value;
         }
         finally
         {
-            _reading.Release();
+            _first.Release();
         }
     }
 
@@ -55,13 +54,53 @@ public sealed class BacklogGauge(IMessageStore store, TimeProvider clock)
         }
     }
 
-    private Backlog? Fresh()
+    /// <summary>The value there is (null before the first read); when it is stale, one background read is started.</summary>
+    private Backlog? Known()
     {
         lock (_gate)
         {
-            return clock.GetUtcNow() - _readAt < Freshness
-                ? new Backlog(_read.Messages + _since.Messages, _read.Bytes + _since.Bytes)
-                : null;
+            if (_readAt is not { } at)
+            {
+                return null;
+            }
+            if (clock.GetUtcNow() - at >= Freshness && _reading is null)
+            {
+                _reading = Task.Run(() => RefreshAsync());
+            }
+            return new Backlog(_read.Messages + _since.Messages, _read.Bytes + _since.Bytes);
+        }
+    }
+
+    private async Task RefreshAsync()
+    {
+        try
+        {
+            await ReadAsync(CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // The last value stands; the next request after Freshness tries again.
+            logger.LogWarning("Reading the backlog failed ({Error}); the last value is used", ex.Message);
+            lock (_gate)
+            {
+                _readAt = clock.GetUtcNow();
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _reading = null;
+            }
+        }
+    }
+
+    private async Task ReadAsync(CancellationToken cancellationToken)
+    {
+        var read = await store.BacklogAsync(cancellationToken);
+        lock (_gate)
+        {
+            (_read, _since, _readAt) = (read, default, clock.GetUtcNow());
         }
     }
 }

@@ -73,7 +73,7 @@ public sealed class MailboxesTests
         var store = new InMemoryMessageStore();
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var metrics = new MailApiMetrics(services.GetRequiredService<IMeterFactory>());
-        var submitter = new MessageSubmitter(store, new BacklogGauge(store, TimeProvider.System), metrics, new NoQueue(), Options.Create(new SmtpOptions()),
+        var submitter = new MessageSubmitter(store, new BacklogGauge(store, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<BacklogGauge>.Instance), metrics, new NoQueue(), Options.Create(new SmtpOptions()),
             Options.Create(new LimitsOptions()), TimeProvider.System, NullLogger<MessageSubmitter>.Instance);
 
         var result = await submitter.SubmitAsync([request], "alpha", null, CancellationToken.None);
