@@ -10,8 +10,8 @@ namespace MailApi.Webhooks;
 /// Turns stored events into deliveries, one per (endpoint, event), and queues them. Safe to run twice: a delivery that
 /// exists is not created again, so a repeated dispatch queues nothing new.
 /// </summary>
-public sealed class WebhookDispatcher(IWebhookStore webhooks, IMessageStore messages, IWebhookQueue queue, TimeProvider clock,
-    ILogger<WebhookDispatcher> logger)
+public sealed class WebhookDispatcher(IWebhookStore webhooks, IMessageStore messages, IWebhookQueue queue, WebhookDeliveryJob deliveries,
+    TimeProvider clock, ILogger<WebhookDispatcher> logger)
 {
     /// <summary>The Hangfire job: every event of the message to every enabled endpoint of its owner that subscribed to it.</summary>
     /// <remarks>Hangfire retries it (a storage outage): the store is the source of truth, so a rerun only fills gaps.</remarks>
@@ -31,16 +31,28 @@ public sealed class WebhookDispatcher(IWebhookStore webhooks, IMessageStore mess
                 // An endpoint gets the events that happened after it was created, not a message's whole past.
             where endpoint.Events.Contains(e.Type) && e.Timestamp >= endpoint.CreatedAt
             select NewDelivery(endpoint, e.Id, message.Id, e.Type, EventPayload.Body(message, e), now)).ToList();
-        foreach (var delivery in await webhooks.AddDeliveriesAsync(wanted, cancellationToken))
-        {
-            logger.LogDebug("Delivery {DeliveryId}: {Type} of message {MessageId} to endpoint {EndpointId}",
-                delivery.Id, delivery.Type, messageId, delivery.EndpointId);
-            queue.Enqueue(delivery.Id);
-        }
+        var added = await webhooks.AddDeliveriesAsync(wanted, cancellationToken);
         if (all.Count > 0)
         {
             // After the deliveries exist: a crash before this line leaves the message to the sweep, which dispatches again.
             await webhooks.MarkDispatchedAsync(message.Id, message.Events.Count, cancellationToken);
+        }
+        // The first try of each runs here rather than in a job of its own: on PostgreSQL a job costs about 20 statements,
+        // and each event was two jobs. A try that cannot run here is queued; one lost to a crash is pending past its time,
+        // which the webhook sweep queues again.
+        foreach (var delivery in added)
+        {
+            logger.LogDebug("Delivery {DeliveryId}: {Type} of message {MessageId} to endpoint {EndpointId}",
+                delivery.Id, delivery.Type, messageId, delivery.EndpointId);
+            try
+            {
+                await deliveries.RunAsync(delivery.Id, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogWarning("The first try of delivery {DeliveryId} failed to run here ({Error}); it is queued", delivery.Id, ex.Message);
+                queue.Enqueue(delivery.Id);
+            }
         }
     }
 
