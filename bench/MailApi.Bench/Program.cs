@@ -508,6 +508,10 @@ namespace MailApi.Bench
             sb.AppendLine($"| accept → sent at light load ({light.Messages} one at a time) | {(memLight is null ? "" : $"p50 {memLight.P50Ms:F1} ms, p95 {memLight.P95Ms:F1} ms")} | p50 {light.P50Ms:F1} ms, p95 {light.P95Ms:F1} ms, p99 {light.P99Ms:F1} ms | | |");
             string Tp(object? t) => t is ThreadPoolFigures f ? $"queue mean {f.QueueLengthMean:F1}, max {f.QueueLengthMax:F0}; threads ≤ {f.ThreadsMax:F0}; service CPU {f.CpuCores:F2} cores; {f.LockContentionsPerSecond:N0} lock contentions/s" : "";
             sb.AppendLine($"| the service's thread pool during the end-to-end run | {Tp(r.GetValueOrDefault("deliveryThreadPool"))} | {Tp(r.GetValueOrDefault("pgDeliveryThreadPool"))} | | |");
+            static string Cpu(object? c) => c is CpuFigures f
+                ? $"service {f.ServiceMsPerMessage:F2} ms, PostgreSQL {f.PostgresMsPerMessage:F2} ms, the rest (bench, smtp-sink) {f.OtherMsPerMessage:F2} ms"
+                : "";
+            sb.AppendLine($"| CPU time per message, single POSTs / batch POSTs (/proc: the service, every postgres process, the machine's rest) | | {Cpu(r.GetValueOrDefault("pgDeliveryCpu"))} / {Cpu(r.GetValueOrDefault("pgBatchCpu"))} | | |");
             sb.AppendLine($"| accept → sent during the end-to-end run | {(mem is null ? "" : $"p50 {mem.AcceptToSentP50Ms:N0} ms, p99 {mem.AcceptToSentP99Ms:N0} ms")} | p50 {single.AcceptToSentP50Ms:N0} ms, p99 {single.AcceptToSentP99Ms:N0} ms | | |");
             sb.AppendLine($"| service memory (RSS) over the end-to-end run | {(mem is null ? "" : $"before {Mb(mem.RssBeforeBytes)}, peak {Mb(mem.PeakRssBytes)}, after {Mb(mem.RssAfterBytes)}")} | before {Mb(single.RssBeforeBytes)}, peak {Mb(single.PeakRssBytes)}, after {Mb(single.RssAfterBytes)} | | |");
             if (r.GetValueOrDefault("pgPair") is DeliveryFigures pair)
