@@ -57,10 +57,10 @@ public sealed class KillTests
         var logs = Directory.CreateTempSubdirectory("mailapi-kill-").FullName;
         var (portA, portB) = (FreePort.Get(), FreePort.Get());
         var a = await ServiceProcess.StartAsync(portA, Key, settings, Path.Combine(logs, "a.log"));
-        using var b = await ServiceProcess.StartAsync(portB, Key, settings, Path.Combine(logs, "b.log"));
         var ids = new List<string>();
         try
         {
+            using var b = await ServiceProcess.StartAsync(portB, Key, settings, Path.Combine(logs, "b.log"));
             var hook = await b.Client.PostAsJsonAsync("/v1/webhooks", new JsonObject { ["url"] = receiver.Url() });
             Assert.Equal(HttpStatusCode.Created, hook.StatusCode);
             for (var batch = 0; batch < Messages / 50; batch++)

@@ -30,8 +30,16 @@ public sealed class PostgreSqlServiceTests
         };
         var logs = Directory.CreateTempSubdirectory("mailapi-two-").FullName;
         var a = await ServiceProcess.StartAsync(FreePort.Get(), Key, settings, Path.Combine(logs, "a.log"));
-        var b = await ServiceProcess.StartAsync(FreePort.Get(), Key, settings, Path.Combine(logs, "b.log"));
-        return (a, b);
+        try
+        {
+            return (a, await ServiceProcess.StartAsync(FreePort.Get(), Key, settings, Path.Combine(logs, "b.log")));
+        }
+        catch
+        {
+            // The first instance must not outlive a test whose second one never started.
+            a.Dispose();
+            throw;
+        }
     }
 
     private const string Key = "two-instances-key";
