@@ -113,6 +113,23 @@ internal sealed class ServiceLoad : IDisposable, IFinalStatus
 
     public void Dispose() => _http.Dispose();
 
+    /// <summary>Until no message of the bench's key is queued or sending (scheduled ones, an hour ahead, stay).</summary>
+    public async Task WaitUntilNothingQueuedAsync(TimeSpan patience)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        foreach (var status in (string[])["queued", "sending"])
+        {
+            while ((await _http.GetFromJsonAsync<JsonObject>($"/v1/messages?status={status}&limit=1"))!["items"]!.AsArray().Count > 0)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"messages still {status} after {patience}");
+                }
+                await Task.Delay(200);
+            }
+        }
+    }
+
     /// <summary>The ids of the last delivery run's messages.</summary>
     public IReadOnlyList<string> LastIds { get; private set; } = [];
 

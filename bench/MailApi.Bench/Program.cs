@@ -77,24 +77,19 @@ await using (var sink = await SmtpSink.StartCountingAsync(1024))
             report["ingestionOneConnection"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink);
             report["ingestionOneConnectionScheduled"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
             report["ingestionScheduled"] = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
-        }
-        // Each wrk run on a fresh service: one run posts more than is delivered meanwhile, and the backlog of the runs
-        // before reached Limits:MaxPendingMessages, so a later run measured back-pressure's quick 503s.
-        var runs = new List<IngestionFigures>();
-        long peakRss = 0;
-        foreach (var connections in options.IngestConnections)
-        {
-            await using var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true);
-            using (var warm = new ServiceLoad(service))
+            // One run posts more than is delivered meanwhile: each waits for the queue the runs before left to empty, or
+            // their backlog reaches Limits:MaxPendingMessages and a later run measures back-pressure's quick 503s.
+            using var load = new ServiceLoad(service);
+            var runs = new List<IngestionFigures>();
+            foreach (var connections in options.IngestConnections)
             {
-                await warm.DeliverAsync(Math.Min(1000, n));
+                await load.WaitUntilNothingQueuedAsync(TimeSpan.FromMinutes(5));
+                Log($"ingestion with wrk, {connections} connections, {options.IngestSeconds} s, deliveries running");
+                runs.Add(await Wrk.RunAsync(service, connections, TimeSpan.FromSeconds(options.IngestSeconds), sink));
             }
-            Log($"ingestion with wrk, {connections} connections, {options.IngestSeconds} s, deliveries running");
-            runs.Add(await Wrk.RunAsync(service, connections, TimeSpan.FromSeconds(options.IngestSeconds), sink));
-            peakRss = Math.Max(peakRss, service.PeakRss);
+            report["ingestion"] = runs;
+            report["ingestionPeakRssBytes"] = service.PeakRss;
         }
-        report["ingestion"] = runs;
-        report["ingestionPeakRssBytes"] = peakRss;
 
         await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: false))
         using (var load = new ServiceLoad(service))
