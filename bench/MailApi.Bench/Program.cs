@@ -168,64 +168,64 @@ async Task PostgresAsync(SmtpSink sink)
     var connection = "";
     if (options.PgPhase("single") || options.PgPhase("batch"))
     {
-    connection = await pg.CreateDatabaseAsync("mailapi");
-    await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
-    await using (var stats = new DatabaseStats(connection))
-    using (var load = new ServiceLoad(service, new DatabaseFinalStatus(stats)))
-    {
-        Log($"service on PostgreSQL pid {service.ProcessId}: idle statements for 5 s");
-        await stats.ResetAsync();
-        await Task.Delay(TimeSpan.FromSeconds(5));
-        report["pgIdlePerSecond"] = await stats.ReadAsync(5, TimeSpan.Zero);
-        Log($"warm-up, then {pgn} messages end to end");
-        await load.DeliverAsync(Math.Min(200, pgn));
-        var cpu = new CpuMeter(service.ProcessId);
-        if (options.PgPhase("single"))
+        connection = await pg.CreateDatabaseAsync("mailapi");
+        await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
+        await using (var stats = new DatabaseStats(connection))
+        using (var load = new ServiceLoad(service, new DatabaseFinalStatus(stats)))
         {
+            Log($"service on PostgreSQL pid {service.ProcessId}: idle statements for 5 s");
+            await stats.ResetAsync();
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            report["pgIdlePerSecond"] = await stats.ReadAsync(5, TimeSpan.Zero);
+            Log($"warm-up, then {pgn} messages end to end");
+            await load.DeliverAsync(Math.Min(200, pgn));
+            var cpu = new CpuMeter(service.ProcessId);
+            if (options.PgPhase("single"))
+            {
+                await stats.ResetAsync();
+                cpu.Reset();
+                var from = DateTimeOffset.UtcNow;
+                var figures = await load.DeliverAsync(pgn);
+                report["pgDelivery"] = figures;
+                report["pgDeliveryCpu"] = cpu.Per(pgn);
+                report["pgDeliveryThreadPool"] = service.ThreadPoolBetween(from, DateTimeOffset.UtcNow);
+                report["pgDeliveryStatements"] = await stats.ReadAsync(pgn, TimeSpan.FromSeconds(1.5));
+                Log($"delivered {figures.MessagesPerSecond:F0}/s; {report["pgDeliveryCpu"]}");
+            }
+            Log($"batches: {options.BatchMessages} messages, {BenchOptions.BatchSize} a request");
             await stats.ResetAsync();
             cpu.Reset();
-            var from = DateTimeOffset.UtcNow;
-            var figures = await load.DeliverAsync(pgn);
-            report["pgDelivery"] = figures;
-            report["pgDeliveryCpu"] = cpu.Per(pgn);
-            report["pgDeliveryThreadPool"] = service.ThreadPoolBetween(from, DateTimeOffset.UtcNow);
-            report["pgDeliveryStatements"] = await stats.ReadAsync(pgn, TimeSpan.FromSeconds(1.5));
-            Log($"delivered {figures.MessagesPerSecond:F0}/s; {report["pgDeliveryCpu"]}");
+            var batch = await load.DeliverAsync(options.BatchMessages, BenchOptions.BatchSize);
+            report["pgBatch"] = batch;
+            report["pgBatchCpu"] = cpu.Per(options.BatchMessages);
+            report["pgBatchStatements"] = await stats.ReadAsync(options.BatchMessages, TimeSpan.FromSeconds(1.5));
+            Log($"batches delivered {batch.MessagesPerSecond:F0}/s; {report["pgBatchCpu"]}");
+            if (report.GetValueOrDefault("pgDelivery") is DeliveryFigures single)
+            {
+                Log("queue drain");
+                report["pgDrain"] = Drain(await load.DrainAsync(pgn, single.SubmitPerSecond));
+                Log("light-load latency");
+                report["pgAcceptToSentLightLoad"] = await LightAsync(load, options.LatencyMessages);
+            }
         }
-        Log($"batches: {options.BatchMessages} messages, {BenchOptions.BatchSize} a request");
-        await stats.ResetAsync();
-        cpu.Reset();
-        var batch = await load.DeliverAsync(options.BatchMessages, BenchOptions.BatchSize);
-        report["pgBatch"] = batch;
-        report["pgBatchCpu"] = cpu.Per(options.BatchMessages);
-        report["pgBatchStatements"] = await stats.ReadAsync(options.BatchMessages, TimeSpan.FromSeconds(1.5));
-        Log($"batches delivered {batch.MessagesPerSecond:F0}/s; {report["pgBatchCpu"]}");
-        if (report.GetValueOrDefault("pgDelivery") is DeliveryFigures single)
-        {
-            Log("queue drain");
-            report["pgDrain"] = Drain(await load.DrainAsync(pgn, single.SubmitPerSecond));
-            Log("light-load latency");
-            report["pgAcceptToSentLightLoad"] = await LightAsync(load, options.LatencyMessages);
-        }
-    }
     }
 
     // Two instances on one database: what the pair delivers beside one instance (same machine, so the cores are shared).
     if (options.PgPhase("pair"))
     {
-    connection = await pg.CreateDatabaseAsync("mailapi");
-    await using (var first = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
-    await using (var second = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
-    await using (var stats = new DatabaseStats(connection))
-    using (var one = new ServiceLoad(first, new DatabaseFinalStatus(stats)))
-    using (var two = new ServiceLoad(second, new DatabaseFinalStatus(stats)))
-    {
-        Log($"two instances on one database (pids {first.ProcessId}, {second.ProcessId}): warm-up, then {pgn} messages, half through each");
-        await one.DeliverPairAsync(two, Math.Min(200, pgn));
-        await stats.ResetAsync();
-        report["pgPair"] = await one.DeliverPairAsync(two, pgn);
-        report["pgPairStatements"] = await stats.ReadAsync(pgn, TimeSpan.FromSeconds(1.5));
-    }
+        connection = await pg.CreateDatabaseAsync("mailapi");
+        await using (var first = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
+        await using (var second = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
+        await using (var stats = new DatabaseStats(connection))
+        using (var one = new ServiceLoad(first, new DatabaseFinalStatus(stats)))
+        using (var two = new ServiceLoad(second, new DatabaseFinalStatus(stats)))
+        {
+            Log($"two instances on one database (pids {first.ProcessId}, {second.ProcessId}): warm-up, then {pgn} messages, half through each");
+            await one.DeliverPairAsync(two, Math.Min(200, pgn));
+            await stats.ResetAsync();
+            report["pgPair"] = await one.DeliverPairAsync(two, pgn);
+            report["pgPairStatements"] = await stats.ReadAsync(pgn, TimeSpan.FromSeconds(1.5));
+        }
     }
 
     if (options.Webhooks && options.PgPhase("webhooks"))
@@ -244,26 +244,26 @@ async Task PostgresAsync(SmtpSink sink)
 
     if (options.PgPhase("ingestion"))
     {
-    connection = await pg.CreateDatabaseAsync("mailapi");
-    await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
-    await using (var stats = new DatabaseStats(connection))
-    using (var load = new ServiceLoad(service, new DatabaseFinalStatus(stats)))
-    {
-        await load.DeliverAsync(Math.Min(200, pgn));
-        Log("POST latency at one connection (wrk -c1; its own deliveries run meanwhile), then the POST path alone (sendAt in an hour)");
-        report["pgIngestionOneConnection"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink);
-        report["pgIngestionOneConnectionScheduled"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
-        await stats.ResetAsync();
-        var alone = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
-        report["pgIngestionScheduled"] = alone;
-        report["pgIngestionScheduledStatements"] = await stats.ReadAsync(alone.RequestsPerSecond * alone.Seconds, TimeSpan.Zero);
-        Log($"ingestion on PostgreSQL with wrk, {BenchOptions.PostgresIngestConnections} connections, {options.IngestSeconds} s, deliveries running");
-        await stats.ResetAsync();
-        var wrk = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.IngestSeconds), sink);
-        report["pgIngestion"] = wrk;
-        report["pgIngestionStatements"] = await stats.ReadAsync(wrk.RequestsPerSecond * wrk.Seconds, TimeSpan.Zero);
-        report["pgIngestionPeakRssBytes"] = service.PeakRss;
-    }
+        connection = await pg.CreateDatabaseAsync("mailapi");
+        await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, postgres: connection))
+        await using (var stats = new DatabaseStats(connection))
+        using (var load = new ServiceLoad(service, new DatabaseFinalStatus(stats)))
+        {
+            await load.DeliverAsync(Math.Min(200, pgn));
+            Log("POST latency at one connection (wrk -c1; its own deliveries run meanwhile), then the POST path alone (sendAt in an hour)");
+            report["pgIngestionOneConnection"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink);
+            report["pgIngestionOneConnectionScheduled"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
+            await stats.ResetAsync();
+            var alone = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
+            report["pgIngestionScheduled"] = alone;
+            report["pgIngestionScheduledStatements"] = await stats.ReadAsync(alone.RequestsPerSecond * alone.Seconds, TimeSpan.Zero);
+            Log($"ingestion on PostgreSQL with wrk, {BenchOptions.PostgresIngestConnections} connections, {options.IngestSeconds} s, deliveries running");
+            await stats.ResetAsync();
+            var wrk = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.IngestSeconds), sink);
+            report["pgIngestion"] = wrk;
+            report["pgIngestionStatements"] = await stats.ReadAsync(wrk.RequestsPerSecond * wrk.Seconds, TimeSpan.Zero);
+            report["pgIngestionPeakRssBytes"] = service.PeakRss;
+        }
     }
 
     for (var round = 2; round <= options.CeilingRounds; round++)
