@@ -72,8 +72,8 @@ public sealed class DeliveryJob(
     /// <summary>
     /// How many queued messages a job takes in one write: one statement and commit for ten instead of ten reads and ten
     /// writes. An instance killed outright leaves those it took but had not begun <c>sending</c>, and whoever takes them
-    /// over cannot tell them from the one in its dialogue, so each is flagged <c>possibleDuplicate</c>: at most this many
-    /// a worker, never sent twice.
+    /// over cannot tell them from the one in its dialogue, so each is flagged <c>possibleDuplicate</c> when sent: at most
+    /// this many a worker, of which only the one that was in its dialogue can have reached the relay before.
     /// </summary>
     public const int TakeAtOnce = 10;
 
