@@ -308,7 +308,12 @@ namespace MailApi.Bench
         /// "service" (what the service runs with now); e.g. nofilters, nocontinuations, noreset, asynccommit, poll=50, expire.</summary>
         public string[] CeilingVariants { get; private set; } = [];
         /// <summary>PostgreSQL phases to run (single, batch, pair, webhooks, ingestion); all unless --pg-phases names some.</summary>
-        public string[] PgPhases { get; private set; } = ["single", "batch", "pair", "webhooks", "ingestion"];
+        private static readonly string[] AllPgPhases = ["single", "batch", "pair", "webhooks", "ingestion"];
+
+        public string[] PgPhases { get; private set; } = AllPgPhases;
+
+        /// <summary>Every PostgreSQL phase runs, so the PostgreSQL table has all its rows.</summary>
+        public bool AllPgPhasesRun => AllPgPhases.All(PgPhase);
 
         public bool PgPhase(string phase) => PgPhases.Contains(phase);
 
@@ -399,7 +404,7 @@ namespace MailApi.Bench
             {
                 InMemory(sb, r, o);
             }
-            if (o.PgPhases.Length == 5 && r.ContainsKey("pgDelivery") && r.ContainsKey("hangfireCeiling"))
+            if (o.AllPgPhasesRun && r.ContainsKey("pgDelivery") && r.ContainsKey("hangfireCeiling"))
             {
                 sb.AppendLine();
                 Postgres(sb, r, o);
