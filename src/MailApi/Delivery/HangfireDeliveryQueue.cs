@@ -12,27 +12,27 @@ namespace MailApi.Delivery;
 /// </remarks>
 public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, IOptions<DeliveryOptions> delivery, IOptions<StorageOptions> storage) : IDeliveryQueue
 {
-    public void Enqueue(Guid messageId) =>
-        jobs.Create<DeliveryJob>(job => job.RunAsync(messageId, CancellationToken.None), new EnqueuedState());
+    public void Enqueue(Guid messageId) => Enqueue([messageId]);
 
-    public void Enqueue(IReadOnlyList<Guid> messageIds)
+    public void Enqueue(IReadOnlyList<Guid> messageIds) => CreateJobs(messageIds, () => new EnqueuedState());
+
+    public void Schedule(Guid messageId, DateTimeOffset at) => Schedule([messageId], at);
+
+    /// <remarks>Hangfire keeps schedules in whole seconds, truncated: rounding up keeps a job from running before its time.</remarks>
+    public void Schedule(IReadOnlyList<Guid> messageIds, DateTimeOffset at) =>
+        CreateJobs(messageIds, () => new ScheduledState(RoundUpToSecond(at).UtcDateTime));
+
+    /// <summary>One job per <see cref="DeliveryOptions.EffectiveMessagesPerJob"/> of the messages, in the state <paramref name="state"/> makes (a single message as RunAsync).</summary>
+    private void CreateJobs(IReadOnlyList<Guid> messageIds, Func<IState> state)
     {
         foreach (var chunk in messageIds.Chunk(delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider)))
         {
-            if (chunk.Length == 1)
-            {
-                Enqueue(chunk[0]);
-            }
-            else
-            {
-                jobs.Create<DeliveryJob>(job => job.RunManyAsync(chunk, CancellationToken.None), new EnqueuedState());
-            }
+            var id = chunk[0];
+            _ = chunk.Length == 1
+                ? jobs.Create<DeliveryJob>(job => job.RunAsync(id, CancellationToken.None), state())
+                : jobs.Create<DeliveryJob>(job => job.RunManyAsync(chunk, CancellationToken.None), state());
         }
     }
-
-    /// <remarks>Hangfire keeps schedules in whole seconds, truncated: rounding up keeps a job from running before its time.</remarks>
-    public void Schedule(Guid messageId, DateTimeOffset at) =>
-        jobs.Create<DeliveryJob>(job => job.RunAsync(messageId, CancellationToken.None), new ScheduledState(RoundUpToSecond(at).UtcDateTime));
 
     private static DateTimeOffset RoundUpToSecond(DateTimeOffset at) =>
         at.Ticks % TimeSpan.TicksPerSecond == 0 ? at : new DateTimeOffset(at.Ticks - at.Ticks % TimeSpan.TicksPerSecond + TimeSpan.TicksPerSecond, at.Offset);

@@ -15,4 +15,10 @@ public interface IDeliveryQueue
 
     /// <summary>Deliver at <paramref name="at"/> (a retry, or a <c>sendAt</c> time).</summary>
     void Schedule(Guid messageId, DateTimeOffset at);
+
+    /// <summary>
+    /// Deliver these messages at <paramref name="at"/> (the messages of a batch that share one <c>sendAt</c>), one job per
+    /// <see cref="DeliveryOptions.MessagesPerJob"/> of them, as <see cref="Enqueue(IReadOnlyList{Guid})"/> does for due ones.
+    /// </summary>
+    void Schedule(IReadOnlyList<Guid> messageIds, DateTimeOffset at);
 }

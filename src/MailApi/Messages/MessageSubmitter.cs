@@ -90,22 +90,15 @@ public sealed class MessageSubmitter(
         metrics.Accepted(added.Messages.Count);
         MailApiTracing.Stored(added.Messages);
 
-        var due = new List<Guid>(added.Messages.Count);
         foreach (var message in added.Messages)
         {
             Accepted(logger, message.Id, owner, message.Recipients.Count, message.Status, null);
-            if (message.Status == MessageStatus.Scheduled)
-            {
-                Queue(message.Id, () => queue.Schedule(message.Id, message.SendAt!.Value));
-            }
-            else
-            {
-                due.Add(message.Id);
-            }
         }
-        if (due.Count > 0)
+        // The due ones in as few jobs as MessagesPerJob allows; likewise those of a batch that share one sendAt.
+        foreach (var group in added.Messages.GroupBy(m => m.Status == MessageStatus.Scheduled ? m.SendAt : null))
         {
-            Queue(due[0], () => queue.Enqueue(due));
+            var ids = group.Select(m => m.Id).ToList();
+            Queue(ids[0], group.Key is { } at ? () => queue.Schedule(ids, at) : () => queue.Enqueue(ids));
         }
         return new Result(Outcome.Created, added.Messages);
     }

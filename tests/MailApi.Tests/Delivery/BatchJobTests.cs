@@ -51,6 +51,51 @@ public sealed class BatchJobTests
     }
 
     /// <summary>
+    /// A batch for later ("send these at nine") is as few jobs as a due one: the messages that share a <c>sendAt</c> are
+    /// scheduled together, each still sent at its time with its own transaction and status. A message with a <c>sendAt</c>
+    /// of its own gets a job of its own.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_batch_of_25_for_one_sendAt_is_as_few_jobs_as_a_due_batch_and_a_message_with_another_sendAt_has_its_own(bool onPostgres)
+    {
+        await using var relay = await TestSmtpServer.StartAsync();
+        var settings = new Dictionary<string, string?> { ["Smtp:Security"] = "None" };
+        if (onPostgres)
+        {
+            settings["Storage:Provider"] = "PostgreSql";
+            settings["Storage:ConnectionString"] = await MailApi.Testing.Postgres.CreateDatabaseAsync();
+        }
+        using var factory = new MailApiFactory(relay.Port, settings);
+        var client = factory.ClientFor();
+        var sendAt = DateTimeOffset.UtcNow.AddSeconds(2);
+        var messages = new JsonArray(Enumerable.Range(0, 26).Select(i =>
+        {
+            var body = Bodies.Valid($"r{i}@domain.local");
+            body["sendAt"] = i == 25 ? sendAt.AddSeconds(1) : sendAt;
+            return (JsonNode)body;
+        }).ToArray());
+
+        var response = await client.PostAsJsonAsync("/v1/messages/batch", new JsonObject { ["messages"] = messages });
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var ids = (await response.Content.ReadFromJsonAsync<JsonObject>())!["items"]!.AsArray().Select(m => (string)m!["id"]!).ToList();
+        var finals = new List<JsonObject>();
+        foreach (var id in ids)
+        {
+            finals.Add(await MailApiFactory.WaitForStatusAsync(client, id, TimeSpan.FromMinutes(1), "sent", "failed"));
+        }
+        await factory.WaitUntilIdleAsync(TimeSpan.FromMinutes(1));
+
+        var jobsForTheBatch = onPostgres ? 1 : Math.Ceiling(25.0 / DeliveryOptions.MessagesPerJobInMemory);
+        Assert.Equal(jobsForTheBatch + 1, factory.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi().SucceededListCount());
+        Assert.All(finals, m => Assert.Equal("sent", (string?)m["status"]));
+        Assert.All(finals, m => Assert.True(DateTimeOffset.Parse((string)m["sentAt"]!) >= DateTimeOffset.Parse((string)m["sendAt"]!)));
+        Assert.Equal(26, relay.Messages.Select(m => m.QueueId).Distinct().Count());
+    }
+
+    /// <summary>
     /// A job takes its queued messages in one write, then sends them one by one. Shutdown before their turn must not leave
     /// them "sending" on a stopped instance (the next one would take each over as an interrupted dialogue and flag it a
     /// possible duplicate, though nothing was sent): they go back to the queue untouched.

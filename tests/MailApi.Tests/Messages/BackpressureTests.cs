@@ -89,6 +89,8 @@ internal sealed class FailingFirstEnqueue(IDeliveryQueue inner) : IDeliveryQueue
     }
 
     public void Schedule(Guid messageId, DateTimeOffset at) => inner.Schedule(messageId, at);
+
+    public void Schedule(IReadOnlyList<Guid> messageIds, DateTimeOffset at) => inner.Schedule(messageIds, at);
 }
 
 internal static class FailingQueueRegistration

@@ -100,5 +100,9 @@ public sealed class MailboxesTests
         public void Schedule(Guid messageId, DateTimeOffset at)
         {
         }
+
+        public void Schedule(IReadOnlyList<Guid> messageIds, DateTimeOffset at)
+        {
+        }
     }
 }
