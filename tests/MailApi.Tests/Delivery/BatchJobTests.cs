@@ -19,27 +19,12 @@ public sealed class BatchJobTests
     {
         await using var relay = await TestSmtpServer.StartAsync();
         relay.RejectRecipient("gone@domain.local");
-        var settings = new Dictionary<string, string?> { ["Smtp:Security"] = "None" };
-        if (onPostgres)
-        {
-            settings["Storage:Provider"] = "PostgreSql";
-            settings["Storage:ConnectionString"] = await MailApi.Testing.Postgres.CreateDatabaseAsync();
-        }
-        using var factory = new MailApiFactory(relay.Port, settings);
+        using var factory = new MailApiFactory(relay.Port, await SettingsAsync(onPostgres));
         var client = factory.ClientFor();
         var messages = new JsonArray(Enumerable.Range(0, 25)
             .Select(i => (JsonNode)Bodies.Valid(i == 7 ? "gone@domain.local" : $"r{i}@domain.local")).ToArray());
 
-        var response = await client.PostAsJsonAsync("/v1/messages/batch", new JsonObject { ["messages"] = messages });
-
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var ids = (await response.Content.ReadFromJsonAsync<JsonObject>())!["items"]!.AsArray().Select(m => (string)m!["id"]!).ToList();
-        var finals = new List<JsonObject>();
-        foreach (var id in ids)
-        {
-            finals.Add(await MailApiFactory.WaitForStatusAsync(client, id, TimeSpan.FromMinutes(1), "sent", "failed"));
-        }
-        await factory.WaitUntilIdleAsync(TimeSpan.FromMinutes(1));
+        var finals = await PostAndWaitForFinalAsync(factory, client, messages);
 
         Assert.Equal(onPostgres ? 1 : Math.Ceiling(25.0 / DeliveryOptions.MessagesPerJobInMemory),
             factory.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi().SucceededListCount());
@@ -61,13 +46,7 @@ public sealed class BatchJobTests
     public async Task A_batch_of_25_for_one_sendAt_is_as_few_jobs_as_a_due_batch_and_a_message_with_another_sendAt_has_its_own(bool onPostgres)
     {
         await using var relay = await TestSmtpServer.StartAsync();
-        var settings = new Dictionary<string, string?> { ["Smtp:Security"] = "None" };
-        if (onPostgres)
-        {
-            settings["Storage:Provider"] = "PostgreSql";
-            settings["Storage:ConnectionString"] = await MailApi.Testing.Postgres.CreateDatabaseAsync();
-        }
-        using var factory = new MailApiFactory(relay.Port, settings);
+        using var factory = new MailApiFactory(relay.Port, await SettingsAsync(onPostgres));
         var client = factory.ClientFor();
         var sendAt = DateTimeOffset.UtcNow.AddSeconds(2);
         var messages = new JsonArray(Enumerable.Range(0, 26).Select(i =>
@@ -77,16 +56,7 @@ public sealed class BatchJobTests
             return (JsonNode)body;
         }).ToArray());
 
-        var response = await client.PostAsJsonAsync("/v1/messages/batch", new JsonObject { ["messages"] = messages });
-
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var ids = (await response.Content.ReadFromJsonAsync<JsonObject>())!["items"]!.AsArray().Select(m => (string)m!["id"]!).ToList();
-        var finals = new List<JsonObject>();
-        foreach (var id in ids)
-        {
-            finals.Add(await MailApiFactory.WaitForStatusAsync(client, id, TimeSpan.FromMinutes(1), "sent", "failed"));
-        }
-        await factory.WaitUntilIdleAsync(TimeSpan.FromMinutes(1));
+        var finals = await PostAndWaitForFinalAsync(factory, client, messages);
 
         var jobsForTheBatch = onPostgres ? 1 : Math.Ceiling(25.0 / DeliveryOptions.MessagesPerJobInMemory);
         Assert.Equal(jobsForTheBatch + 1, factory.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi().SucceededListCount());
@@ -145,5 +115,32 @@ public sealed class BatchJobTests
             Assert.Single(message["attempts"]!.AsArray());
         }
         Assert.Equal(3, relay.Messages.Count);
+    }
+
+    private static async Task<Dictionary<string, string?>> SettingsAsync(bool onPostgres)
+    {
+        var settings = new Dictionary<string, string?> { ["Smtp:Security"] = "None" };
+        if (onPostgres)
+        {
+            settings["Storage:Provider"] = "PostgreSql";
+            settings["Storage:ConnectionString"] = await MailApi.Testing.Postgres.CreateDatabaseAsync();
+        }
+        return settings;
+    }
+
+    /// <summary>POSTs the batch, then waits for each message's final status and for the workers to be idle.</summary>
+    private static async Task<List<JsonObject>> PostAndWaitForFinalAsync(MailApiFactory factory, HttpClient client, JsonArray messages)
+    {
+        var response = await client.PostAsJsonAsync("/v1/messages/batch", new JsonObject { ["messages"] = messages });
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var ids = (await response.Content.ReadFromJsonAsync<JsonObject>())!["items"]!.AsArray().Select(m => (string)m!["id"]!).ToList();
+        var finals = new List<JsonObject>();
+        foreach (var id in ids)
+        {
+            finals.Add(await MailApiFactory.WaitForStatusAsync(client, id, TimeSpan.FromMinutes(1), "sent", "failed"));
+        }
+        await factory.WaitUntilIdleAsync(TimeSpan.FromMinutes(1));
+        return finals;
     }
 }
