@@ -27,10 +27,15 @@ public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, IOptions<De
     {
         foreach (var chunk in messageIds.Chunk(delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider)))
         {
-            var id = chunk[0];
-            _ = chunk.Length == 1
-                ? jobs.Create<DeliveryJob>(job => job.RunAsync(id, CancellationToken.None), state())
-                : jobs.Create<DeliveryJob>(job => job.RunManyAsync(chunk, CancellationToken.None), state());
+            if (chunk.Length == 1)
+            {
+                var id = chunk[0];
+                jobs.Create<DeliveryJob>(job => job.RunAsync(id, CancellationToken.None), state());
+            }
+            else
+            {
+                jobs.Create<DeliveryJob>(job => job.RunManyAsync(chunk, CancellationToken.None), state());
+            }
         }
     }
 
