@@ -3,22 +3,23 @@ namespace MailApi.Delivery;
 /// <summary>Hands message ids to the delivery workers; the message itself stays in the store.</summary>
 public interface IDeliveryQueue
 {
-    /// <summary>Deliver as soon as a worker is free.</summary>
+    /// <summary>Deliver as soon as a worker is free, in a job of its own (the sweep's re-queue).</summary>
     void Enqueue(Guid messageId);
 
-    /// <summary>
-    /// Deliver these messages as soon as a worker is free, one job per <see cref="DeliveryOptions.MessagesPerJob"/> of them:
-    /// a batch request costs one or a few jobs instead of one per message, each message still with its own transaction,
-    /// replies, status and retries.
-    /// </summary>
-    void Enqueue(IReadOnlyList<Guid> messageIds);
-
-    /// <summary>Deliver at <paramref name="at"/> (a retry, or a <c>sendAt</c> time).</summary>
+    /// <summary>Deliver at <paramref name="at"/> (a retry, or an early job's message), in a job of its own.</summary>
     void Schedule(Guid messageId, DateTimeOffset at);
 
     /// <summary>
-    /// Deliver these messages at <paramref name="at"/> (the messages of a batch that share one <c>sendAt</c>), one job per
-    /// <see cref="DeliveryOptions.MessagesPerJob"/> of them, as <see cref="Enqueue(IReadOnlyList{Guid})"/> does for due ones.
+    /// A request's due messages: delivered as soon as a worker is free, in jobs of up to
+    /// <see cref="DeliveryOptions.MessagesPerJob"/> messages shared with the requests that come at the same moment, so
+    /// that under load a job carries several requests and at light load none waits. Each message still has its own
+    /// transaction, replies, status and retries. Ends when the jobs exist (a request's 202 waits for it).
     /// </summary>
-    void Schedule(IReadOnlyList<Guid> messageIds, DateTimeOffset at);
+    Task EnqueueAsync(IReadOnlyList<Guid> messageIds);
+
+    /// <summary>
+    /// A request's messages that share one <c>sendAt</c>: delivered at <paramref name="at"/>, in jobs shared as
+    /// <see cref="EnqueueAsync"/> shares them with the requests for the same second.
+    /// </summary>
+    Task ScheduleAsync(IReadOnlyList<Guid> messageIds, DateTimeOffset at);
 }

@@ -94,11 +94,11 @@ public sealed class MessageSubmitter(
         {
             Accepted(logger, message.Id, owner, message.Recipients.Count, message.Status, null);
         }
-        // The due ones in as few jobs as MessagesPerJob allows; likewise those of a batch that share one sendAt.
+        // The due ones in shared jobs (with other requests' of this moment); likewise those that share one sendAt.
         foreach (var group in added.Messages.GroupBy(m => m.Status == MessageStatus.Scheduled ? m.SendAt : null))
         {
             var ids = group.Select(m => m.Id).ToList();
-            Queue(ids[0], group.Key is { } at ? () => queue.Schedule(ids, at) : () => queue.Enqueue(ids));
+            await QueueAsync(ids[0], group.Key is { } at ? () => queue.ScheduleAsync(ids, at) : () => queue.EnqueueAsync(ids));
         }
         return new Result(Outcome.Created, added.Messages);
     }
@@ -159,11 +159,11 @@ public sealed class MessageSubmitter(
     }
 
     /// <summary>Hands messages to the queue; a failure there leaves them stored and waiting, for the orphan sweep to queue.</summary>
-    private void Queue(Guid firstId, Action enqueue)
+    private async Task QueueAsync(Guid firstId, Func<Task> enqueue)
     {
         try
         {
-            enqueue();
+            await enqueue();
         }
         catch (Exception ex)
         {

@@ -108,7 +108,7 @@ public sealed class BatchJobTests
         Assert.Empty(relay.Messages);
 
         // And they are delivered as any queued message, once each and unflagged.
-        factory.Services.GetRequiredService<IDeliveryQueue>().Enqueue(ids);
+        await factory.Services.GetRequiredService<IDeliveryQueue>().EnqueueAsync(ids);
         foreach (var id in ids)
         {
             var message = await MailApiFactory.WaitForStatusAsync(client, id.ToString(), TimeSpan.FromMinutes(1), "sent");

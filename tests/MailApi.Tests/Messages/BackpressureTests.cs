@@ -79,18 +79,14 @@ internal sealed class FailingFirstEnqueue(IDeliveryQueue inner) : IDeliveryQueue
 
     public void Enqueue(Guid messageId) => inner.Enqueue(messageId);
 
-    public void Enqueue(IReadOnlyList<Guid> messageIds)
-    {
-        if (Interlocked.Increment(ref _calls) == 1)
-        {
-            throw new InvalidOperationException("The job storage is unreachable (test).");
-        }
-        inner.Enqueue(messageIds);
-    }
+    public Task EnqueueAsync(IReadOnlyList<Guid> messageIds) =>
+        Interlocked.Increment(ref _calls) == 1
+            ? throw new InvalidOperationException("The job storage is unreachable (test).")
+            : inner.EnqueueAsync(messageIds);
 
     public void Schedule(Guid messageId, DateTimeOffset at) => inner.Schedule(messageId, at);
 
-    public void Schedule(IReadOnlyList<Guid> messageIds, DateTimeOffset at) => inner.Schedule(messageIds, at);
+    public Task ScheduleAsync(IReadOnlyList<Guid> messageIds, DateTimeOffset at) => inner.ScheduleAsync(messageIds, at);
 }
 
 internal static class FailingQueueRegistration

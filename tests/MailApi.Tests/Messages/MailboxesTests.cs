@@ -93,16 +93,12 @@ public sealed class MailboxesTests
         {
         }
 
-        public void Enqueue(IReadOnlyList<Guid> messageIds)
-        {
-        }
-
         public void Schedule(Guid messageId, DateTimeOffset at)
         {
         }
 
-        public void Schedule(IReadOnlyList<Guid> messageIds, DateTimeOffset at)
-        {
-        }
+        public Task EnqueueAsync(IReadOnlyList<Guid> messageIds) => Task.CompletedTask;
+
+        public Task ScheduleAsync(IReadOnlyList<Guid> messageIds, DateTimeOffset at) => Task.CompletedTask;
     }
 }
