@@ -20,6 +20,8 @@ var report = new Dictionary<string, object?>
     ["messageBytes"] = "~2 KB (2,000 bytes of text)",
     ["loadAverageAtStart"] = LoadAverage(),
 };
+var warmUps = new Dictionary<string, IReadOnlyList<double>>();
+report["warmUps"] = warmUps;
 void Log(string line) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}");
 
 await using (var sink = await SmtpSink.StartCountingAsync(1024))
@@ -36,6 +38,7 @@ await using (var sink = await SmtpSink.StartCountingAsync(1024))
         using (var load = new ServiceLoad(service))
         {
             Log($"service (reuse on) pid {service.ProcessId}: warm-up, then {n} messages");
+            await WarmAsync(load, "inMemory", sink);
             await load.DeliverAsync(Math.Min(1000, n));
             var from = DateTimeOffset.UtcNow;
             var delivery = await load.DeliverAsync(n);
@@ -52,7 +55,7 @@ await using (var sink = await SmtpSink.StartCountingAsync(1024))
 
     if (options.InMemory && options.TwoRelays)
     {
-        var relays = await RelayBench.RunAsync(root, sink, c, n, Log);
+        var relays = await RelayBench.RunAsync(root, sink, c, n, Log, load => WarmAsync(load, "twoRelays", null));
         report["twoRelays"] = relays;
         Log($"two relays: {relays.Spread.MessagesPerSecond:F0}/s spread ({relays.SpreadFirst}/{relays.SpreadSecond}), {relays.Failover.MessagesPerSecond:F0}/s past a dead primary");
     }
@@ -63,6 +66,7 @@ await using (var sink = await SmtpSink.StartCountingAsync(1024))
         await using var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true, settings: WebhookBench.Settings);
         using var load = new ServiceLoad(service);
         Log($"webhooks: one endpoint subscribed to every event at {receiver.Url}; warm-up, {options.LatencyMessages} one at a time, then {n} messages");
+        await WarmAsync(load, "inMemoryWebhooks", sink);
         await load.DeliverAsync(Math.Min(1000, n));
         var figures = await WebhookBench.RunAsync(service, load, receiver, options.LatencyMessages, n);
         report["webhooks"] = figures;
@@ -73,6 +77,10 @@ await using (var sink = await SmtpSink.StartCountingAsync(1024))
     {
         await using (var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true))
         {
+            using (var warm = new ServiceLoad(service))
+            {
+                await WarmAsync(warm, "inMemoryIngestion", sink);
+            }
             Log("POST latency at one connection (wrk -c1; its own deliveries run meanwhile), then without deliveries (sendAt in an hour)");
             report["ingestionOneConnection"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink);
             report["ingestionOneConnectionScheduled"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
@@ -95,6 +103,7 @@ await using (var sink = await SmtpSink.StartCountingAsync(1024))
         using (var load = new ServiceLoad(service))
         {
             Log($"service (reuse off, naive) pid {service.ProcessId}: {n} messages");
+            await WarmAsync(load, "inMemoryNaive", sink);
             await load.DeliverAsync(Math.Min(1000, n));
             var naive = await load.DeliverAsync(n);
             report["naiveIntoSink"] = naive;
@@ -115,6 +124,7 @@ if (options.Postfix && options.InMemory && !options.OnlyDelivery)
     report["smtpSourceIntoPostfix"] = await Limits.SmtpSourceAsync(postfix.Port, c, n);
     await using var service = await ServiceProcess.StartAsync(root, postfix.Port, c, pool: true);
     using var load = new ServiceLoad(service);
+    await WarmAsync(load, "intoPostfix", null);
     await load.DeliverAsync(Math.Min(1000, n));
     var intoPostfix = await load.DeliverAsync(n);
     report["deliveryIntoPostfix"] = intoPostfix;
@@ -129,6 +139,17 @@ await File.WriteAllTextAsync(output, json);
 Console.WriteLine(Table.Render(report, options));
 Console.WriteLine($"JSON: {Path.GetRelativePath(root, output)}");
 return 0;
+
+// Every measured service is warmed up first (ServiceLoad.WarmUpAsync); what each warm-up saw goes into the JSON.
+async Task WarmAsync(ServiceLoad load, string what, SmtpSink? relay)
+{
+    var slices = await load.WarmUpAsync(options.WarmUpSeconds, relay);
+    lock (warmUps)
+    {
+        warmUps[what] = slices;
+    }
+    Log($"{what}: warmed up; POSTs per second in each {ServiceLoad.WarmUpSlice.TotalSeconds:F0} s slice: {(slices.Count == 0 ? "none (--warmup-seconds 0)" : string.Join(", ", slices.Select(r => r.ToString("F0", CultureInfo.InvariantCulture))))}");
+}
 
 static DrainFigures Drain((double Rate, int Sent, bool InTime) d) => new(d.Rate, d.Sent, d.InTime);
 
@@ -178,6 +199,7 @@ async Task PostgresAsync(SmtpSink sink)
             await Task.Delay(TimeSpan.FromSeconds(5));
             report["pgIdlePerSecond"] = await stats.ReadAsync(5, TimeSpan.Zero);
             Log($"warm-up, then {pgn} messages end to end");
+            await WarmAsync(load, "postgres", sink);
             await load.DeliverAsync(Math.Min(200, pgn));
             var cpu = new CpuMeter(service.ProcessId);
             if (options.PgPhase("single"))
@@ -221,6 +243,7 @@ async Task PostgresAsync(SmtpSink sink)
         using (var two = new ServiceLoad(second, new DatabaseFinalStatus(stats)))
         {
             Log($"two instances on one database (pids {first.ProcessId}, {second.ProcessId}): warm-up, then {pgn} messages, half through each");
+            await Task.WhenAll(WarmAsync(one, "postgresPairFirst", sink), WarmAsync(two, "postgresPairSecond", sink));
             await one.DeliverPairAsync(two, Math.Min(200, pgn));
             await stats.ResetAsync();
             report["pgPair"] = await one.DeliverPairAsync(two, pgn);
@@ -236,6 +259,7 @@ async Task PostgresAsync(SmtpSink sink)
         await using var stats = new DatabaseStats(connection);
         using var load = new ServiceLoad(service, new DatabaseFinalStatus(stats));
         Log($"webhooks on PostgreSQL: warm-up, {options.LatencyMessages} one at a time, then {pgn} messages");
+        await WarmAsync(load, "postgresWebhooks", sink);
         await load.DeliverAsync(Math.Min(200, pgn));
         var figures = await WebhookBench.RunAsync(service, load, receiver, options.LatencyMessages, pgn);
         report["pgWebhooks"] = figures;
@@ -249,6 +273,7 @@ async Task PostgresAsync(SmtpSink sink)
         await using (var stats = new DatabaseStats(connection))
         using (var load = new ServiceLoad(service, new DatabaseFinalStatus(stats)))
         {
+            await WarmAsync(load, "postgresIngestion", sink);
             await load.DeliverAsync(Math.Min(200, pgn));
             Log("POST latency at one connection (wrk -c1; its own deliveries run meanwhile), then the POST path alone (sendAt in an hour)");
             report["pgIngestionOneConnection"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink);
@@ -295,6 +320,8 @@ namespace MailApi.Bench
         public int[] IngestConnections { get; private set; } = [16, 32, 64];
         public int OneConnectionSeconds { get; private set; } = 5;
         public int LatencyMessages { get; private set; } = 200;
+        /// <summary>How long each service is warmed up before it is measured (ServiceLoad.WarmUpAsync).</summary>
+        public int WarmUpSeconds { get; private set; } = 45;
         public bool Postfix { get; private set; } = true;
         public bool InMemory { get; private set; } = true;
         public bool Postgres { get; private set; } = true;
@@ -335,6 +362,7 @@ namespace MailApi.Bench
                     case "--concurrency": o.Concurrency = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--ingest-seconds": o.IngestSeconds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--latency-messages": o.LatencyMessages = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--warmup-seconds": o.WarmUpSeconds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--no-postfix": o.Postfix = false; break;
                     case "--no-postgres": o.Postgres = false; break;
                     case "--no-webhooks": o.Webhooks = false; break;
@@ -354,7 +382,7 @@ namespace MailApi.Bench
                         // A few seconds, for CI: proves the benchmark still runs; its figures mean nothing. PostgreSQL is
                         // left out unless --postgres is given too (then it is tiny, and needs PostgreSQL installed).
                         smoke = true;
-                        o.Messages = 300; o.IngestSeconds = 1; o.IngestConnections = [16]; o.OneConnectionSeconds = 1; o.LatencyMessages = 10; o.Postfix = false;
+                        o.Messages = 300; o.WarmUpSeconds = 0; o.IngestSeconds = 1; o.IngestConnections = [16]; o.OneConnectionSeconds = 1; o.LatencyMessages = 10; o.Postfix = false;
                         o.PostgresMessages = 40; o.BatchMessages = 200; o.CeilingJobs = 50; o.CeilingRounds = 1; o.CeilingVariants = ["nocontinuations+noreset"];
                         o.Output ??= Path.Combine(Path.GetTempPath(), "mailapi-bench-smoke.json");
                         break;
