@@ -1,5 +1,6 @@
 using Hangfire;
 using Hangfire.States;
+using MailApi.Hosting;
 using MailApi.Storage;
 using Microsoft.Extensions.Options;
 
@@ -13,83 +14,22 @@ namespace MailApi.Delivery;
 /// </remarks>
 public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, IOptions<DeliveryOptions> delivery, IOptions<StorageOptions> storage) : IDeliveryQueue
 {
-    private readonly Lock _gate = new();
-    private List<Waiting> _waiting = [];
-    private bool _creating;
+    private readonly int _perJob = delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider);
 
-    /// <summary>A request's messages waiting for a job, due (<paramref name="At"/> null) or at a whole UTC second.</summary>
-    private sealed record Waiting(IReadOnlyList<Guid> MessageIds, DateTime? At, TaskCompletionSource Created);
+    private readonly GroupCommit _requests = new((ids, at) => CreateJobs(jobs, delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider), ids, at));
 
-    public void Enqueue(Guid messageId) => CreateJobs([messageId], null);
+    public void Enqueue(Guid messageId) => CreateJobs(jobs, _perJob, [messageId], null);
 
-    public void Schedule(Guid messageId, DateTimeOffset at) => CreateJobs([messageId], RoundUpToSecond(at));
+    public void Schedule(Guid messageId, DateTimeOffset at) => CreateJobs(jobs, _perJob, [messageId], RoundUpToSecond(at));
 
-    public Task EnqueueAsync(IReadOnlyList<Guid> messageIds) => Gather(messageIds, null);
+    public Task EnqueueAsync(IReadOnlyList<Guid> messageIds) => _requests.AddAsync(messageIds, null);
 
-    public Task ScheduleAsync(IReadOnlyList<Guid> messageIds, DateTimeOffset at) => Gather(messageIds, RoundUpToSecond(at));
+    public Task ScheduleAsync(IReadOnlyList<Guid> messageIds, DateTimeOffset at) => _requests.AddAsync(messageIds, RoundUpToSecond(at));
 
-    /// <summary>
-    /// Group commit: the first request with nobody creating jobs starts at once; those that come while jobs are being
-    /// created wait for that to end and then share jobs, so under load a job carries several requests' messages and at
-    /// light load nothing waits. Each request's task ends when the jobs holding its messages exist, or with their error.
-    /// </summary>
-    private Task Gather(IReadOnlyList<Guid> messageIds, DateTime? at)
+    /// <summary>One job per <paramref name="perJob"/> of the messages, enqueued or scheduled at <paramref name="at"/> (a single message as RunAsync).</summary>
+    private static void CreateJobs(IBackgroundJobClient jobs, int perJob, IReadOnlyList<Guid> messageIds, DateTime? at)
     {
-        var waiting = new Waiting(messageIds, at, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        bool start;
-        lock (_gate)
-        {
-            _waiting.Add(waiting);
-            start = !_creating;
-            _creating = true;
-        }
-        if (start)
-        {
-            _ = Task.Run(CreateWaiting);
-        }
-        return waiting.Created.Task;
-    }
-
-    /// <summary>Creates jobs for whatever waits, round after round, until a round finds nothing.</summary>
-    private void CreateWaiting()
-    {
-        while (true)
-        {
-            List<Waiting> round;
-            lock (_gate)
-            {
-                if (_waiting.Count == 0)
-                {
-                    _creating = false;
-                    return;
-                }
-                (round, _waiting) = (_waiting, []);
-            }
-            foreach (var time in round.GroupBy(w => w.At))
-            {
-                try
-                {
-                    CreateJobs(time.SelectMany(w => w.MessageIds).ToList(), time.Key);
-                    foreach (var waiting in time)
-                    {
-                        waiting.Created.SetResult();
-                    }
-                }
-                catch (Exception ex)
-                {
-                    foreach (var waiting in time)
-                    {
-                        waiting.Created.SetException(ex);
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>One job per <see cref="DeliveryOptions.EffectiveMessagesPerJob"/> of the messages, enqueued or scheduled at <paramref name="at"/> (a single message as RunAsync).</summary>
-    private void CreateJobs(IReadOnlyList<Guid> messageIds, DateTime? at)
-    {
-        foreach (var chunk in messageIds.Chunk(delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider)))
+        foreach (var chunk in messageIds.Chunk(perJob))
         {
             IState state = at is { } time ? new ScheduledState(time) : new EnqueuedState();
             if (chunk.Length == 1)
@@ -105,7 +45,7 @@ public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, IOptions<De
     }
 
     /// <remarks>Hangfire keeps schedules in whole seconds, truncated: rounding up keeps a job from running before its time.</remarks>
-    private static DateTime RoundUpToSecond(DateTimeOffset at)
+    public static DateTime RoundUpToSecond(DateTimeOffset at)
     {
         var utc = at.UtcDateTime;
         return utc.Ticks % TimeSpan.TicksPerSecond == 0 ? utc : new DateTime(utc.Ticks - utc.Ticks % TimeSpan.TicksPerSecond + TimeSpan.TicksPerSecond, DateTimeKind.Utc);

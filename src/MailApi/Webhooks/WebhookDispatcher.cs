@@ -56,6 +56,15 @@ public sealed class WebhookDispatcher(IWebhookStore webhooks, IMessageStore mess
         }
     }
 
+    /// <summary>
+    /// Several messages' events (dispatches asked for at the same moment, <see cref="HangfireWebhookQueue"/>), side by side:
+    /// one message's slow endpoint does not hold the others' first tries back. One that fails fails the job, which Hangfire
+    /// runs again; a rerun only fills gaps.
+    /// </summary>
+    [AutomaticRetry(Attempts = 10)]
+    public Task DispatchManyAsync(Guid[] messageIds, CancellationToken cancellationToken) =>
+        Task.WhenAll(messageIds.Distinct().Select(id => DispatchAsync(id, cancellationToken)));
+
     /// <summary>A <c>webhook.test</c> event for one endpoint, sent whatever its filter says.</summary>
     public async Task<StoredDelivery> SendTestAsync(StoredEndpoint endpoint, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using Hangfire;
 using Hangfire.States;
+using MailApi.Hosting;
 using MailApi.Storage;
 using MailApi.Webhooks.Events;
 
@@ -8,8 +9,11 @@ namespace MailApi.Webhooks;
 /// <summary>Webhook work in Hangfire, beside the delivery jobs and as durable: each job carries an id only.</summary>
 public interface IWebhookQueue
 {
-    /// <summary>Turn the events of a message into deliveries.</summary>
-    void Dispatch(Guid messageId);
+    /// <summary>
+    /// Turn the events of these messages into deliveries, in jobs shared with the dispatches asked for at the same moment
+    /// (a group commit, as for delivery jobs). Ends when the jobs exist.
+    /// </summary>
+    Task DispatchAsync(IReadOnlyList<Guid> messageIds);
 
     /// <summary>Try a delivery as soon as a worker is free.</summary>
     void Enqueue(Guid deliveryId);
@@ -20,8 +24,29 @@ public interface IWebhookQueue
 
 public sealed class HangfireWebhookQueue(IBackgroundJobClient jobs) : IWebhookQueue
 {
-    public void Dispatch(Guid messageId) =>
-        jobs.Create<WebhookDispatcher>(d => d.DispatchAsync(messageId, CancellationToken.None), new EnqueuedState());
+    /// <summary>
+    /// How many messages one dispatch job takes at most. Their first tries run side by side in the job
+    /// (<see cref="WebhookDispatcher.DispatchManyAsync"/>), so this is also how many requests one job may have open at once.
+    /// </summary>
+    public const int MessagesPerDispatch = 10;
+
+    private readonly GroupCommit _dispatches = new((ids, _) =>
+    {
+        foreach (var chunk in ids.Distinct().Chunk(MessagesPerDispatch))
+        {
+            if (chunk.Length == 1)
+            {
+                var id = chunk[0];
+                jobs.Create<WebhookDispatcher>(d => d.DispatchAsync(id, CancellationToken.None), new EnqueuedState());
+            }
+            else
+            {
+                jobs.Create<WebhookDispatcher>(d => d.DispatchManyAsync(chunk, CancellationToken.None), new EnqueuedState());
+            }
+        }
+    });
+
+    public Task DispatchAsync(IReadOnlyList<Guid> messageIds) => _dispatches.AddAsync(messageIds, null);
 
     public void Enqueue(Guid deliveryId) =>
         jobs.Create<WebhookDeliveryJob>(job => job.RunAsync(deliveryId, CancellationToken.None), new EnqueuedState());
@@ -47,14 +72,12 @@ public sealed class HangfireEventOutbox(IWebhookQueue queue, WebhookOwners owner
         {
             return;
         }
-        try
-        {
-            queue.Dispatch(message.Id);
-        }
-        catch (Exception ex)
-        {
-            logger.LogError(ex, "Event {Sequence} of message {MessageId} is stored but its webhook dispatch could not be queued",
-                message.Events[^1].Sequence, message.Id);
-        }
+        // Not waited for: the write is done, and the dispatch job is created with those of the same moment. One that
+        // cannot be created (or is lost to a crash before it is) leaves the event undispatched, for the webhook sweep.
+        var sequence = message.Events[^1].Sequence;
+        queue.DispatchAsync([message.Id]).ContinueWith(
+            t => logger.LogError(t.Exception, "Event {Sequence} of message {MessageId} is stored but its webhook dispatch could not be queued; the webhook sweep queues it",
+                sequence, message.Id),
+            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 }

@@ -29,10 +29,7 @@ public sealed class WebhookSweeper(IWebhookStore store, IWebhookQueue queue, IOp
                 await Task.Delay(interval, clock, stoppingToken);
                 var now = clock.GetUtcNow();
                 var undispatched = await store.FindUndispatchedAsync(now - lookback, now - interval, MaxPerSweep, stoppingToken);
-                foreach (var id in undispatched)
-                {
-                    queue.Dispatch(id);
-                }
+                await queue.DispatchAsync(undispatched);
                 lookback = interval * 10;
                 if (undispatched.Count > 0)
                 {

@@ -1,10 +1,8 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Hangfire;
 using Hangfire.Common;
-using Hangfire.States;
 using MailApi.Delivery;
 using MailApi.Tests.Infrastructure;
 using Microsoft.AspNetCore.TestHost;
@@ -32,7 +30,12 @@ public sealed class SharedJobsTests
             settings["Storage:ConnectionString"] = await MailApi.Testing.Postgres.CreateDatabaseAsync();
         }
         using var service = new MailApiFactory(relay.Port, settings);
-        using var factory = service.WithWebHostBuilder(b => b.ConfigureTestServices(HeldFirstJob.Install));
+        using var factory = service.WithWebHostBuilder(b => b.ConfigureTestServices(s =>
+        {
+            HeldFirstJob.Install(s, _ => true);
+            s.AddSingleton<HangfireDeliveryQueue>();
+            s.AddSingleton<IDeliveryQueue>(p => new CountedQueue(p.GetRequiredService<HangfireDeliveryQueue>()));
+        }));
         var client = factory.CreateClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", MailApiFactory.AlphaKey);
         var jobs = (HeldFirstJob)factory.Services.GetRequiredService<IBackgroundJobClient>();
@@ -72,40 +75,6 @@ public sealed class SharedJobsTests
         Guid[] ids => ids,
         var other => throw new InvalidOperationException($"A delivery job with {other} for its messages."),
     };
-
-    /// <summary>Hangfire's job client with the first job's creation held until the test lets it go.</summary>
-    private sealed class HeldFirstJob(IBackgroundJobClient inner) : IBackgroundJobClient
-    {
-        private readonly ManualResetEventSlim _released = new();
-        private int _calls;
-
-        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public ConcurrentQueue<Job> Created { get; } = new();
-
-        public static void Install(IServiceCollection services)
-        {
-            var original = services.Last(d => d.ServiceType == typeof(IBackgroundJobClient));
-            services.AddSingleton<IBackgroundJobClient>(s => new HeldFirstJob((IBackgroundJobClient)original.ImplementationFactory!(s)));
-            services.AddSingleton<HangfireDeliveryQueue>();
-            services.AddSingleton<IDeliveryQueue>(s => new CountedQueue(s.GetRequiredService<HangfireDeliveryQueue>()));
-        }
-
-        public void Release() => _released.Set();
-
-        public string Create(Job job, IState state)
-        {
-            if (Interlocked.Increment(ref _calls) == 1)
-            {
-                Entered.SetResult();
-                _released.Wait();
-            }
-            Created.Enqueue(job);
-            return inner.Create(job, state);
-        }
-
-        public bool ChangeState(string jobId, IState state, string expectedState) => inner.ChangeState(jobId, state, expectedState);
-    }
 
     /// <summary>Counts the requests handed to the queue: once counted, a request waits for its job in the queue's hands.</summary>
     private sealed class CountedQueue(IDeliveryQueue inner) : IDeliveryQueue
