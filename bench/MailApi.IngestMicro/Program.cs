@@ -105,13 +105,12 @@ internal static class IngestMicroBench
                 }
             });
             var queue = factory.Services.GetRequiredService<MailApi.Delivery.IDeliveryQueue>();
-            await Measure($"{label} enqueue", requests, () =>
+            await Measure($"{label} enqueue", requests, async () =>
             {
                 for (var i = 0; i < requests; i++)
                 {
-                    queue.Enqueue(Guid.CreateVersion7());
+                    await queue.EnqueueAsync([Guid.CreateVersion7()]);
                 }
-                return Task.CompletedTask;
             });
             await Measure($"{label} POST", requests, async () =>
             {

@@ -18,8 +18,6 @@ public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, IOptions<De
 
     private readonly GroupCommit _requests = new((ids, at) => CreateJobs(jobs, delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider), ids, at));
 
-    public void Enqueue(Guid messageId) => CreateJobs(jobs, _perJob, [messageId], null);
-
     public void Schedule(Guid messageId, DateTimeOffset at) => CreateJobs(jobs, _perJob, [messageId], RoundUpToSecond(at));
 
     public Task EnqueueAsync(IReadOnlyList<Guid> messageIds) => _requests.AddAsync(messageIds, null);

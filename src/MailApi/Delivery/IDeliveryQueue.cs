@@ -3,14 +3,11 @@ namespace MailApi.Delivery;
 /// <summary>Hands message ids to the delivery workers; the message itself stays in the store.</summary>
 public interface IDeliveryQueue
 {
-    /// <summary>Deliver as soon as a worker is free, in a job of its own (the sweep's re-queue).</summary>
-    void Enqueue(Guid messageId);
-
     /// <summary>Deliver at <paramref name="at"/> (a retry, or an early job's message), in a job of its own.</summary>
     void Schedule(Guid messageId, DateTimeOffset at);
 
     /// <summary>
-    /// A request's due messages: delivered as soon as a worker is free, in jobs of up to
+    /// A request's due messages (or those the orphan sweep queues again): delivered as soon as a worker is free, in jobs of up to
     /// <see cref="DeliveryOptions.MessagesPerJob"/> messages shared with the requests that come at the same moment, so
     /// that under load a job carries several requests and at light load none waits. Each message still has its own
     /// transaction, replies, status and retries. Ends when the jobs exist (a request's 202 waits for it).

@@ -60,12 +60,10 @@ public sealed class OrphanSweeper(
         var held = inFlight.Snapshot();
         var lostIfDueBefore = progress.LostIfDueBefore(now, delivery.SweepInterval, jobsRunning: held.Count > 0);
         var orphans = await store.FindOrphansAsync(now - delivery.InstanceTimeout, lostIfDueBefore, worker.Id, held, MaxPerSweep, cancellationToken);
-        foreach (var id in orphans)
-        {
-            queue.Enqueue(id);
-        }
         if (orphans.Count > 0)
         {
+            // In shared jobs, as requests are: after a crash the sweep may find a thousand.
+            await queue.EnqueueAsync(orphans);
             logger.LogWarning("Re-queued {Count} message(s) whose delivery job may have been lost: {MessageIds}",
                 orphans.Count, string.Join(", ", orphans.Take(10)) + (orphans.Count > 10 ? ", …" : ""));
         }

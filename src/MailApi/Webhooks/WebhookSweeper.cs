@@ -29,12 +29,12 @@ public sealed class WebhookSweeper(IWebhookStore store, IWebhookQueue queue, IOp
                 await Task.Delay(interval, clock, stoppingToken);
                 var now = clock.GetUtcNow();
                 var undispatched = await store.FindUndispatchedAsync(now - lookback, now - interval, MaxPerSweep, stoppingToken);
-                await queue.DispatchAsync(undispatched);
-                lookback = interval * 10;
                 if (undispatched.Count > 0)
                 {
+                    await queue.DispatchAsync(undispatched);
                     logger.LogWarning("Re-queued the webhook dispatch of {Count} message(s) whose dispatch job may have been lost", undispatched.Count);
                 }
+                lookback = interval * 10;
                 var due = await store.FindDueDeliveriesAsync(now - interval, MaxPerSweep, stoppingToken);
                 foreach (var id in due)
                 {

@@ -81,8 +81,6 @@ public sealed class SharedJobsTests
     {
         private int _handed;
 
-        public void Enqueue(Guid messageId) => inner.Enqueue(messageId);
-
         public void Schedule(Guid messageId, DateTimeOffset at) => inner.Schedule(messageId, at);
 
         public Task EnqueueAsync(IReadOnlyList<Guid> messageIds)

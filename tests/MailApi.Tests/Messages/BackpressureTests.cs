@@ -77,8 +77,6 @@ internal sealed class FailingFirstEnqueue(IDeliveryQueue inner) : IDeliveryQueue
 {
     private int _calls;
 
-    public void Enqueue(Guid messageId) => inner.Enqueue(messageId);
-
     public Task EnqueueAsync(IReadOnlyList<Guid> messageIds) =>
         Interlocked.Increment(ref _calls) == 1
             ? throw new InvalidOperationException("The job storage is unreachable (test).")

@@ -89,10 +89,6 @@ public sealed class MailboxesTests
 
     private sealed class NoQueue : IDeliveryQueue
     {
-        public void Enqueue(Guid messageId)
-        {
-        }
-
         public void Schedule(Guid messageId, DateTimeOffset at)
         {
         }
