@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Hangfire;
-using Hangfire.Common;
 using MailApi.Delivery;
 using MailApi.Tests.Infrastructure;
 using Microsoft.AspNetCore.TestHost;
@@ -44,7 +43,7 @@ public sealed class SharedJobsTests
         var first = client.PostAsJsonAsync("/v1/messages", Bodies.Valid("r0@domain.local"));
         await jobs.Entered.Task.WaitAsync(TimeSpan.FromMinutes(1));
         var more = Enumerable.Range(1, 3).Select(i => client.PostAsJsonAsync("/v1/messages", Bodies.Valid($"r{i}@domain.local"))).ToList();
-        await queue.WaitForAsync(4);
+        await queue.Handed.WaitForAsync(4);
 
         Assert.False(first.IsCompleted);
         Assert.All(more, r => Assert.False(r.IsCompleted));
@@ -63,43 +62,26 @@ public sealed class SharedJobsTests
         await service.WaitUntilIdleAsync(TimeSpan.FromMinutes(1));
 
         Assert.Collection(jobs.Created,
-            job => Assert.Equal([Guid.Parse(ids[0])], MessageIds(job)),
-            job => Assert.Equal(ids.Skip(1).Select(Guid.Parse).Order(), MessageIds(job).Order()));
+            job => Assert.Equal([Guid.Parse(ids[0])], HeldFirstJob.Ids(job)),
+            job => Assert.Equal(ids.Skip(1).Select(Guid.Parse).Order(), HeldFirstJob.Ids(job).Order()));
         Assert.Equal(2, factory.Services.GetRequiredService<JobStorage>().GetMonitoringApi().SucceededListCount());
         Assert.Equal(4, relay.Messages.Select(m => m.QueueId).Distinct().Count());
     }
 
-    private static Guid[] MessageIds(Job job) => job.Args[0] switch
-    {
-        Guid id => [id],
-        Guid[] ids => ids,
-        var other => throw new InvalidOperationException($"A delivery job with {other} for its messages."),
-    };
-
     /// <summary>Counts the requests handed to the queue: once counted, a request waits for its job in the queue's hands.</summary>
     private sealed class CountedQueue(IDeliveryQueue inner) : IDeliveryQueue
     {
-        private int _handed;
+        public HandedOver Handed { get; } = new();
 
         public void Schedule(Guid messageId, DateTimeOffset at) => inner.Schedule(messageId, at);
 
         public Task EnqueueAsync(IReadOnlyList<Guid> messageIds)
         {
             var created = inner.EnqueueAsync(messageIds);
-            Interlocked.Increment(ref _handed);
+            Handed.Add();
             return created;
         }
 
         public Task ScheduleAsync(IReadOnlyList<Guid> messageIds, DateTimeOffset at) => inner.ScheduleAsync(messageIds, at);
-
-        /// <summary>Waits for a state (this many requests handed over), not for a time; a minute is only the give-up.</summary>
-        public async Task WaitForAsync(int requests)
-        {
-            using var giveUp = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-            while (Volatile.Read(ref _handed) < requests)
-            {
-                await Task.Delay(10, giveUp.Token);
-            }
-        }
     }
 }

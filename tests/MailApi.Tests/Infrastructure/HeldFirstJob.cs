@@ -45,4 +45,30 @@ public sealed class HeldFirstJob(IBackgroundJobClient inner, Func<Job, bool> hol
     }
 
     public bool ChangeState(string jobId, IState state, string expectedState) => inner.ChangeState(jobId, state, expectedState);
+
+    /// <summary>The ids a job carries as its first argument: one (a job for one) or several (a shared job).</summary>
+    public static Guid[] Ids(Job job) => job.Args[0] switch
+    {
+        Guid id => [id],
+        Guid[] ids => ids,
+        var other => throw new InvalidOperationException($"A job with {other} for its ids."),
+    };
+}
+
+/// <summary>A count that a test waits to reach (calls a decorator has handed on), never a time.</summary>
+public sealed class HandedOver
+{
+    private int _count;
+
+    public void Add() => Interlocked.Increment(ref _count);
+
+    /// <summary>Waits until <paramref name="count"/> calls were handed on; a minute is only the give-up.</summary>
+    public async Task WaitForAsync(int count)
+    {
+        using var giveUp = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (Volatile.Read(ref _count) < count)
+        {
+            await Task.Delay(10, giveUp.Token);
+        }
+    }
 }

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Hangfire;
-using Hangfire.Common;
 using MailApi.Tests.Infrastructure;
 using MailApi.Webhooks;
 using Microsoft.AspNetCore.TestHost;
@@ -50,7 +49,7 @@ public sealed class SharedDispatchTests
         {
             ids.Add(await SendAsync(client, $"r{i}@domain.local"));
         }
-        await dispatches.WaitForAsync(4);
+        await dispatches.Asked.WaitForAsync(4);
 
         Assert.Empty(receiver.Requests());
         jobs.Release();
@@ -60,8 +59,8 @@ public sealed class SharedDispatchTests
         Assert.Equal(ids.Order(), receiver.Requests().Select(r => (string)r.Json["data"]!["id"]!).Order());
         Assert.All(receiver.Requests(), r => Assert.Equal("message.sent", (string)r.Json["type"]!));
         Assert.Collection(jobs.Created,
-            job => Assert.Equal([Guid.Parse(ids[0])], MessageIds(job)),
-            job => Assert.Equal(ids.Skip(1).Select(Guid.Parse).Order(), MessageIds(job).Order()));
+            job => Assert.Equal([Guid.Parse(ids[0])], HeldFirstJob.Ids(job)),
+            job => Assert.Equal(ids.Skip(1).Select(Guid.Parse).Order(), HeldFirstJob.Ids(job).Order()));
     }
 
     private static async Task<string> SendAsync(HttpClient client, string to)
@@ -73,37 +72,20 @@ public sealed class SharedDispatchTests
         return id;
     }
 
-    private static Guid[] MessageIds(Job job) => job.Args[0] switch
-    {
-        Guid id => [id],
-        Guid[] ids => ids,
-        var other => throw new InvalidOperationException($"A dispatch job with {other} for its messages."),
-    };
-
     /// <summary>Counts the dispatches asked for: once counted, a dispatch waits for its job in the queue's hands.</summary>
     private sealed class CountedDispatches(IWebhookQueue inner) : IWebhookQueue
     {
-        private int _asked;
+        public HandedOver Asked { get; } = new();
 
         public Task DispatchAsync(IReadOnlyList<Guid> messageIds)
         {
             var created = inner.DispatchAsync(messageIds);
-            Interlocked.Increment(ref _asked);
+            Asked.Add();
             return created;
         }
 
         public void Enqueue(Guid deliveryId) => inner.Enqueue(deliveryId);
 
         public void Schedule(Guid deliveryId, DateTimeOffset at) => inner.Schedule(deliveryId, at);
-
-        /// <summary>Waits for a state (this many dispatches asked for), not for a time; a minute is only the give-up.</summary>
-        public async Task WaitForAsync(int dispatches)
-        {
-            using var giveUp = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-            while (Volatile.Read(ref _asked) < dispatches)
-            {
-                await Task.Delay(10, giveUp.Token);
-            }
-        }
     }
 }
