@@ -14,11 +14,9 @@ namespace MailApi.Delivery;
 /// </remarks>
 public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, IOptions<DeliveryOptions> delivery, IOptions<StorageOptions> storage) : IDeliveryQueue
 {
-    private readonly int _perJob = delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider);
-
     private readonly GroupCommit _requests = new((ids, at) => CreateJobs(jobs, delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider), ids, at));
 
-    public void Schedule(Guid messageId, DateTimeOffset at) => CreateJobs(jobs, _perJob, [messageId], RoundUpToSecond(at));
+    public void Schedule(Guid messageId, DateTimeOffset at) => CreateJobs(jobs, 1, [messageId], RoundUpToSecond(at));
 
     public Task EnqueueAsync(IReadOnlyList<Guid> messageIds) => _requests.AddAsync(messageIds, null);
 
@@ -43,7 +41,7 @@ public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, IOptions<De
     }
 
     /// <remarks>Hangfire keeps schedules in whole seconds, truncated: rounding up keeps a job from running before its time.</remarks>
-    public static DateTime RoundUpToSecond(DateTimeOffset at)
+    private static DateTime RoundUpToSecond(DateTimeOffset at)
     {
         var utc = at.UtcDateTime;
         return utc.Ticks % TimeSpan.TicksPerSecond == 0 ? utc : new DateTime(utc.Ticks - utc.Ticks % TimeSpan.TicksPerSecond + TimeSpan.TicksPerSecond, DateTimeKind.Utc);

@@ -6,7 +6,7 @@ using MailApi.Webhooks.Events;
 
 namespace MailApi.Webhooks;
 
-/// <summary>Webhook work in Hangfire, beside the delivery jobs and as durable: each job carries an id only.</summary>
+/// <summary>Webhook work in Hangfire, beside the delivery jobs and as durable: each job carries ids only.</summary>
 public interface IWebhookQueue
 {
     /// <summary>
