@@ -33,7 +33,6 @@ public sealed class WebhookDeliveryJob(
         {
             return;
         }
-        var settings = options.CurrentValue;
         if (!endpoint.Enabled)
         {
             var failed = await store.TryUpdateDeliveryAsync(delivery with
@@ -49,13 +48,31 @@ public sealed class WebhookDeliveryJob(
             }
             return;
         }
-        var claimed = await store.TryUpdateDeliveryAsync(
-            delivery with { NextAttemptAt = now + settings.Timeout + TimeSpan.FromSeconds(30), UpdatedAt = now }, cancellationToken);
-        if (claimed is null)
+        var claimed = await store.TryUpdateDeliveryAsync(delivery with { NextAttemptAt = HeldUntil(now), UpdatedAt = now }, cancellationToken);
+        if (claimed is not null)
         {
-            return;
+            await TryAsync(claimed, endpoint, now, cancellationToken);
         }
+    }
 
+    /// <summary>
+    /// When a try that starts at <paramref name="now"/> lets go of its delivery: past the request's timeout, so no other run
+    /// takes the try meanwhile, and a try lost to a crash is due again then.
+    /// </summary>
+    public DateTimeOffset HeldUntil(DateTimeOffset now) => now + options.CurrentValue.Timeout + TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The first try of a delivery that <see cref="WebhookDispatcher"/> stored already held for it (<c>nextAttemptAt</c> =
+    /// <see cref="HeldUntil"/>) and whose endpoint it has in hand: neither is read again, and no claim is written.
+    /// </summary>
+    public Task FirstTryAsync(StoredDelivery held, StoredEndpoint endpoint, CancellationToken cancellationToken) =>
+        TryAsync(held, endpoint, clock.GetUtcNow(), cancellationToken);
+
+    /// <summary>One request for a delivery this run holds, its answer recorded, and the next try scheduled if there is one.</summary>
+    private async Task TryAsync(StoredDelivery claimed, StoredEndpoint endpoint, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var deliveryId = claimed.Id;
+        var settings = options.CurrentValue;
         var response = await http.PostAsync(endpoint, claimed, cancellationToken);
         var next = Apply(claimed, response, now, settings);
         var saved = await store.TryUpdateDeliveryAsync(next, CancellationToken.None);

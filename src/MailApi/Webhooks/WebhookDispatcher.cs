@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Hangfire;
 using MailApi.Messages;
@@ -16,54 +17,64 @@ public sealed class WebhookDispatcher(IWebhookStore webhooks, IMessageStore mess
     /// <summary>The Hangfire job: every event of the message to every enabled endpoint of its owner that subscribed to it.</summary>
     /// <remarks>Hangfire retries it (a storage outage): the store is the source of truth, so a rerun only fills gaps.</remarks>
     [AutomaticRetry(Attempts = 10)]
-    public async Task DispatchAsync(Guid messageId, CancellationToken cancellationToken)
+    public Task DispatchAsync(Guid messageId, CancellationToken cancellationToken) =>
+        DispatchOneAsync(messageId, owner => webhooks.ListEndpointsAsync(owner, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Several messages' events (dispatches asked for at the same moment, <see cref="HangfireWebhookQueue"/>), side by side:
+    /// one message's slow endpoint does not hold the others' first tries back, and each owner's endpoints are read once for
+    /// them all. One that fails fails the job, which Hangfire runs again; a rerun only fills gaps.
+    /// </summary>
+    [AutomaticRetry(Attempts = 10)]
+    public Task DispatchManyAsync(Guid[] messageIds, CancellationToken cancellationToken)
+    {
+        var endpoints = new ConcurrentDictionary<string, Task<IReadOnlyList<StoredEndpoint>>>();
+        return Task.WhenAll(messageIds.Distinct().Select(id =>
+            DispatchOneAsync(id, owner => endpoints.GetOrAdd(owner, o => webhooks.ListEndpointsAsync(o, cancellationToken)), cancellationToken)));
+    }
+
+    private async Task DispatchOneAsync(Guid messageId, Func<string, Task<IReadOnlyList<StoredEndpoint>>> endpointsOf, CancellationToken cancellationToken)
     {
         if (await messages.FindAsync(messageId, cancellationToken) is not { Events.Count: > 0 } message)
         {
             return;
         }
-        var all = await webhooks.ListEndpointsAsync(message.Owner, cancellationToken);
-        var endpoints = all.Where(e => e.Enabled).ToList();
+        var all = await endpointsOf(message.Owner);
+        var endpoints = all.Where(e => e.Enabled).ToDictionary(e => e.Id);
         var now = clock.GetUtcNow();
+        // The first try of each runs here rather than in a job of its own (on PostgreSQL a job costs about 20 statements),
+        // so each is stored already held for that try: it needs no claim, and no other run takes it meanwhile.
+        var heldUntil = deliveries.HeldUntil(now);
         var wanted = (
             from e in message.Events
-            from endpoint in endpoints
+            from endpoint in endpoints.Values
                 // An endpoint gets the events that happened after it was created, not a message's whole past.
             where endpoint.Events.Contains(e.Type) && e.Timestamp >= endpoint.CreatedAt
-            select NewDelivery(endpoint, e.Id, message.Id, e.Type, EventPayload.Body(message, e), now)).ToList();
+            select NewDelivery(endpoint, e.Id, message.Id, e.Type, EventPayload.Body(message, e), now, heldUntil)).ToList();
         var added = await webhooks.AddDeliveriesAsync(wanted, cancellationToken);
         if (all.Count > 0)
         {
             // After the deliveries exist: a crash before this line leaves the message to the sweep, which dispatches again.
             await webhooks.MarkDispatchedAsync(message.Id, message.Events.Count, cancellationToken);
         }
-        // The first try of each runs here rather than in a job of its own: on PostgreSQL a job costs about 20 statements,
-        // and each event was two jobs. A try that cannot run here is queued; one lost to a crash is pending past its time,
-        // which the webhook sweep queues again.
+        // A try that cannot run here is tried by its own job when its hold ends; one lost to a crash is pending past its
+        // time then, which the webhook sweep queues again.
         foreach (var delivery in added)
         {
             logger.LogDebug("Delivery {DeliveryId}: {Type} of message {MessageId} to endpoint {EndpointId}",
                 delivery.Id, delivery.Type, messageId, delivery.EndpointId);
             try
             {
-                await deliveries.RunAsync(delivery.Id, cancellationToken);
+                await deliveries.FirstTryAsync(delivery, endpoints[delivery.EndpointId], cancellationToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                logger.LogWarning("The first try of delivery {DeliveryId} failed to run here ({Error}); it is queued", delivery.Id, ex.Message);
-                queue.Enqueue(delivery.Id);
+                logger.LogWarning("The first try of delivery {DeliveryId} failed to run here ({Error}); its job tries it at {At}",
+                    delivery.Id, ex.Message, heldUntil);
+                queue.Schedule(delivery.Id, heldUntil);
             }
         }
     }
-
-    /// <summary>
-    /// Several messages' events (dispatches asked for at the same moment, <see cref="HangfireWebhookQueue"/>), side by side:
-    /// one message's slow endpoint does not hold the others' first tries back. One that fails fails the job, which Hangfire
-    /// runs again; a rerun only fills gaps.
-    /// </summary>
-    [AutomaticRetry(Attempts = 10)]
-    public Task DispatchManyAsync(Guid[] messageIds, CancellationToken cancellationToken) =>
-        Task.WhenAll(messageIds.Distinct().Select(id => DispatchAsync(id, cancellationToken)));
 
     /// <summary>A <c>webhook.test</c> event for one endpoint, sent whatever its filter says.</summary>
     public async Task<StoredDelivery> SendTestAsync(StoredEndpoint endpoint, CancellationToken cancellationToken)
@@ -71,7 +82,7 @@ public sealed class WebhookDispatcher(IWebhookStore webhooks, IMessageStore mess
         var now = clock.GetUtcNow();
         var body = JsonSerializer.Serialize(new EventBody(MessageEvents.Test, now, new { webhookId = endpoint.Id, description = endpoint.Description }),
             ApiJson.Options);
-        var delivery = NewDelivery(endpoint, Guid.CreateVersion7(now), null, MessageEvents.Test, body, now);
+        var delivery = NewDelivery(endpoint, Guid.CreateVersion7(now), null, MessageEvents.Test, body, now, now);
         var added = (await webhooks.AddDeliveriesAsync([delivery], cancellationToken)).Single();
         queue.Enqueue(added.Id);
         return added;
@@ -95,18 +106,19 @@ public sealed class WebhookDispatcher(IWebhookStore webhooks, IMessageStore mess
         }
     }
 
-    private static StoredDelivery NewDelivery(StoredEndpoint endpoint, Guid eventId, Guid? messageId, string type, string body, DateTimeOffset now) => new()
-    {
-        Id = Guid.CreateVersion7(now),
-        EndpointId = endpoint.Id,
-        Owner = endpoint.Owner,
-        EventId = eventId,
-        MessageId = messageId,
-        Type = type,
-        Body = body,
-        Status = WebhookDeliveryStatus.Pending,
-        NextAttemptAt = now,
-        CreatedAt = now,
-        UpdatedAt = now,
-    };
+    private static StoredDelivery NewDelivery(StoredEndpoint endpoint, Guid eventId, Guid? messageId, string type, string body, DateTimeOffset now,
+        DateTimeOffset nextAttemptAt) => new()
+        {
+            Id = Guid.CreateVersion7(now),
+            EndpointId = endpoint.Id,
+            Owner = endpoint.Owner,
+            EventId = eventId,
+            MessageId = messageId,
+            Type = type,
+            Body = body,
+            Status = WebhookDeliveryStatus.Pending,
+            NextAttemptAt = nextAttemptAt,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
 }

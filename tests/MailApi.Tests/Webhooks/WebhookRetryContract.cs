@@ -1,7 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using MailApi.Tests.Infrastructure;
+using MailApi.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
+using WireMock;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
 
 namespace MailApi.Tests.Webhooks;
 
@@ -166,5 +171,38 @@ public abstract partial class WebhookDeliveryContract
         Assert.Equal(tries.Length, Receiver.Requests().Count);
         Assert.Equal(200, tries[^1]);
         Assert.All(tries[..^1], code => Assert.Null(code));
+    }
+
+    [Fact]
+    public async Task A_duplicate_run_while_a_message_events_first_try_is_open_sends_nothing()
+    {
+        // The receiver holds its answer to the first request until the test lets it go; any later request is answered at once.
+        using var release = new ManualResetEventSlim();
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var received = 0;
+        Receiver.Server.Given(Request.Create().WithPath("/hook").UsingPost()).RespondWith(Response.Create().WithCallback(_ =>
+        {
+            if (Interlocked.Increment(ref received) == 1)
+            {
+                arrived.TrySetResult();
+                release.Wait(Patience);
+            }
+            return new ResponseMessage { StatusCode = 204 };
+        }));
+        var (endpoint, _) = await CreateEndpointAsync("message.sent");
+        await SendMessageAsync(Bodies.Valid());
+        await arrived.Task.WaitAsync(Patience);
+        var open = await WaitForDeliveryAsync(endpoint, d => (string?)d["status"] == "pending");
+
+        // The sweep or a second instance runs the delivery's job while the dispatcher's first try waits for its answer.
+        using (var scope = Factory.Services.CreateScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<WebhookDeliveryJob>().RunAsync(Guid.Parse((string)open["id"]!), CancellationToken.None);
+        }
+        release.Set();
+
+        var delivered = await WaitForDeliveryAsync(endpoint, d => (string?)d["status"] == "delivered");
+        Assert.Equal([204], StatusCodes(delivered));
+        Assert.Equal(1, Volatile.Read(ref received));
     }
 }
