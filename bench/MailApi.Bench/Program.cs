@@ -261,8 +261,16 @@ async Task PostgresAsync(SmtpSink sink)
         Log($"webhooks on PostgreSQL: warm-up, {options.LatencyMessages} one at a time, then {pgn} messages");
         await WarmAsync(load, "postgresWebhooks", sink);
         await load.DeliverAsync(Math.Min(200, pgn));
-        var figures = await WebhookBench.RunAsync(service, load, receiver, options.LatencyMessages, pgn);
+        // CPU and statements from the loaded run's first POST until its last webhook arrived.
+        var cpu = new CpuMeter(service.ProcessId);
+        var figures = await WebhookBench.RunAsync(service, load, receiver, options.LatencyMessages, pgn, async () =>
+        {
+            await stats.ResetAsync();
+            cpu.Reset();
+        });
         report["pgWebhooks"] = figures;
+        report["pgWebhooksCpu"] = cpu.Per(pgn);
+        report["pgWebhooksStatements"] = await stats.ReadAsync(pgn, TimeSpan.FromSeconds(1.5));
         Log($"webhooks on PostgreSQL: delivered {figures.Delivery.MessagesPerSecond:F0}/s, event to webhook p50 {figures.LoadedP50Ms:F0} ms, p99 {figures.LoadedP99Ms:F0} ms");
     }
 
@@ -549,6 +557,10 @@ namespace MailApi.Bench
                 ? $"service {f.ServiceMsPerMessage:F2} ms, PostgreSQL {f.PostgresMsPerMessage:F2} ms, the rest (bench, smtp-sink) {f.OtherMsPerMessage:F2} ms"
                 : "";
             sb.AppendLine($"| CPU time per message, single POSTs / batch POSTs (/proc: the service, every postgres process, the machine's rest) | | {Cpu(r.GetValueOrDefault("pgDeliveryCpu"))} / {Cpu(r.GetValueOrDefault("pgBatchCpu"))} | | |");
+            if (r.GetValueOrDefault("pgWebhooksCpu") is CpuFigures webhookCpu)
+            {
+                sb.AppendLine($"| CPU time per message, single POSTs with one webhook endpoint (until its last webhook arrived) | | {Cpu(webhookCpu)} | | |");
+            }
             sb.AppendLine($"| accept → sent during the end-to-end run | {(mem is null ? "" : $"p50 {mem.AcceptToSentP50Ms:N0} ms, p99 {mem.AcceptToSentP99Ms:N0} ms")} | p50 {single.AcceptToSentP50Ms:N0} ms, p99 {single.AcceptToSentP99Ms:N0} ms | | |");
             sb.AppendLine($"| service memory (RSS) over the end-to-end run | {(mem is null ? "" : $"before {Mb(mem.RssBeforeBytes)}, peak {Mb(mem.PeakRssBytes)}, after {Mb(mem.RssAfterBytes)}")} | before {Mb(single.RssBeforeBytes)}, peak {Mb(single.PeakRssBytes)}, after {Mb(single.RssAfterBytes)} | | |");
             if (r.GetValueOrDefault("pgPair") is DeliveryFigures pair)
@@ -575,6 +587,10 @@ namespace MailApi.Bench
             if (r.GetValueOrDefault("pgPairStatements") is StatementFigures pairStatements)
             {
                 Row($"end to end, two instances on one database, per message ({o.PostgresMessages:N0})", pairStatements, "");
+            }
+            if (r.GetValueOrDefault("pgWebhooksStatements") is StatementFigures webhookStatements)
+            {
+                Row($"end to end, single POSTs with one webhook endpoint (every event), per message ({o.PostgresMessages:N0}; until the last webhook)", webhookStatements, "");
             }
             Row("POST path alone (sendAt in an hour), per POST", (StatementFigures)r["pgIngestionScheduledStatements"]!, "");
             Row("wrk phase, per accepted POST (deliveries of earlier POSTs included)", (StatementFigures)r["pgIngestionStatements"]!, "");

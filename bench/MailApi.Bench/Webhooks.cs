@@ -83,7 +83,15 @@ internal static class WebhookBench
         ["Webhooks__AllowPrivateTargets"] = "true",
     };
 
-    public static async Task<WebhookFigures> RunAsync(ServiceProcess service, ServiceLoad load, WebhookReceiver receiver, int lightMessages, int messages)
+    /// <summary>The light-load latencies, then the loaded run, whose every <c>message.sent</c> webhook is waited for.</summary>
+    /// <param name="service">The service, with <see cref="Settings"/>.</param>
+    /// <param name="load">The load that POSTs to it.</param>
+    /// <param name="receiver">The receiver the endpoint is created for.</param>
+    /// <param name="lightMessages">Messages sent one at a time first.</param>
+    /// <param name="messages">Messages of the loaded run.</param>
+    /// <param name="beforeLoaded">Called just before the loaded run, e.g. to reset counters read once every webhook of it arrived.</param>
+    public static async Task<WebhookFigures> RunAsync(ServiceProcess service, ServiceLoad load, WebhookReceiver receiver, int lightMessages, int messages,
+        Func<Task>? beforeLoaded = null)
     {
         using var http = new HttpClient { BaseAddress = service.BaseAddress, DefaultRequestHeaders = { { "X-Api-Key", ServiceProcess.ApiKey } } };
         using (var created = await http.PostAsJsonAsync("/v1/webhooks", new { url = receiver.Url, description = "bench receiver, every event" }))
@@ -108,6 +116,10 @@ internal static class WebhookBench
 
         // Loaded: the delivery run of the other figures, with every message.sent webhook waited for after it.
         receiver.Reset();
+        if (beforeLoaded is not null)
+        {
+            await beforeLoaded();
+        }
         var delivery = await load.DeliverAsync(messages);
         var all = await WaitForAsync(receiver, _ => true, delivery.Sent, TimeSpan.FromMinutes(10));
         var loaded = all.Select(a => (a.Received - a.Timestamp).TotalMilliseconds).Order().ToList();
