@@ -201,6 +201,36 @@ public sealed class PostgreSqlWebhookStoreTests : WebhookStoreContract
     }
 
     [Fact]
+    public async Task Writes_of_deliveries_leave_the_pooled_connections_commit_setting_as_it_was()
+    {
+        if (Postgres.ServerConnectionString is null)
+        {
+            Assert.Skip(Postgres.HowToGet);
+        }
+        // One pooled connection, whose session commits with remote_write: the store's own setting for its writes of
+        // deliveries (synchronous_commit off) must end with their transaction, or every message written next on this
+        // connection would be committed without waiting for the disk either.
+        var connectionString = await Postgres.CreateDatabaseAsync() + ";Options=-c synchronous_commit=remote_write";
+        var options = Microsoft.Extensions.Options.Options.Create(new StorageOptions
+        {
+            Provider = StorageProvider.PostgreSql,
+            ConnectionString = connectionString,
+            MaxConnections = 2,
+        });
+        using var database = new PostgreSqlDatabase(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<PostgreSqlDatabase>.Instance);
+        var store = new PostgreSqlWebhookStore(database);
+        var endpoint = Endpoint();
+        await store.AddEndpointAsync(endpoint, CancellationToken.None);
+
+        var added = await store.AddDeliveriesAsync([Delivery(endpoint)], CancellationToken.None);
+        var done = await store.TryUpdateDeliveryAsync(added[0] with { Status = WebhookDeliveryStatus.Delivered, NextAttemptAt = null }, CancellationToken.None);
+
+        Assert.NotNull(done);
+        await using var command = database.DataSource.CreateCommand("select current_setting('synchronous_commit')");
+        Assert.Equal("remote_write", await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
     public async Task Messages_with_events_beyond_the_dispatched_mark_are_found_for_owners_with_endpoints()
     {
         var (messages, store) = await StoresAsync();
