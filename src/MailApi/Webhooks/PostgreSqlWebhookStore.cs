@@ -30,8 +30,8 @@ public sealed class PostgreSqlWebhookStore(PostgreSqlDatabase database) : IWebho
     /// (implicit) transaction only, never for the pooled connection. For deliveries and dispatch marks, the last of which a
     /// database crash may lose without breaking a promise: a lost one repeats a webhook (at least once; receivers tell
     /// repeats by <c>webhook-id</c>) or a dispatch (which only fills gaps). Hangfire's jobs are committed the same way;
-    /// endpoints and messages wait for the disk. The benchmark measured the waits for the disk of these writes at about half
-    /// the delivery rate with a webhook endpoint subscribed.
+    /// endpoints and messages wait for the disk. With a webhook endpoint subscribed, the benchmark measured waiting for the
+    /// disk on these writes at about a quarter of the CPU per message (service and PostgreSQL: 3.8 against 2.7 ms).
     /// </summary>
     private NpgsqlBatch WithoutWaitingForTheDisk()
     {
