@@ -63,10 +63,21 @@ public sealed class WebhookDeliveryJob(
 
     /// <summary>
     /// The first try of a delivery that <see cref="WebhookDispatcher"/> stored already held for it (<c>nextAttemptAt</c> =
-    /// <see cref="HeldUntil"/>) and whose endpoint it has in hand: neither is read again, and no claim is written.
+    /// <see cref="HeldUntil"/>) and whose endpoint it has in hand: neither is read again, and no claim is written, unless
+    /// the tries made before it (the message's other endpoints, each up to the timeout) left too little of the hold for
+    /// this one to end within it; then it is claimed afresh, as a job's try is.
     /// </summary>
-    public Task FirstTryAsync(StoredDelivery held, StoredEndpoint endpoint, CancellationToken cancellationToken) =>
-        TryAsync(held, endpoint, clock.GetUtcNow(), cancellationToken);
+    public async Task FirstTryAsync(StoredDelivery held, StoredEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var mine = held.NextAttemptAt >= now + options.CurrentValue.Timeout
+            ? held
+            : await store.TryUpdateDeliveryAsync(held with { NextAttemptAt = HeldUntil(now), UpdatedAt = now }, cancellationToken);
+        if (mine is not null)
+        {
+            await TryAsync(mine, endpoint, now, cancellationToken);
+        }
+    }
 
     /// <summary>One request for a delivery this run holds, its answer recorded, and the next try scheduled if there is one.</summary>
     private async Task TryAsync(StoredDelivery claimed, StoredEndpoint endpoint, DateTimeOffset now, CancellationToken cancellationToken)

@@ -173,11 +173,10 @@ public abstract partial class WebhookDeliveryContract
         Assert.All(tries[..^1], code => Assert.Null(code));
     }
 
-    [Fact]
-    public async Task A_duplicate_run_while_a_message_events_first_try_is_open_sends_nothing()
+    /// <summary>The receiver holds its answer to the first request until <c>Release</c> is set; later requests are answered at once.</summary>
+    private (Task Arrived, ManualResetEventSlim Release, Func<int> Requests) HoldFirstAnswer()
     {
-        // The receiver holds its answer to the first request until the test lets it go; any later request is answered at once.
-        using var release = new ManualResetEventSlim();
+        var release = new ManualResetEventSlim();
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var received = 0;
         Receiver.Server.Given(Request.Create().WithPath("/hook").UsingPost()).RespondWith(Response.Create().WithCallback(_ =>
@@ -189,9 +188,17 @@ public abstract partial class WebhookDeliveryContract
             }
             return new ResponseMessage { StatusCode = 204 };
         }));
+        return (arrived.Task, release, () => Volatile.Read(ref received));
+    }
+
+    [Fact]
+    public async Task A_duplicate_run_while_a_message_events_first_try_is_open_sends_nothing()
+    {
+        var (arrived, release, requests) = HoldFirstAnswer();
+        using var _ = release;
         var (endpoint, _) = await CreateEndpointAsync("message.sent");
         await SendMessageAsync(Bodies.Valid());
-        await arrived.Task.WaitAsync(Patience);
+        await arrived.WaitAsync(Patience);
         var open = await WaitForDeliveryAsync(endpoint, d => (string?)d["status"] == "pending");
 
         // The sweep or a second instance runs the delivery's job while the dispatcher's first try waits for its answer.
@@ -203,6 +210,44 @@ public abstract partial class WebhookDeliveryContract
 
         var delivered = await WaitForDeliveryAsync(endpoint, d => (string?)d["status"] == "delivered");
         Assert.Equal([204], StatusCodes(delivered));
-        Assert.Equal(1, Volatile.Read(ref received));
+        Assert.Equal(1, requests());
+    }
+
+    [Fact]
+    public async Task A_first_try_whose_hold_was_used_up_by_earlier_tries_claims_the_delivery_first()
+    {
+        var (arrived, release, requests) = HoldFirstAnswer();
+        using var _ = release;
+        var (endpointId, _) = await CreateEndpointAsync("message.sent");
+        using var scope = Factory.Services.CreateScope();
+        var store = scope.ServiceProvider.GetRequiredService<IWebhookStore>();
+        var endpoint = (await store.FindEndpointAsync(Guid.Parse(endpointId), CancellationToken.None))!;
+        // As the dispatcher stored it, but the tries of the message's other endpoints before it took the whole hold.
+        var now = DateTimeOffset.UtcNow;
+        var held = (await store.AddDeliveriesAsync([new StoredDelivery
+        {
+            Id = Guid.CreateVersion7(now),
+            EndpointId = endpoint.Id,
+            Owner = endpoint.Owner,
+            EventId = Guid.CreateVersion7(now),
+            Type = "message.sent",
+            Body = """{"type":"message.sent"}""",
+            Status = WebhookDeliveryStatus.Pending,
+            NextAttemptAt = now,
+            CreatedAt = now,
+            UpdatedAt = now,
+        }], CancellationToken.None)).Single();
+
+        var jobs = scope.ServiceProvider.GetRequiredService<WebhookDeliveryJob>();
+        var first = jobs.FirstTryAsync(held, endpoint, CancellationToken.None);
+        await arrived.WaitAsync(Patience);
+        // A duplicate run during that try finds the delivery claimed, not due.
+        await jobs.RunAsync(held.Id, CancellationToken.None);
+        release.Set();
+        await first;
+
+        var delivered = await WaitForDeliveryAsync(endpointId, d => (string?)d["status"] == "delivered");
+        Assert.Equal([204], StatusCodes(delivered));
+        Assert.Equal(1, requests());
     }
 }
