@@ -8,8 +8,9 @@ namespace MailApi.Webhooks;
 
 /// <summary>
 /// Endpoints and deliveries in the message database (schema version 3): each a jsonb document with the columns queries
-/// need beside it (and an index on the message id inside, version 4), updated by compare-and-set on <c>version</c>. A delivery stored here survives a crash of the service; a crash of the
-/// database may lose the last writes of deliveries, which are then repeated (<see cref="WithoutWaitingForTheDisk"/>).
+/// need beside it (and an index on the message id inside, version 4), updated by compare-and-set on <c>version</c>. A
+/// delivery stored here survives a crash of the service; a crash of the database may lose the last writes of deliveries,
+/// which are then repeated (<see cref="WithoutWaitingForTheDisk"/>).
 /// </summary>
 public sealed class PostgreSqlWebhookStore(PostgreSqlDatabase database) : IWebhookStore
 {

@@ -48,7 +48,7 @@ public sealed class WebhookDeliveryJob(
             }
             return;
         }
-        var claimed = await store.TryUpdateDeliveryAsync(delivery with { NextAttemptAt = HeldUntil(now), UpdatedAt = now }, cancellationToken);
+        var claimed = await ClaimAsync(delivery, now, cancellationToken);
         if (claimed is not null)
         {
             await TryAsync(claimed, endpoint, now, cancellationToken);
@@ -61,6 +61,10 @@ public sealed class WebhookDeliveryJob(
     /// </summary>
     public DateTimeOffset HeldUntil(DateTimeOffset now) => now + options.CurrentValue.Timeout + TimeSpan.FromSeconds(30);
 
+    /// <summary>Takes the try by compare-and-set, holding the delivery until <see cref="HeldUntil"/>; null if another run changed it first.</summary>
+    private Task<StoredDelivery?> ClaimAsync(StoredDelivery delivery, DateTimeOffset now, CancellationToken cancellationToken) =>
+        store.TryUpdateDeliveryAsync(delivery with { NextAttemptAt = HeldUntil(now), UpdatedAt = now }, cancellationToken);
+
     /// <summary>
     /// The first try of a delivery that <see cref="WebhookDispatcher"/> stored already held for it (<c>nextAttemptAt</c> =
     /// <see cref="HeldUntil"/>) and whose endpoint it has in hand: neither is read again, and no claim is written, unless
@@ -72,7 +76,7 @@ public sealed class WebhookDeliveryJob(
         var now = clock.GetUtcNow();
         var mine = held.NextAttemptAt >= now + options.CurrentValue.Timeout
             ? held
-            : await store.TryUpdateDeliveryAsync(held with { NextAttemptAt = HeldUntil(now), UpdatedAt = now }, cancellationToken);
+            : await ClaimAsync(held, now, cancellationToken);
         if (mine is not null)
         {
             await TryAsync(mine, endpoint, now, cancellationToken);

@@ -224,19 +224,7 @@ public abstract partial class WebhookDeliveryContract
         var endpoint = (await store.FindEndpointAsync(Guid.Parse(endpointId), CancellationToken.None))!;
         // As the dispatcher stored it, but the tries of the message's other endpoints before it took the whole hold.
         var now = DateTimeOffset.UtcNow;
-        var held = (await store.AddDeliveriesAsync([new StoredDelivery
-        {
-            Id = Guid.CreateVersion7(now),
-            EndpointId = endpoint.Id,
-            Owner = endpoint.Owner,
-            EventId = Guid.CreateVersion7(now),
-            Type = "message.sent",
-            Body = """{"type":"message.sent"}""",
-            Status = WebhookDeliveryStatus.Pending,
-            NextAttemptAt = now,
-            CreatedAt = now,
-            UpdatedAt = now,
-        }], CancellationToken.None)).Single();
+        var held = (await store.AddDeliveriesAsync([WebhookStoreContract.Delivery(endpoint, at: now)], CancellationToken.None)).Single();
 
         var jobs = scope.ServiceProvider.GetRequiredService<WebhookDeliveryJob>();
         var first = jobs.FirstTryAsync(held, endpoint, CancellationToken.None);

@@ -22,7 +22,7 @@ public abstract class WebhookStoreContract
         UpdatedAt = T0,
     };
 
-    protected static StoredDelivery Delivery(StoredEndpoint endpoint, Guid? eventId = null, DateTimeOffset? at = null) => new()
+    internal static StoredDelivery Delivery(StoredEndpoint endpoint, Guid? eventId = null, DateTimeOffset? at = null) => new()
     {
         Id = Guid.CreateVersion7(at ?? T0),
         EndpointId = endpoint.Id,
