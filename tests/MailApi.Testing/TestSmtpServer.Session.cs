@@ -107,6 +107,7 @@ public sealed partial class TestSmtpServer
 
     private void CheckRecipient(string address)
     {
+        _offered.Enqueue(address);
         Rule? applied = null;
         lock (_gate)
         {

@@ -20,6 +20,7 @@ public sealed partial class TestSmtpServer : IAsyncDisposable
     private readonly List<ReceivedMessage> _rejected = [];
     private readonly List<(Func<bool> Reached, TaskCompletionSource Done)> _waiters = [];
     private readonly ConcurrentQueue<string> _commands = new();
+    private readonly ConcurrentQueue<string> _offered = new();
     private readonly ConcurrentDictionary<TestSmtpPipe, byte> _connections = new();
     private readonly Dictionary<string, Rule> _recipientRules = new(StringComparer.OrdinalIgnoreCase);
     private readonly CancellationTokenSource _stopping = new();
@@ -53,6 +54,9 @@ public sealed partial class TestSmtpServer : IAsyncDisposable
     /// <summary>How many AUTH exchanges reached the authenticator (successful or not).</summary>
     public int AuthAttempts => Volatile.Read(ref _authAttempts);
 
+    /// <summary>Every address offered in a RCPT TO, accepted or not, in order (as the client spelled it).</summary>
+    public IReadOnlyList<string> RecipientsOffered => [.. _offered];
+
     /// <summary>The names of the commands the server executed (<c>EHLO</c>, <c>MAIL</c>, <c>RCPT</c>, …), in order.</summary>
     public IReadOnlyList<string> Commands => [.. _commands];
 
@@ -78,6 +82,10 @@ public sealed partial class TestSmtpServer : IAsyncDisposable
     /// <summary>Rejects RCPT TO:&lt;<paramref name="address"/>&gt; for good with 550 5.1.1, as Postfix words it.</summary>
     public void RejectRecipient(string address) =>
         ScriptRecipient(address, 550, $"5.1.1 <{address}>: Recipient address rejected: User unknown", Always);
+
+    /// <summary>Refuses RCPT TO:&lt;<paramref name="address"/>&gt; for good with <paramref name="code"/> and <paramref name="text"/>
+    /// (e.g. <c>550, "5.7.1 &lt;x&gt;: Relay access denied"</c>).</summary>
+    public void RejectRecipient(string address, int code, string text) => ScriptRecipient(address, code, text, Always);
 
     /// <summary>
     /// Defers RCPT TO:&lt;<paramref name="address"/>&gt; (by default 450 4.2.0, greylisting as Postfix words it)

@@ -2,6 +2,7 @@ using Hangfire;
 using MailApi.Delivery.Rules;
 using MailApi.Delivery.Smtp;
 using MailApi.Storage;
+using MailApi.Suppressions;
 using MailApi.Telemetry;
 using Microsoft.Extensions.Options;
 
@@ -19,6 +20,8 @@ public sealed class DeliveryJob(
     WorkerIdentity worker,
     InFlightMessages inFlight,
     QueueProgress progress,
+    SuppressionCheck suppressions,
+    SuppressionList suppressionList,
     MailApiMetrics metrics,
     IOptionsMonitor<DeliveryOptions> options,
     TimeProvider clock,
@@ -233,7 +236,15 @@ public sealed class DeliveryJob(
     private async Task SendAsync(StoredMessage sending, DateTimeOffset startedAt, CancellationToken cancellationToken)
     {
         var messageId = sending.Id;
-        var saved = sending;
+        // Recipients suppressed since the message was submitted are not offered now; with none left it is final at once.
+        var saved = await suppressions.ApplyBeforeSendingAsync(sending, cancellationToken);
+        if (saved.Status.IsFinal())
+        {
+            saved = await RecordAsync(saved with { Worker = null }, cancellationToken);
+            metrics.Finished(saved);
+            logger.LogInformation("Message {MessageId}: {Status}, every recipient left to offer is suppressed", messageId, saved.Status);
+            return;
+        }
         string? relay = null;
         do
         {
@@ -247,6 +258,7 @@ public sealed class DeliveryJob(
             var next = DeliveryRules.Apply(saved, attempts, options.CurrentValue, startedAt, clock.GetUtcNow());
             saved = await RecordAsync(next.Status == MessageStatus.Sending ? next : next with { Worker = null }, cancellationToken);
             metrics.Attempted(attempts, saved);
+            await suppressionList.RecordRejectionsAsync(saved, attempts[^1], cancellationToken);
             logger.LogInformation("Message {MessageId} attempt {Attempt}: {Status}, queue id {QueueId}",
                 messageId, saved.Attempts.Count, saved.Status, saved.QueueId);
             // Still sending: the relay took some recipients and said 452 to the rest, which go in another transaction

@@ -4,6 +4,7 @@ using MailApi.DevRelay;
 using MailApi.Housekeeping;
 using MailApi.Messages;
 using MailApi.Storage;
+using MailApi.Suppressions;
 using MailApi.Telemetry;
 using MailApi.Ui;
 using MailApi.Webhooks;
@@ -26,6 +27,7 @@ public static class HostingExtensions
         builder.AddMessages();
         builder.AddStorage();
         builder.AddWebhooks();
+        builder.AddSuppressions();
         builder.AddDelivery();
         builder.AddHousekeeping();
         builder.AddDevRelay();
@@ -48,6 +50,7 @@ public static class HostingExtensions
         app.MapOpenApiDocs();
         app.MapMessages();
         app.MapWebhooks();
+        app.MapSuppressions();
         app.MapHealth();
         app.MapTelemetry();
         app.MapDashboard();

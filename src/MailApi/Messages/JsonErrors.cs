@@ -29,6 +29,11 @@ public static class JsonErrors
             // System.Text.Json marks a duplicate key (AllowDuplicateProperties = false) by nothing but its message.
             message = $"{field} appears more than once; a key may appear only once in an object.";
         }
+        else if (e.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
+        {
+            // A body type marked JsonUnmappedMemberHandling.Disallow: a typo fails loudly instead of being dropped.
+            message = $"{field} is not a property of this body; check its spelling (names are camelCase).";
+        }
         else
         {
             message = $"{field} must be {Expected(root, segments, options) ?? "of another JSON type"}.";

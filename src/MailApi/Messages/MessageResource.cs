@@ -1,4 +1,6 @@
+using System.Text.Json.Serialization;
 using MailApi.Storage;
+using MailApi.Suppressions;
 
 namespace MailApi.Messages;
 
@@ -31,14 +33,25 @@ public sealed record MessageResource(
         m.Id, m.Status, m.CreatedAt, m.UpdatedAt, m.SendAt, m.SentAt,
         m.Content.From, m.Content.To, m.Content.Cc, m.Content.Bcc, m.Content.ReplyTo, m.Content.Subject,
         m.Content.Tags, m.Content.Metadata, m.MessageId, m.Upstream, m.QueueId, ReplyResource.Of(m.FinalReply),
-        m.Recipients.Select(r => new RecipientResource(r.Address, r.Status, ReplyResource.Of(r.Reply))).ToList(),
+        m.Recipients.Select(RecipientResource.Of).ToList(),
         m.Attempts.Select(a => new AttemptResource(a.Number, a.StartedAt, a.FinishedAt, a.Outcome, a.Error, a.Upstream, a.ConnectionId,
             a.ReusedConnection, a.FailedOver, a.Transcript.Select(e => new TranscriptEntryResource(e.Command, ReplyResource.Of(e.Reply))).ToList())).ToList(),
         m.NextAttemptAt, m.PossibleDuplicate);
 }
 
-/// <summary>One envelope recipient and the upstream's reply to its RCPT TO.</summary>
-public sealed record RecipientResource(string Address, RecipientStatus Status, ReplyResource? Reply);
+/// <summary>One envelope recipient and the upstream's reply to its RCPT TO; a suppressed one says why it was not offered.</summary>
+public sealed record RecipientResource(
+    string Address,
+    RecipientStatus Status,
+    ReplyResource? Reply,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] SuppressionMarkResource? Suppression = null)
+{
+    public static RecipientResource Of(RecipientState r) => new(r.Address, r.Status, ReplyResource.Of(r.Reply),
+        r.Suppression is { } s ? new SuppressionMarkResource(s.Reason, s.Since) : null);
+}
+
+/// <summary>Why a recipient was <c>suppressed</c>: the reason of its suppression-list entry, and since when it is listed.</summary>
+public sealed record SuppressionMarkResource(SuppressionReason Reason, DateTimeOffset Since);
 
 /// <summary>What the relay answered: the reply code, the enhanced status code or null, the text (lines joined with <c>"\n"</c>).</summary>
 public sealed record ReplyResource(int Code, string? EnhancedCode, string Text)

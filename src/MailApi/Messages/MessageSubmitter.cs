@@ -4,6 +4,7 @@ using System.Text.Json;
 using MailApi.Delivery;
 using MailApi.Delivery.Smtp;
 using MailApi.Storage;
+using MailApi.Suppressions;
 using MailApi.Telemetry;
 using Microsoft.Extensions.Options;
 
@@ -15,6 +16,7 @@ public sealed class MessageSubmitter(
     BacklogGauge gauge,
     MailApiMetrics metrics,
     IDeliveryQueue queue,
+    SuppressionCheck suppressions,
     IOptions<SmtpOptions> smtp,
     IOptions<LimitsOptions> limits,
     TimeProvider clock,
@@ -63,15 +65,16 @@ public sealed class MessageSubmitter(
     {
         var now = clock.GetUtcNow();
         var messages = new List<StoredMessage>(requests.Count);
-        var bytes = 0L;
         foreach (var request in requests)
         {
-            var message = ToMessage(request, owner, now);
-            bytes += message.ContentBytes;
-            messages.Add(message);
+            messages.Add(ToMessage(request, owner, now));
         }
+        // Recipients on the key's suppression list are never offered; a message left with none is failed already.
+        messages = await suppressions.ApplyAsync(messages, owner, cancellationToken);
+        var waiting = messages.Count(m => !m.Status.IsFinal());
+        var bytes = messages.Where(m => !m.Status.IsFinal()).Sum(m => m.ContentBytes);
         var backlog = await gauge.CurrentAsync(cancellationToken);
-        if (backlog.Messages + messages.Count > limits.Value.MaxPendingMessages)
+        if (backlog.Messages + waiting > limits.Value.MaxPendingMessages)
         {
             return new Result(Outcome.Overloaded, [], $"{backlog.Messages} messages wait to be sent; Limits:MaxPendingMessages allows {limits.Value.MaxPendingMessages}.");
         }
@@ -86,16 +89,20 @@ public sealed class MessageSubmitter(
         {
             return new Result(added.ExistingRequestHash == claim!.RequestHash ? Outcome.Replayed : Outcome.KeyReused, added.Messages);
         }
-        gauge.Stored(messages.Count, bytes);
+        gauge.Stored(waiting, bytes);
         metrics.Accepted(added.Messages.Count);
         MailApiTracing.Stored(added.Messages);
 
         foreach (var message in added.Messages)
         {
             Accepted(logger, message.Id, owner, message.Recipients.Count, message.Status, null);
+            if (message.Status.IsFinal())
+            {
+                metrics.Finished(message);
+            }
         }
         // The due ones in shared jobs (with other requests' of this moment); likewise those that share one sendAt.
-        foreach (var group in added.Messages.GroupBy(m => m.Status == MessageStatus.Scheduled ? m.SendAt : null))
+        foreach (var group in added.Messages.Where(m => !m.Status.IsFinal()).GroupBy(m => m.Status == MessageStatus.Scheduled ? m.SendAt : null))
         {
             var ids = group.Select(m => m.Id).ToList();
             await QueueAsync(ids[0], group.Key is { } at ? () => queue.ScheduleAsync(ids, at) : () => queue.EnqueueAsync(ids));

@@ -34,6 +34,8 @@ public enum RecipientStatus
     Deferred,
     /// <summary>A 5yz reply: never offered again.</summary>
     Rejected,
+    /// <summary>On the key's suppression list: never offered to the relay.</summary>
+    Suppressed,
 }
 
 /// <summary>The sets of statuses the service reasons about, each named once (the store, the job and the API share them).</summary>

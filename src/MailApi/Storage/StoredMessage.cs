@@ -83,8 +83,14 @@ public sealed record MessageContent
 
 public sealed record AttachmentContent(string Filename, string? ContentType, byte[] Content, string? ContentId);
 
-/// <summary>One envelope recipient (To, Cc and Bcc alike) and the upstream's last word on it.</summary>
-public sealed record RecipientState(string Address, RecipientStatus Status, StoredReply? Reply);
+/// <summary>
+/// One envelope recipient (To, Cc and Bcc alike) and the upstream's last word on it; when <see cref="RecipientStatus.Suppressed"/>,
+/// the suppression-list entry that kept it from the relay.
+/// </summary>
+public sealed record RecipientState(string Address, RecipientStatus Status, StoredReply? Reply, RecipientSuppression? Suppression = null);
+
+/// <summary>Why a recipient was never offered to the relay: its key's suppression list has it, for this reason, since then.</summary>
+public sealed record RecipientSuppression(Suppressions.SuppressionReason Reason, DateTimeOffset Since);
 
 /// <summary>An SMTP reply as stored: its code, its RFC 3463 enhanced code or null, its lines joined with <c>"\n"</c>.</summary>
 public sealed record StoredReply(int Code, string? EnhancedCode, string Text);

@@ -26,6 +26,7 @@ public sealed class MailApiMetrics
     private readonly Counter<long> _attempts;
     private readonly Counter<long> _replies;
     private readonly Counter<long> _webhookDeliveries;
+    private readonly Counter<long> _suppressed;
     private readonly Histogram<double> _deliveryDuration;
     private readonly Histogram<double> _acceptToFinal;
 
@@ -45,7 +46,12 @@ public sealed class MailApiMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FinalBuckets });
         _webhookDeliveries = meter.CreateCounter<long>("mailapi.webhook.deliveries", "{try}",
             "Webhook delivery tries, by outcome: delivered, retry (another try is scheduled), failed.");
+        _suppressed = meter.CreateCounter<long>("mailapi.recipients.suppressed", "{recipient}",
+            "Recipients never offered to the relay because their key's suppression list has them.");
     }
+
+    /// <summary><paramref name="recipients"/> recipients were marked suppressed (at submit, or before a retry).</summary>
+    public void Suppressed(int recipients) => _suppressed.Add(recipients);
 
     /// <summary>Messages were stored and are answered 202.</summary>
     public void Accepted(int messages) => _accepted.Add(messages);

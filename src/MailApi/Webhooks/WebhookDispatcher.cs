@@ -76,6 +76,26 @@ public sealed class WebhookDispatcher(IWebhookStore webhooks, IMessageStore mess
         }
     }
 
+    /// <summary>
+    /// An event that belongs to no message (<c>suppression.created</c>, <c>suppression.deleted</c>), to every enabled
+    /// endpoint of <paramref name="owner"/> that subscribed to its type: a delivery each, stored, then queued.
+    /// </summary>
+    public async Task PublishAsync(string owner, string type, object data, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var endpoints = (await webhooks.ListEndpointsAsync(owner, cancellationToken)).Where(e => e.Enabled && e.Events.Contains(type)).ToList();
+        if (endpoints.Count == 0)
+        {
+            return;
+        }
+        var body = JsonSerializer.Serialize(new EventBody(type, now, data), ApiJson.Options);
+        var eventId = Guid.CreateVersion7(now);
+        foreach (var delivery in await webhooks.AddDeliveriesAsync(endpoints.ConvertAll(e => NewDelivery(e, eventId, null, type, body, now, now)), cancellationToken))
+        {
+            queue.Enqueue(delivery.Id);
+        }
+    }
+
     /// <summary>A <c>webhook.test</c> event for one endpoint, sent whatever its filter says.</summary>
     public async Task<StoredDelivery> SendTestAsync(StoredEndpoint endpoint, CancellationToken cancellationToken)
     {

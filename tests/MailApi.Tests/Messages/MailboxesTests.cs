@@ -3,6 +3,7 @@ using MailApi.Delivery;
 using MailApi.Delivery.Smtp;
 using MailApi.Messages;
 using MailApi.Storage;
+using MailApi.Suppressions;
 using MailApi.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -73,7 +74,8 @@ public sealed class MailboxesTests
         var store = new InMemoryMessageStore();
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var metrics = new MailApiMetrics(services.GetRequiredService<IMeterFactory>());
-        var submitter = new MessageSubmitter(store, new BacklogGauge(store, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<BacklogGauge>.Instance), metrics, new NoQueue(), Options.Create(new SmtpOptions()),
+        var submitter = new MessageSubmitter(store, new BacklogGauge(store, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<BacklogGauge>.Instance), metrics, new NoQueue(),
+            new SuppressionCheck(new InMemorySuppressionStore(), metrics, TimeProvider.System), Options.Create(new SmtpOptions()),
             Options.Create(new LimitsOptions()), TimeProvider.System, NullLogger<MessageSubmitter>.Instance);
 
         var result = await submitter.SubmitAsync([request], "alpha", null, CancellationToken.None);

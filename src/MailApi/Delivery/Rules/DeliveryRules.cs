@@ -29,7 +29,7 @@ public static class DeliveryRules
 
         var recipients = message.Recipients.Select(r =>
         {
-            if (r.Status is RecipientStatus.Accepted or RecipientStatus.Rejected)
+            if (r.Status is RecipientStatus.Accepted or RecipientStatus.Rejected or RecipientStatus.Suppressed)
             {
                 return r;
             }

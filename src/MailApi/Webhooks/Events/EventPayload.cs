@@ -52,6 +52,6 @@ public static class EventPayload
     private static EventData Data(StoredMessage m, StoredEvent e) => new(
         m.Id, e.Status, e.Sequence, e.Attempt, m.Content.From, m.Content.To, m.Content.Subject, m.Content.Tags, m.Content.Metadata,
         e.Upstream, e.QueueId, ReplyResource.Of(e.Reply), e.Error,
-        e.Recipients.Select(r => new RecipientResource(r.Address, r.Status, ReplyResource.Of(r.Reply))).ToList(),
+        e.Recipients.Select(RecipientResource.Of).ToList(),
         e.NextAttemptAt, e.PossibleDuplicate);
 }

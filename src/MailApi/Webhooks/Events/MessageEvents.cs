@@ -19,7 +19,8 @@ public static class MessageEvents
     public const string Test = "webhook.test";
 
     /// <summary>Every event type an endpoint can subscribe to.</summary>
-    public static readonly IReadOnlyList<string> All = [Scheduled, Queued, Sent, PartiallySent, Deferred, Failed, Canceled, Test];
+    public static readonly IReadOnlyList<string> All =
+        [Scheduled, Queued, Sent, PartiallySent, Deferred, Failed, Canceled, Suppressions.SuppressionList.Created, Suppressions.SuppressionList.Deleted, Test];
 
     /// <summary><paramref name="message"/> with the event its new state stands for appended, or as it is when none.</summary>
     public static StoredMessage WithEvent(StoredMessage message)

@@ -1,0 +1,59 @@
+using System.Text.Json.Serialization;
+using FluentValidation;
+using MailApi.Messages;
+
+namespace MailApi.Suppressions;
+
+/// <summary>
+/// <c>PUT /v1/suppressions/{address}</c>: why (<c>manual</c> when absent; the other reasons let a list be imported) and
+/// until when (never when absent). A property it does not name is a 400.
+/// </summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record PutSuppressionRequest(string? Reason, DateTimeOffset? ExpiresAt);
+
+/// <summary>The query string of <c>GET /v1/suppressions</c>.</summary>
+public sealed record SuppressionsQuery(string? Reason, string? Address, int? Limit, string? Cursor)
+{
+    public const int MaxLimit = 100;
+    public const int DefaultLimit = 50;
+
+    /// <summary>The store's query; validated (<see cref="SuppressionsQueryValidator"/>) before the handler ran.</summary>
+    public SuppressionQuery ToStoreQuery(string owner) => new()
+    {
+        Owner = owner,
+        Reason = SuppressionReasons.Parse(Reason),
+        Address = Address is null ? null : NormalizeFilter(Address),
+        Before = Cursor is null ? null : ListQuery.ParseCursor(Cursor),
+        Limit = Limit ?? DefaultLimit,
+    };
+
+    /// <summary>An address in normal form, or <c>@domain</c> with the domain as its lower-case A-label; null when neither.</summary>
+    public static string? NormalizeFilter(string value) =>
+        value.StartsWith('@') ? SuppressionAddress.Normalize("x" + value) is { } address ? address[1..] : null : SuppressionAddress.Normalize(value);
+}
+
+public sealed class PutSuppressionValidator : AbstractValidator<PutSuppressionRequest>
+{
+    public PutSuppressionValidator(TimeProvider clock)
+    {
+        RuleFor(r => r.Reason).Must(r => r is null || SuppressionReasons.Parse(r) is not null)
+            .WithMessage($"'reason' must be one of {string.Join(", ", SuppressionReasons.All)}.");
+        RuleFor(r => r.ExpiresAt).Must(e => e is null || e > clock.GetUtcNow())
+            .WithMessage("'expiresAt' must be in the future; leave it out for an entry that never expires.");
+    }
+}
+
+public sealed class SuppressionsQueryValidator : AbstractValidator<SuppressionsQuery>
+{
+    public SuppressionsQueryValidator()
+    {
+        RuleFor(q => q.Reason).Must(r => r is null || SuppressionReasons.Parse(r) is not null)
+            .WithMessage($"'reason' must be one of {string.Join(", ", SuppressionReasons.All)}.");
+        RuleFor(q => q.Address).Must(a => a is null || SuppressionsQuery.NormalizeFilter(a) is not null)
+            .WithMessage("'address' must be an address (bob@example.com) or a domain (@example.com).");
+        RuleFor(q => q.Limit).InclusiveBetween(1, SuppressionsQuery.MaxLimit).When(q => q.Limit is not null)
+            .WithMessage($"'limit' must be between 1 and {SuppressionsQuery.MaxLimit}.");
+        RuleFor(q => q.Cursor).Must(c => c is null || ListQuery.ParseCursor(c) is not null)
+            .WithMessage("'cursor' is not a cursor this API returned.");
+    }
+}
