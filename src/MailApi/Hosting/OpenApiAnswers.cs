@@ -28,6 +28,8 @@ public sealed class OpenApiAnswers : IOperationFilter
         ["createdBefore"] = "Only messages created before this time (RFC 3339).",
         ["limit"] = "Page size, 1-100 (default 50).",
         ["cursor"] = "The nextCursor of the previous page.",
+        ["reason"] = "Only entries with this reason: hard_bounce, rejected, complaint or manual.",
+        ["address"] = "Only this address (any spelling), or every address of a domain given as @example.com.",
     };
 
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
@@ -124,6 +126,7 @@ public sealed class OpenApiAnswers : IOperationFilter
     {
         ("202", "SendMessage") => "/v1/messages/{id}: where the delivery status is read.",
         ("201", "CreateWebhook") => "/v1/webhooks/{id}: the new endpoint.",
+        ("201", "PutSuppression") => "/v1/suppressions/{address}: the entry, under the address's normal form.",
         ("202", "TestWebhook" or "RetryWebhookDelivery") => "/v1/webhooks/{id}/deliveries: the delivery log the delivery appears in.",
         _ => null,
     };
@@ -136,12 +139,21 @@ public sealed class OpenApiAnswers : IOperationFilter
     {
         (ParameterLocation.Path, "id") when webhooks => ("WebhookId", Uuid(parameter, "The webhook endpoint id from the 201 answer. Another key's endpoint answers 404, like a missing one.")),
         (ParameterLocation.Path, "id") => ("MessageId", Uuid(parameter, Parameters["id"])),
+        (ParameterLocation.Path, "address") => ("SuppressedAddress", Email(parameter)),
         (ParameterLocation.Path, "deliveryId") => ("DeliveryId", Uuid(parameter, "A delivery id from the endpoint's delivery log (its webhook-id header).")),
         (ParameterLocation.Header, MessagesApi.IdempotencyHeader) => ("IdempotencyKey", parameter),
         (ParameterLocation.Query, "limit") => ("Limit", Bounded(parameter)),
         (ParameterLocation.Query, "cursor") => ("Cursor", parameter),
         _ => null,
     };
+
+    private static OpenApiParameter Email(OpenApiParameter parameter)
+    {
+        parameter.Description = "A bare address, URL-encoded; any spelling finds its entry (case, and an internationalised domain either way). "
+            + "Anything else is a 400 naming 'address'.";
+        parameter.Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "email" };
+        return parameter;
+    }
 
     private static OpenApiParameter Uuid(OpenApiParameter parameter, string description)
     {

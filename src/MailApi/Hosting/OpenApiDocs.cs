@@ -55,6 +55,7 @@ public static class OpenApiDocs
             c.OperationFilter<OpenApiAnswers>();
             c.OperationFilter<OpenApiExamples>();
             c.OperationFilter<OpenApiWebhookExamples>();
+            c.OperationFilter<OpenApiSuppressionExamples>();
             c.DocumentFilter<TagDescriptions>();
             var xml = Path.Combine(AppContext.BaseDirectory, "MailApi.xml");
             if (File.Exists(xml))

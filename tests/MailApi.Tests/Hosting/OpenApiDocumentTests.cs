@@ -77,13 +77,14 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     {
         foreach (var (path, method, _) in Operations().Where(o => o.Path.Contains('{')))
         {
-            Assert.All(Parameters(path, method).Where(p => (string?)p["in"] == "path"), p => Assert.Equal("uuid", (string?)p["schema"]!["format"]));
+            Assert.All(Parameters(path, method).Where(p => (string?)p["in"] == "path"),
+                p => Assert.Equal((string?)p["name"] == "address" ? "email" : "uuid", (string?)p["schema"]!["format"]));
         }
         var limit = Parameters("/v1/messages", "get").Single(p => (string?)p["name"] == "limit")["schema"]!;
         Assert.Equal((1, 100, 50), ((int)limit["minimum"]!, (int)limit["maximum"]!, (int)limit["default"]!));
         Assert.Equal("#/components/schemas/MessageStatus", (string?)Parameters("/v1/messages", "get")[0]["schema"]!["$ref"]);
         Assert.Equal("#/components/schemas/WebhookDeliveryStatus", (string?)Parameters("/v1/webhooks/{id}/deliveries", "get").Single(p => (string?)p["name"] == "status")["schema"]!["$ref"]);
-        Assert.Equal(["Cursor", "DeliveryId", "IdempotencyKey", "Limit", "MessageId", "WebhookId"], _doc["components"]!["parameters"]!.AsObject().Select(p => p.Key).Order());
+        Assert.Equal(["Cursor", "DeliveryId", "IdempotencyKey", "Limit", "MessageId", "SuppressedAddress", "WebhookId"], _doc["components"]!["parameters"]!.AsObject().Select(p => p.Key).Order());
     }
 
     [Fact]
