@@ -62,7 +62,7 @@ public sealed class HangfireWebhookQueue(IBackgroundJobClient jobs) : IWebhookQu
 
 /// <summary>
 /// The events outbox: a message written with a new event gets a dispatch job. The event itself is already stored with
-/// the message; a dispatch lost to a crash right here is the one gap (README, "Events and webhooks").
+/// the message; a dispatch lost to a crash right here is the one gap (docs/webhooks.md, "How deliveries run").
 /// </summary>
 public sealed class HangfireEventOutbox(IWebhookQueue queue, WebhookOwners owners, ILogger<HangfireEventOutbox> logger) : IEventOutbox
 {
