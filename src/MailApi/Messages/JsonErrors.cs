@@ -31,7 +31,7 @@ public static class JsonErrors
         }
         else if (e.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
         {
-            // A body type marked JsonUnmappedMemberHandling.Disallow: a typo fails loudly instead of being dropped.
+            // ApiJson disallows properties a body does not have: a typo fails loudly instead of being dropped.
             message = $"{field} is not a property of this body; check its spelling (names are camelCase).";
         }
         else

@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using FluentValidation;
 using MailApi.Messages;
 
@@ -6,9 +5,8 @@ namespace MailApi.Suppressions;
 
 /// <summary>
 /// <c>PUT /v1/suppressions/{address}</c>: why (<c>manual</c> when absent; the other reasons let a list be imported) and
-/// until when (never when absent). A property it does not name is a 400.
+/// until when (never when absent).
 /// </summary>
-[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record PutSuppressionRequest(string? Reason, DateTimeOffset? ExpiresAt);
 
 /// <summary>The query string of <c>GET /v1/suppressions</c>.</summary>
