@@ -27,6 +27,9 @@ public sealed class ApiKey
     /// <summary>Whether the key opens the Hangfire dashboard outside Development (when <c>Dashboard:Enabled</c>).</summary>
     public bool Dashboard { get; set; }
 
+    /// <summary>Whether the key may post bounce reports (<c>POST /v1/bounces</c>) and read the report log, which holds every key's reports.</summary>
+    public bool Bounces { get; set; }
+
     /// <summary>Requests this key may make per minute, instead of <c>RateLimit:PerKeyPerMinute</c> (0: no limit).</summary>
     public int? RateLimitPerMinute { get; set; }
 

@@ -27,6 +27,7 @@ public sealed class CaptureRelay : IHostedService, IAsyncDisposable
 
     private readonly DevRelayOptions _options;
     private readonly ILogger<CaptureRelay> _logger;
+    private readonly DevBounces? _bounces;
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private CancellationTokenSource? _stopping;
     private Task? _running;
@@ -34,8 +35,9 @@ public sealed class CaptureRelay : IHostedService, IAsyncDisposable
     private long _captured;
 
     /// <summary>Creates the relay; nothing listens before <see cref="StartAsync"/>.</summary>
-    public CaptureRelay(IOptions<DevRelayOptions> options, ILogger<CaptureRelay> logger)
+    public CaptureRelay(IOptions<DevRelayOptions> options, ILogger<CaptureRelay> logger, DevBounces? bounces = null)
     {
+        _bounces = bounces;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
         _options = options.Value;
@@ -194,6 +196,7 @@ public sealed class CaptureRelay : IHostedService, IAsyncDisposable
             }
 
             Interlocked.Increment(ref _captured);
+            _bounces?.Report(raw, queueId, transaction.From?.AsAddress() ?? "", [.. transaction.To.Select(t => t.AsAddress())]);
             _logger.LogInformation(
                 "Captured message {QueueId} from <{From}> for {RecipientCount} recipient(s): {File} ({Bytes} bytes)",
                 queueId, transaction.From?.AsAddress() ?? "", transaction.To.Count, path, raw.Length);

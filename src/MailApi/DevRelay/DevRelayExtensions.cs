@@ -28,6 +28,7 @@ public static class DevRelayExtensions
 
         if (section.GetValue<bool>(nameof(DevRelayOptions.Enabled)))
         {
+            builder.Services.AddSingleton<DevBounces>();
             builder.Services.AddSingleton<CaptureRelay>();
             builder.Services.AddHostedService(services => services.GetRequiredService<CaptureRelay>());
             // The relay is the upstream: deliveries go to it in plain text, without AUTH.

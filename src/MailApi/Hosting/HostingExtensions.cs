@@ -1,4 +1,5 @@
 using MailApi.Auth;
+using MailApi.Bounces;
 using MailApi.Delivery;
 using MailApi.DevRelay;
 using MailApi.Housekeeping;
@@ -28,6 +29,7 @@ public static class HostingExtensions
         builder.AddStorage();
         builder.AddWebhooks();
         builder.AddSuppressions();
+        builder.AddBounces();
         builder.AddDelivery();
         builder.AddHousekeeping();
         builder.AddDevRelay();
@@ -51,6 +53,7 @@ public static class HostingExtensions
         app.MapMessages();
         app.MapWebhooks();
         app.MapSuppressions();
+        app.MapBounces();
         app.MapHealth();
         app.MapTelemetry();
         app.MapDashboard();
@@ -78,7 +81,7 @@ public static class HostingExtensions
         {
             if (options.ApiKeys.Count == 0)
             {
-                options.ApiKeys.Add(new ApiKey { Name = "dev", Key = "mailapi-dev-key", AllowedSenders = ["*"] });
+                options.ApiKeys.Add(new ApiKey { Name = "dev", Key = "mailapi-dev-key", AllowedSenders = ["*"], Bounces = true });
             }
         });
     }

@@ -56,6 +56,7 @@ public static class OpenApiDocs
             c.OperationFilter<OpenApiExamples>();
             c.OperationFilter<OpenApiWebhookExamples>();
             c.OperationFilter<OpenApiSuppressionExamples>();
+            c.OperationFilter<OpenApiBounceExamples>();
             c.DocumentFilter<TagDescriptions>();
             var xml = Path.Combine(AppContext.BaseDirectory, "MailApi.xml");
             if (File.Exists(xml))

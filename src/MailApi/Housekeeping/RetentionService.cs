@@ -18,9 +18,12 @@ public sealed class RetentionOptions
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(10);
 }
 
-/// <summary>Purges finished messages on the <see cref="RetentionOptions"/> schedule: content first, summary later.</summary>
-public sealed class RetentionService(
-    IMessageStore store, IOptionsMonitor<RetentionOptions> options, TimeProvider clock, ILogger<RetentionService> logger) : BackgroundService
+/// <summary>
+/// Purges finished messages on the <see cref="RetentionOptions"/> schedule (content first, summary later), and bounce
+/// reports older than <c>Bounces:Retention</c>.
+/// </summary>
+public sealed class RetentionService(IMessageStore store, Bounces.IBounceStore reports, IOptionsMonitor<RetentionOptions> options,
+    IOptionsMonitor<Bounces.BounceOptions> bounces, TimeProvider clock, ILogger<RetentionService> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Periodic.RunAsync(async cancellationToken =>
@@ -31,6 +34,10 @@ public sealed class RetentionService(
             if (changed > 0)
             {
                 logger.LogInformation("Retention purged {Count} finished message(s)", changed);
+            }
+            if (await reports.PurgeAsync(now - bounces.CurrentValue.Retention, cancellationToken) is > 0 and var purged)
+            {
+                logger.LogInformation("Retention purged {Count} bounce report(s)", purged);
             }
         }, () => options.CurrentValue.Interval, "Retention purge", clock, logger, stoppingToken);
 }

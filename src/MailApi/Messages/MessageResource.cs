@@ -44,11 +44,21 @@ public sealed record RecipientResource(
     string Address,
     RecipientStatus Status,
     ReplyResource? Reply,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] SuppressionMarkResource? Suppression = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] SuppressionMarkResource? Suppression = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] BounceResource? Bounce = null)
 {
     public static RecipientResource Of(RecipientState r) => new(r.Address, r.Status, ReplyResource.Of(r.Reply),
-        r.Suppression is { } s ? new SuppressionMarkResource(s.Reason, s.Since) : null);
+        r.Suppression is { } s ? new SuppressionMarkResource(s.Reason, s.Since) : null,
+        r.Bounce is { } b ? new BounceResource(b.Action, b.Status, b.Diagnostic, b.RemoteMta, b.ReportingMta, b.Class, b.ReportId, b.At) : null);
 }
+
+/// <summary>
+/// What a bounce report said of a recipient after the relay accepted it: <c>failed</c> (the recipient is <c>bounced</c>)
+/// or <c>delayed</c>; the enhanced status, the remote server's diagnostic, who reported it, the class (<c>hard</c>, <c>soft</c>,
+/// <c>policy</c>, <c>unknown</c>), the report's id.
+/// </summary>
+public sealed record BounceResource(string Action, string? Status, string? Diagnostic, string? RemoteMta, string? ReportingMta,
+    string Class, Guid ReportId, DateTimeOffset At);
 
 /// <summary>Why a recipient was <c>suppressed</c>: the reason of its suppression-list entry, and since when it is listed.</summary>
 public sealed record SuppressionMarkResource(SuppressionReason Reason, DateTimeOffset Since);

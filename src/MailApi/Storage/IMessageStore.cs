@@ -31,6 +31,12 @@ public interface IMessageStore
     /// </summary>
     Task<IReadOnlyList<StoredMessage>> TakeQueuedAsync(IReadOnlyList<Guid> ids, string worker, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The messages, of any key, whose relay gave this queue id and that were sent at or after <paramref name="sentAfter"/>
+    /// (a bounce report names the queue id; the caller checks the recipient and the key).
+    /// </summary>
+    Task<IReadOnlyList<StoredMessage>> FindByQueueIdAsync(string queueId, DateTimeOffset sentAfter, CancellationToken cancellationToken);
+
     /// <summary>One page of one owner's messages, newest first.</summary>
     Task<MessagePage> ListAsync(MessageQuery query, CancellationToken cancellationToken);
 

@@ -52,6 +52,9 @@ public sealed class InMemoryMessageStore : IMessageStore
     public Task<StoredMessage?> FindAsync(Guid id, CancellationToken cancellationToken) =>
         Task.FromResult(_messages.GetValueOrDefault(id));
 
+    public Task<IReadOnlyList<StoredMessage>> FindByQueueIdAsync(string queueId, DateTimeOffset sentAfter, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<StoredMessage>>(_messages.Values.Where(m => m.QueueId == queueId && m.SentAt >= sentAfter).ToList());
+
     public Task<StoredMessage?> TryUpdateAsync(StoredMessage updated, CancellationToken cancellationToken)
     {
         lock (_gate)

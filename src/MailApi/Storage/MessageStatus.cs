@@ -21,6 +21,8 @@ public enum MessageStatus
     Failed,
     /// <summary>Canceled by the caller before it was sent.</summary>
     Canceled,
+    /// <summary>The relay took it, then every recipient it took bounced (and none is left accepted).</summary>
+    Bounced,
 }
 
 /// <summary>What the upstream said about one recipient.</summary>
@@ -36,6 +38,8 @@ public enum RecipientStatus
     Rejected,
     /// <summary>On the key's suppression list: never offered to the relay.</summary>
     Suppressed,
+    /// <summary>Accepted by the relay, then refused further on: a bounce report said so.</summary>
+    Bounced,
 }
 
 /// <summary>The sets of statuses the service reasons about, each named once (the store, the job and the API share them).</summary>
@@ -47,15 +51,15 @@ public static class MessageStatuses
     /// <summary>Not final: what back-pressure counts and the orphan sweep looks at.</summary>
     public static readonly IReadOnlyList<MessageStatus> Pending = [.. Waiting, MessageStatus.Sending];
 
-    /// <summary>The statuses a message never leaves.</summary>
+    /// <summary>The statuses no delivery takes a message out of (a bounce report may still turn sent into partially_sent or bounced).</summary>
     public static readonly IReadOnlyList<MessageStatus> Final =
-        [MessageStatus.Sent, MessageStatus.PartiallySent, MessageStatus.Failed, MessageStatus.Canceled];
+        [MessageStatus.Sent, MessageStatus.PartiallySent, MessageStatus.Failed, MessageStatus.Canceled, MessageStatus.Bounced];
 
     private static readonly string[] Names = Enum.GetValues<MessageStatus>().Select(s => JsonNamingPolicy.SnakeCaseLower.ConvertName(s.ToString())).ToArray();
 
     /// <summary>True for the statuses a message never leaves.</summary>
     public static bool IsFinal(this MessageStatus status) =>
-        status is MessageStatus.Sent or MessageStatus.PartiallySent or MessageStatus.Failed or MessageStatus.Canceled;
+        status is MessageStatus.Sent or MessageStatus.PartiallySent or MessageStatus.Failed or MessageStatus.Canceled or MessageStatus.Bounced;
 
     /// <summary>True for the statuses a delivery job may take a message from (and a caller may cancel it in).</summary>
     public static bool IsWaiting(this MessageStatus status) =>

@@ -95,6 +95,20 @@ public sealed class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessa
         return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
     }
 
+    public async Task<IReadOnlyList<StoredMessage>> FindByQueueIdAsync(string queueId, DateTimeOffset sentAfter, CancellationToken cancellationToken)
+    {
+        await using var command = Db.CreateCommand("select doc, version from mailapi_messages where queue_id = $1 and updated_at >= $2");
+        command.Parameters.Add(new() { Value = queueId });
+        command.Parameters.Add(new() { Value = sentAfter });
+        var found = new List<StoredMessage>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found.Add(Read(reader));
+        }
+        return found.Where(m => m.SentAt >= sentAfter).ToList();
+    }
+
     public async Task<StoredMessage?> TryUpdateAsync(StoredMessage updated, CancellationToken cancellationToken)
     {
         var next = updated with { Version = updated.Version + 1 };

@@ -85,9 +85,17 @@ public sealed record AttachmentContent(string Filename, string? ContentType, byt
 
 /// <summary>
 /// One envelope recipient (To, Cc and Bcc alike) and the upstream's last word on it; when <see cref="RecipientStatus.Suppressed"/>,
-/// the suppression-list entry that kept it from the relay.
+/// the suppression-list entry that kept it from the relay; when a bounce report named it, the report's word on it.
 /// </summary>
-public sealed record RecipientState(string Address, RecipientStatus Status, StoredReply? Reply, RecipientSuppression? Suppression = null);
+public sealed record RecipientState(string Address, RecipientStatus Status, StoredReply? Reply, RecipientSuppression? Suppression = null,
+    RecipientBounce? Bounce = null);
+
+/// <summary>
+/// What a bounce report said of a recipient the relay had accepted: <see cref="Action"/> <c>failed</c> (the recipient is
+/// then <c>bounced</c>) or <c>delayed</c> (still accepted), the enhanced status, the diagnostic, the MTAs, the class.
+/// </summary>
+public sealed record RecipientBounce(string Action, string? Status, string? Diagnostic, string? RemoteMta, string? ReportingMta,
+    string Class, Guid ReportId, DateTimeOffset At);
 
 /// <summary>Why a recipient was never offered to the relay: its key's suppression list has it, for this reason, since then.</summary>
 public sealed record RecipientSuppression(Suppressions.SuppressionReason Reason, DateTimeOffset Since);

@@ -29,7 +29,7 @@ public sealed class SuppressionList(ISuppressionStore store, WebhookDispatcher w
                 continue;
             }
             var now = clock.GetUtcNow();
-            var entry = new StoredSuppression
+            await AddAsync(new StoredSuppression
             {
                 Owner = saved.Owner,
                 Address = SuppressionAddress.Of(recipient.Address),
@@ -37,20 +37,28 @@ public sealed class SuppressionList(ISuppressionStore store, WebhookDispatcher w
                 Reason = SuppressionReason.Rejected,
                 CreatedAt = now,
                 Source = new SuppressionSource(saved.Id, reply.EnhancedCode, $"smtp; {reply.Code} {reply.EnhancedCode} {reply.Text}"),
-            };
-            try
+            }, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// An entry made by what happened to a message (a refusal in the dialogue, a hard bounce, a complaint): stored unless a
+    /// live entry has the address already (which is kept), then its event. Failures are logged, never thrown.
+    /// </summary>
+    public async Task AddAsync(StoredSuppression entry, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await store.AddIfAbsentAsync(entry, entry.CreatedAt, cancellationToken))
             {
-                if (await store.AddIfAbsentAsync(entry, now, cancellationToken))
-                {
-                    logger.LogInformation("{Address} is suppressed for key {KeyName}: the relay answered {Code} {EnhancedCode} to its RCPT TO (message {MessageId})",
-                        entry.Address, entry.Owner, reply.Code, reply.EnhancedCode, saved.Id);
-                    await PublishAsync(Created, entry, cancellationToken);
-                }
+                logger.LogInformation("{Address} is suppressed for key {KeyName}: {Reason} ({Status}, message {MessageId})",
+                    entry.Address, entry.Owner, entry.Reason.Name(), entry.Source?.Status, entry.Source?.MessageId);
+                await PublishAsync(Created, entry, cancellationToken);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogWarning("Putting {Address} on the suppression list of key {KeyName} failed ({Error})", entry.Address, entry.Owner, ex.Message);
-            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning("Putting {Address} on the suppression list of key {KeyName} failed ({Error})", entry.Address, entry.Owner, ex.Message);
         }
     }
 

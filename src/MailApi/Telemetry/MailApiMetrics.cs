@@ -27,6 +27,8 @@ public sealed class MailApiMetrics
     private readonly Counter<long> _replies;
     private readonly Counter<long> _webhookDeliveries;
     private readonly Counter<long> _suppressed;
+    private readonly Counter<long> _bounceReports;
+    private readonly Counter<long> _bounces;
     private readonly Histogram<double> _deliveryDuration;
     private readonly Histogram<double> _acceptToFinal;
 
@@ -48,7 +50,17 @@ public sealed class MailApiMetrics
             "Webhook delivery tries, by outcome: delivered, retry (another try is scheduled), failed.");
         _suppressed = meter.CreateCounter<long>("mailapi.recipients.suppressed", "{recipient}",
             "Recipients never offered to the relay because their key's suppression list has them.");
+        _bounceReports = meter.CreateCounter<long>("mailapi.bounce.reports", "{report}",
+            "Bounce reports taken in, by way (imap, http, dev) and result (matched, unmatched, duplicate).");
+        _bounces = meter.CreateCounter<long>("mailapi.bounces", "{recipient}", "Recipients that bounced after the relay took them, by class.");
     }
+
+    /// <summary>A bounce report was taken in by <paramref name="via"/> (imap, http, dev): <c>matched</c>, <c>unmatched</c> or <c>duplicate</c>.</summary>
+    public void BounceReport(string via, string result) =>
+        _bounceReports.Add(1, new KeyValuePair<string, object?>("via", via), new KeyValuePair<string, object?>("result", result));
+
+    /// <summary>A recipient bounced, of class <paramref name="bounceClass"/> (hard, soft, policy, unknown).</summary>
+    public void Bounced(string bounceClass) => _bounces.Add(1, new KeyValuePair<string, object?>("class", bounceClass));
 
     /// <summary><paramref name="recipients"/> recipients were marked suppressed (at submit, or before a retry).</summary>
     public void Suppressed(int recipients) => _suppressed.Add(recipients);

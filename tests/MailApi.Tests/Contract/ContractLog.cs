@@ -41,10 +41,12 @@ public sealed class ContractLog(OpenApiContract contract)
         var status = (int)response.StatusCode;
         Seen.AddOrUpdate((operation, status.ToString(System.Globalization.CultureInfo.InvariantCulture)), 1, (_, n) => n + 1);
         var text = await response.Content.ReadAsStringAsync();
+        var mediaType = text.Length == 0 ? null : response.Content.Headers.ContentType?.MediaType;
         JsonNode? body = null;
         try
         {
-            body = text.Length == 0 ? null : JsonNode.Parse(text);
+            // A body of another media type (a mail as message/rfc822) is checked as the string it is.
+            body = text.Length == 0 ? null : mediaType?.EndsWith("json", StringComparison.Ordinal) == false ? JsonValue.Create(text) : JsonNode.Parse(text);
         }
         catch (JsonException e)
         {
@@ -52,7 +54,6 @@ public sealed class ContractLog(OpenApiContract contract)
             return;
         }
         var headers = response.Headers.Concat(response.Content.Headers).Select(h => h.Key).ToList();
-        var mediaType = text.Length == 0 ? null : response.Content.Headers.ContentType?.MediaType;
         foreach (var problem in contract.Check(operation, status, mediaType, headers, body))
         {
             Problems.Enqueue($"{request.Method} {request.RequestUri.PathAndQuery}: {problem}");

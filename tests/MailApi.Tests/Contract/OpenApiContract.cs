@@ -29,8 +29,9 @@ public sealed class OpenApiContract
         _operations = [.. (from path in document["paths"]!.AsObject()
                            from method in path.Value!.AsObject()
                            let template = "^" + Regex.Replace(Regex.Escape(path.Key), @"\\\{[^/]+?}", "[^/]+") + "$"
+                           let body = method.Value!["requestBody"]?["content"]?.AsObject().FirstOrDefault()
                            select new Operation(method.Key.ToUpperInvariant(), path.Key, new Regex(template), (string)method.Value!["operationId"]!,
-                               method.Value!["responses"]!.AsObject(), method.Value["requestBody"]?["content"]?["application/json"]?["example"]))
+                               method.Value!["responses"]!.AsObject(), body?.Key, body?.Value?["example"]))
                           // A literal segment wins over a parameter (/v1/messages/batch before /v1/messages/{id}).
                           .OrderBy(o => o.Template.Count(c => c == '{'))];
     }
@@ -150,8 +151,11 @@ public sealed class OpenApiContract
         let path = Regex.Replace(operation.Template, @"\{([^/]+?)}", m => pathValues(operation.Template, m.Groups[1].Value))
         select (operation.Id, new HttpRequestMessage(new HttpMethod(operation.Method), path)
         {
-            Content = operation.BodyExample is null ? null : new StringContent(operation.BodyExample.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
+            // A JSON body as JSON; another media type's example (a mail for message/rfc822) is its text.
+            Content = operation.BodyExample is null ? null : new StringContent(
+                operation.BodyMediaType != "application/json" && operation.BodyExample is JsonValue text ? (string)text! : operation.BodyExample.ToJsonString(),
+                System.Text.Encoding.UTF8, operation.BodyMediaType!),
         });
 
-    private sealed record Operation(string Method, string Template, Regex Pattern, string Id, JsonObject Responses, JsonNode? BodyExample);
+    private sealed record Operation(string Method, string Template, Regex Pattern, string Id, JsonObject Responses, string? BodyMediaType, JsonNode? BodyExample);
 }

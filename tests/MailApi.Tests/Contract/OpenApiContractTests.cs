@@ -19,7 +19,7 @@ public sealed class OpenApiContractTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private static readonly string[] EveryMessageStatus = ["scheduled", "queued", "sending", "deferred", "sent", "partially_sent", "failed", "canceled"];
+    private static readonly string[] EveryMessageStatus = ["scheduled", "queued", "sending", "deferred", "sent", "partially_sent", "failed", "canceled", "bounced"];
 
     private static readonly string[] SubmitOperations = ["SendMessage", "SendBatch"];
 
@@ -36,6 +36,8 @@ public sealed class OpenApiContractTests
         {
             ["Webhooks:AllowHttp"] = "true",
             ["Webhooks:AllowPrivateTargets"] = "true",
+            ["Auth:ApiKeys:0:Bounces"] = "true",
+            ["Bounces:MaxReportBytes"] = "100000",
             // Small enough to reach with one request: a 413, and the backlog's 503.
             ["Limits:MaxRequestBytes"] = "300000",
             ["Limits:MaxPendingBytes"] = "250000",
@@ -166,6 +168,31 @@ public sealed class OpenApiContractTests
         Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync("/v1/suppressions/gone@domain.local")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await api.DeleteAsync("/v1/suppressions/not-an-address")).StatusCode);
 
+        // Bounce reports and their log (a key without Bounces: true is refused each).
+        var rfc822 = (string text) => new StringContent(text, Encoding.UTF8, "message/rfc822");
+        var bounced = await SendAsync(api, Bodies.Valid("gone@domain.local"));
+        await WaitAsync(api, bounced, "sent");
+        var dsn = MailApi.Hosting.OpenApiBounceExamples.Dsn.Replace("0193f1e2-7c1a-7b3e-9a55-6c1f1e0d2a11", (string)bounced["id"]!).ReplaceLineEndings("\r\n");
+        var posted = await api.PostAsync("/v1/bounces", rfc822(dsn));
+        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        var report = (string)(await posted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        await WaitAsync(api, bounced, "bounced");
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.PostAsync("/v1/bounces", rfc822("not a mail"))).StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await api.PostAsync("/v1/bounces", rfc822("Subject: x\r\n\r\n" + new string('x', 110_000)))).StatusCode);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await api.PostAsync("/v1/bounces", new StringContent(dsn, Encoding.UTF8, "text/plain"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/v1/bounces?matched=true&limit=10")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.GetAsync("/v1/bounces?limit=0")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync($"/v1/bounces/{report}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync($"/v1/bounces/{report}/raw")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/v1/bounces/{missing}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/v1/bounces/{missing}/raw")).StatusCode);
+        var other = log.Client(factory, MailApiFactory.BetaKey);
+        Assert.Equal(HttpStatusCode.Forbidden, (await other.PostAsync("/v1/bounces", rfc822(dsn))).StatusCode);
+        foreach (var path in new[] { "/v1/bounces", $"/v1/bounces/{report}", $"/v1/bounces/{report}/raw" })
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await other.GetAsync(path)).StatusCode);
+        }
+
         // Last, as it fills the backlog: more bytes waiting than Limits:MaxPendingBytes is the submit's other 503.
         var big = await SendAsync(api, With(With(Bodies.Valid(), "text", new string('y', 200_000)), "sendAt", DateTimeOffset.UtcNow.AddHours(1).ToString("O")));
         var bigAgain = With(With(Bodies.Valid(), "text", new string('z', 200_000)), "sendAt", DateTimeOffset.UtcNow.AddHours(1).ToString("O"));
@@ -192,6 +219,7 @@ public sealed class OpenApiContractTests
             ["Storage:ConnectionString"] = database.ConnectionString,
             ["Webhooks:AllowHttp"] = "true",
             ["Webhooks:AllowPrivateTargets"] = "true",
+            ["Auth:ApiKeys:0:Bounces"] = "true",
         });
         await EveryOperationAnswersAsync(factory, HttpStatusCode.ServiceUnavailable, _ => database.StopAsync());
     }

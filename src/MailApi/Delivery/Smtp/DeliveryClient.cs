@@ -14,6 +14,23 @@ internal sealed class DeliveryClient(IProtocolLogger logger) : SmtpClient(logger
     /// <summary>Signs each message once it is final (DKIM), or null to send it unsigned.</summary>
     public DkimSigning? Dkim { get; set; }
 
+    /// <summary>The delivery status notifications to ask for (MailKit sends them only to a relay that offers DSN), or null for none.</summary>
+    public DsnRequest? Dsn
+    {
+        get;
+        set
+        {
+            field = value;
+            DeliveryStatusNotificationType = value is null ? DeliveryStatusNotificationType.Unspecified : DeliveryStatusNotificationType.HeadersOnly;
+        }
+    }
+
+    protected override string? GetEnvelopeId(MimeMessage message) => Dsn?.EnvelopeId;
+
+    // MailKit adds ORCPT=rfc822;<address> beside NOTIFY.
+    protected override DeliveryStatusNotification? GetDeliveryStatusNotifications(MimeMessage message, MailboxAddress mailbox) =>
+        Dsn is null ? null : DeliveryStatusNotification.Failure | DeliveryStatusNotification.Delay;
+
     // MailKit chooses the transfer encodings here (8BITMIME or 7bit) and writes the message with these very options
     // afterwards; it skips this preparation for a message that is signed already, so the signature is made here, last.
     protected override void Prepare(FormatOptions options, MimeMessage message, EncodingConstraint constraint, int maxLineLength)

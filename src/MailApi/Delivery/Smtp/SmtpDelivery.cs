@@ -28,7 +28,7 @@ namespace MailApi.Delivery.Smtp;
 /// the end of data is the message's own answer and ends the attempt whatever relays are left; so does an end of data
 /// without a reply, since that relay may have the message.
 /// </remarks>
-public sealed class SmtpDelivery(RelayRouter relays, DkimSigning dkim, TimeProvider clock, ILogger<SmtpDelivery> logger)
+public sealed class SmtpDelivery(RelayRouter relays, DkimSigning dkim, Bounces.BounceEnvelope bounces, TimeProvider clock, ILogger<SmtpDelivery> logger)
 {
     /// <param name="message">The message.</param>
     /// <param name="recipients">The recipients still to be sent to.</param>
@@ -104,6 +104,7 @@ public sealed class SmtpDelivery(RelayRouter relays, DkimSigning dkim, TimeProvi
         recorder.Clear();
         connection.Reusable = false;
         client.Dkim = dkim.Enabled ? dkim : null;
+        client.Dsn = bounces.For(message.Id);
 
         string? error = null;
         var undeliverable = false;
@@ -143,7 +144,8 @@ public sealed class SmtpDelivery(RelayRouter relays, DkimSigning dkim, TimeProvi
             {
                 connection.Transactions++;
                 var envelope = recipients.Select(a => new MailboxAddress("", a)).ToList();
-                await client.SendAsync(format, mime, sender, envelope, cancellationToken);
+                var mailFrom = client.Dsn?.ReturnPath is { } returnPath ? new MailboxAddress("", returnPath) : sender;
+                await client.SendAsync(format, mime, mailFrom, envelope, cancellationToken);
             }
             connection.Reusable = true;
             if (!pool.CanTakeAnother(connection))

@@ -42,6 +42,9 @@ public sealed class EventRecordingStore(IMessageStore inner, IEventOutbox outbox
 
     public Task<StoredMessage?> FindAsync(Guid id, CancellationToken cancellationToken) => inner.FindAsync(id, cancellationToken);
 
+    public Task<IReadOnlyList<StoredMessage>> FindByQueueIdAsync(string queueId, DateTimeOffset sentAfter, CancellationToken cancellationToken) =>
+        inner.FindByQueueIdAsync(queueId, sentAfter, cancellationToken);
+
     public Task<MessagePage> ListAsync(MessageQuery query, CancellationToken cancellationToken) => inner.ListAsync(query, cancellationToken);
 
     public Task<Backlog> BacklogAsync(CancellationToken cancellationToken) => inner.BacklogAsync(cancellationToken);

@@ -1,0 +1,176 @@
+using System.Security.Cryptography;
+using MailApi.Storage;
+using MailApi.Suppressions;
+using MailApi.Telemetry;
+using Microsoft.Extensions.Options;
+using MimeKit;
+
+namespace MailApi.Bounces;
+
+/// <summary>
+/// The one path every report takes, whichever way it came (HTTP, IMAP, the capture relay): read it
+/// (<see cref="BounceReports"/>), skip it if it was taken before, match it to a message (<see cref="BounceMatcher"/>),
+/// apply it to that message's accepted recipients, feed the suppression list, and log it. Safe to run twice on the same
+/// mail: a report already logged changes nothing, and one whose effect was applied but not logged (a crash between the
+/// two) finds its recipients no longer accepted and changes nothing again.
+/// </summary>
+public sealed class BounceIntake(
+    IBounceStore reports,
+    IMessageStore messages,
+    BounceMatcher matcher,
+    SuppressionList suppressions,
+    MailApiMetrics metrics,
+    TimeProvider clock,
+    ILogger<BounceIntake> logger)
+{
+    /// <summary>
+    /// Takes in one mail. <paramref name="deliveredTo"/> is the envelope recipient the mail was delivered to, when the way it
+    /// came says so (Postfix's <c>pipe</c> passes it); else the mail's own headers are read.
+    /// </summary>
+    public async Task<(StoredReport Report, bool Duplicate)> TakeAsync(byte[] raw, string via, string? deliveredTo, CancellationToken cancellationToken)
+    {
+        var identity = Identity(raw);
+        if (await reports.FindByIdentityAsync(identity, cancellationToken) is { } known)
+        {
+            metrics.BounceReport(via, "duplicate");
+            return (known, true);
+        }
+        var parsed = BounceReports.Parse(new MemoryStream(raw, writable: false), cancellationToken);
+        var now = clock.GetUtcNow();
+        var id = Guid.CreateVersion7(now);
+        var match = parsed.Kind == ReportKind.Other && !parsed.FailedRecipientsOnly
+            ? new BounceMatch(null, null, parsed.Reason ?? "not a delivery status notification or a complaint")
+            : await matcher.MatchAsync(parsed, deliveredTo, now, cancellationToken);
+        var report = new StoredReport
+        {
+            Id = id,
+            Identity = identity,
+            ReceivedAt = now,
+            Via = via,
+            Kind = parsed.Kind.ToString().ToLowerInvariant(),
+            From = parsed.From,
+            Subject = parsed.Subject,
+            ReportingMta = parsed.ReportingMta,
+            MatchedBy = match.Message is null ? null : match.MatchedBy,
+            MessageId = match.Message?.Id,
+            Owner = match.Message?.Owner,
+            Recipients = parsed.Recipients.Select(r => new ReportedRecipient(r.Address, r.Action, r.Status, r.Diagnostic, Name(r.Class))).ToList(),
+            Reason = match.Message is null ? match.Reason : null,
+        };
+        if (match.Message is { } message)
+        {
+            report = report with { Reason = await ApplyAsync(message.Id, parsed, id, now, cancellationToken) };
+        }
+        var (stored, added) = await reports.AddAsync(report, raw, cancellationToken);
+        metrics.BounceReport(via, !added ? "duplicate" : stored.MatchedBy is null ? "unmatched" : "matched");
+        logger.LogInformation("Bounce report {ReportId} ({Kind}, via {Via}): {Outcome}", stored.Id, stored.Kind, via,
+            stored.MatchedBy is { } by ? $"message {stored.MessageId} by {by}" : $"unmatched: {stored.Reason}");
+        return (stored, !added);
+    }
+
+    /// <summary>
+    /// The report's word on each recipient that is <c>accepted</c> on the message: <c>failed</c> makes it <c>bounced</c>,
+    /// <c>delayed</c> and a complaint are recorded on it; a hard bounce and a complaint put the address on the key's
+    /// suppression list. Compare-and-set until it holds. Returns a note when it changed nothing, else null.
+    /// </summary>
+    private async Task<string?> ApplyAsync(Guid messageId, ParsedReport parsed, Guid reportId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        while (await messages.FindAsync(messageId, cancellationToken) is { } message)
+        {
+            var applied = new List<(RecipientState Recipient, ReportRecipient Said)>();
+            var recipients = message.Recipients.Select(r =>
+            {
+                if (r.Status != RecipientStatus.Accepted || r.Bounce?.ReportId == reportId || Said(parsed, r.Address) is not { } said)
+                {
+                    return r;
+                }
+                var bounce = new RecipientBounce(said.Action, said.Status, said.Diagnostic, said.RemoteMta, parsed.ReportingMta, Name(said.Class), reportId, now);
+                var changed = said.Action == "failed" ? r with { Status = RecipientStatus.Bounced, Bounce = bounce } : r with { Bounce = bounce };
+                applied.Add((changed, said));
+                return changed;
+            }).ToList();
+            if (applied.Count == 0)
+            {
+                return "no recipient the report names is accepted on the message (already bounced, or never sent to it)";
+            }
+            var updated = message with { Recipients = recipients, Status = StatusAfter(message.Status, recipients), UpdatedAt = now };
+            if (await messages.TryUpdateAsync(updated, cancellationToken) is null)
+            {
+                continue;
+            }
+            foreach (var (recipient, said) in applied)
+            {
+                await FeedSuppressionsAsync(message, recipient, said, parsed.Kind, now, cancellationToken);
+            }
+            return null;
+        }
+        return "the message is no longer stored";
+    }
+
+    private async Task FeedSuppressionsAsync(StoredMessage message, RecipientState recipient, ReportRecipient said, ReportKind kind,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (recipient.Status == RecipientStatus.Bounced)
+        {
+            metrics.Bounced(Name(said.Class));
+        }
+        var reason = kind == ReportKind.Complaint ? SuppressionReason.Complaint
+            : recipient.Status == RecipientStatus.Bounced && said.Class == BounceClass.Hard ? SuppressionReason.HardBounce
+            : (SuppressionReason?)null;
+        if (reason is { } why)
+        {
+            await suppressions.AddAsync(new StoredSuppression
+            {
+                Owner = message.Owner,
+                Address = SuppressionAddress.Of(recipient.Address),
+                Id = Guid.CreateVersion7(now),
+                Reason = why,
+                CreatedAt = now,
+                Source = new SuppressionSource(message.Id, said.Status, said.Diagnostic),
+            }, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// A final message whose every recipient is rejected, suppressed or bounced, one at least bounced, is <c>bounced</c>;
+    /// one with some still accepted and some bounced is <c>partially_sent</c>. A message still being delivered keeps its status.
+    /// </summary>
+    private static MessageStatus StatusAfter(MessageStatus status, List<RecipientState> recipients)
+    {
+        if (!status.IsFinal() || status == MessageStatus.Canceled || !recipients.Any(r => r.Status == RecipientStatus.Bounced))
+        {
+            return status;
+        }
+        return recipients.Any(r => r.Status == RecipientStatus.Accepted) ? MessageStatus.PartiallySent
+            : recipients.All(r => r.Status is RecipientStatus.Rejected or RecipientStatus.Suppressed or RecipientStatus.Bounced) ? MessageStatus.Bounced
+            : status;
+    }
+
+    /// <summary>What the report says of <paramref name="address"/>: by the ORCPT it names, else its final recipient, in one normal form.</summary>
+    private static ReportRecipient? Said(ParsedReport parsed, string address)
+    {
+        var wanted = SuppressionAddress.Of(address);
+        return parsed.Recipients.FirstOrDefault(r => r.Action is "failed" or "delayed" or "complaint"
+            && (SuppressionAddress.Normalize(r.Address) == wanted || SuppressionAddress.Normalize(r.FinalRecipient) == wanted));
+    }
+
+    private static string Name(BounceClass bounceClass) => bounceClass.ToString().ToLowerInvariant();
+
+    /// <summary>A report's identity: its own Message-ID, which every copy of it carries; else a digest of its bytes.</summary>
+    private static string Identity(byte[] raw)
+    {
+        try
+        {
+            var headers = HeaderList.Load(new MemoryStream(raw, writable: false));
+            if (headers[HeaderId.MessageId] is { Length: > 0 } messageId)
+            {
+                return "message-id:" + messageId.Trim();
+            }
+        }
+        catch (FormatException)
+        {
+            // Not even a header block: the bytes are the identity.
+        }
+        return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(raw));
+    }
+}
