@@ -89,6 +89,7 @@ export class ListView {
       caption: 'messages-caption',
       empty: 'list-empty',
       noun: ['message', 'messages'],
+      older: 'older messages',
       labels,
       noMatch: 'No message matches these filters.',
       none: 'No messages yet. Messages sent with this key (POST /v1/messages) appear here.',

@@ -96,12 +96,12 @@ export class ListPages {
   }
 
   /**
-   * Says what the table shows in its caption ("3 messages, newest first, filtered by recipient"; labels name the
-   * filters), and when it is empty why: noMatch when filters are set, else none.
+   * Says what the table shows in its caption ("3 messages, newest first, filtered by recipient"; older says a page
+   * after the newest, labels name the filters), and when it is empty why: noMatch when filters are set, else none.
    */
-  describe(count, { caption, empty, noun: [one, many], labels, noMatch, none }) {
+  describe(count, { caption, empty, noun: [one, many], older, labels, noMatch, none }) {
     const filtered = this.active.length ? `, filtered by ${this.active.map(name => labels[name] ?? name).join(', ')}` : '';
-    byId(caption).textContent = `${count} ${count === 1 ? one : many}, ${this.cursor ? `older ${many}` : 'newest first'}${filtered}`;
+    byId(caption).textContent = `${count} ${count === 1 ? one : many}, ${this.cursor ? older : 'newest first'}${filtered}`;
     byId(empty).hidden = count > 0;
     byId(empty).textContent = this.active.length ? noMatch : none;
   }

@@ -79,6 +79,7 @@ export class SuppressionsView {
       caption: 'suppressions-caption',
       empty: 'suppressions-empty',
       noun: ['suppressed address', 'suppressed addresses'],
+      older: 'older entries',
       labels: { address: 'address or domain' },
       noMatch: 'No suppressed address matches these filters.',
       none: 'No suppressed addresses. An address a relay refuses as unknown (5.1.x at RCPT TO) is listed here, and so '
