@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using MailApi.Tests.Infrastructure;
 using Microsoft.Playwright;
+using static MailApi.Tests.Ui.ActivityPageService;
 using static Microsoft.Playwright.Assertions;
 
 namespace MailApi.Tests.Ui;
@@ -20,7 +21,6 @@ public sealed class ActivityPageBrowserTests
 {
     private const string RelayUser = "mailer";
     private const string RelayPassword = "relay-secret-9f2c";
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     [Theory]
     [InlineData("InMemory")]
@@ -36,12 +36,7 @@ public sealed class ActivityPageBrowserTests
             ["Webhooks:AllowHttp"] = "true",
             ["Webhooks:AllowPrivateTargets"] = "true",
         };
-        if (storage == "PostgreSql")
-        {
-            settings["Storage:Provider"] = "PostgreSql";
-            settings["Storage:ConnectionString"] = await Postgres.CreateDatabaseAsync();
-        }
-        await using var service = await Service.StartAsync(settings, new() { User = RelayUser, Password = RelayPassword });
+        await using var service = await ActivityPageService.StartAsync(settings, new() { User = RelayUser, Password = RelayPassword }, storage);
         var (chromium, address) = (service.Chromium, service.Address);
         service.Relay.RejectRecipient("nobody@domain.local");
         using var api = ApiClient(address, MailApiFactory.AlphaKey);
@@ -174,7 +169,7 @@ public sealed class ActivityPageBrowserTests
     [Fact]
     public async Task A_wrong_key_is_told_clearly_and_kept_nowhere()
     {
-        await using var service = await Service.StartAsync();
+        await using var service = await ActivityPageService.StartAsync();
         var (chromium, address) = (service.Chromium, service.Address);
         var page = await chromium.NewPageAsync();
         await Chromium.RunAsync(page, "activity-page-wrong-key", async () =>
@@ -207,7 +202,7 @@ public sealed class ActivityPageBrowserTests
     [Fact]
     public async Task Another_keys_message_never_appears()
     {
-        await using var service = await Service.StartAsync();
+        await using var service = await ActivityPageService.StartAsync();
         var (chromium, address) = (service.Chromium, service.Address);
         using var alpha = ApiClient(address, MailApiFactory.AlphaKey);
         using var beta = ApiClient(address, MailApiFactory.BetaKey);
@@ -236,7 +231,7 @@ public sealed class ActivityPageBrowserTests
     [Fact]
     public async Task The_list_pages_fifty_at_a_time_and_fits_a_phone()
     {
-        await using var service = await Service.StartAsync();
+        await using var service = await ActivityPageService.StartAsync();
         var (chromium, address) = (service.Chromium, service.Address);
         using var api = ApiClient(address, MailApiFactory.AlphaKey);
         // 120 scheduled messages (no delivery needed): three pages of the list API.
@@ -299,64 +294,6 @@ public sealed class ActivityPageBrowserTests
             Assert.NotEmpty(lists);
             Assert.All(lists, query => Assert.Contains("limit=50", query));
         });
-    }
-
-    /// <summary>The browser, and the service with the page on, on a real port, delivering to a relay of its own.</summary>
-    private sealed class Service : IAsyncDisposable
-    {
-        private MailApiFactory? _factory;
-
-        public required Chromium Chromium { get; init; }
-        public required TestSmtpServer Relay { get; init; }
-        public string Address { get; private set; } = "";
-
-        public static async Task<Service> StartAsync(Dictionary<string, string?>? settings = null, TestSmtpServerOptions? relay = null)
-        {
-            var chromium = await Chromium.LaunchAsync("the activity page walk-through");
-            var service = new Service { Chromium = chromium, Relay = await TestSmtpServer.StartAsync(relay) };
-            try
-            {
-                service._factory = new MailApiFactory(service.Relay.Port, new Dictionary<string, string?>(settings ?? []) { ["Ui:Enabled"] = "true" });
-                service.Address = Chromium.Serve(service._factory);
-                return service;
-            }
-            catch
-            {
-                await service.DisposeAsync();
-                throw;
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (_factory is not null)
-            {
-                await _factory.DisposeAsync();
-            }
-            await Relay.DisposeAsync();
-            await Chromium.DisposeAsync();
-        }
-    }
-
-    private static HttpClient ApiClient(string address, string key)
-    {
-        var client = new HttpClient { BaseAddress = new Uri(address) };
-        client.DefaultRequestHeaders.Add("X-Api-Key", key);
-        return client;
-    }
-
-    private static async Task<string> SendAsync(HttpClient api, JsonObject body)
-    {
-        var response = await api.PostAsJsonAsync("/v1/messages", body);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-    }
-
-    private static async Task SignInAsync(IPage page, string key)
-    {
-        await page.GetByLabel("API key").FillAsync(key);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Messages" })).ToBeVisibleAsync();
     }
 
     private static ILocator Row(IPage page, string subject) =>

@@ -49,22 +49,37 @@ export async function request(path, { method = 'GET', key = session.key, signal 
   return body;
 }
 
-/** The filters the list API takes, in the order the form shows them. */
+/** The filters the messages list API takes, in the order the form shows them. */
 export const filterNames = ['status', 'to', 'from', 'tag', 'queueId', 'createdAfter', 'createdBefore'];
 
-export function listMessages(filters, cursor, options) {
+/** The filters the suppression list API takes. */
+export const suppressionFilterNames = ['reason', 'address'];
+
+/** The query of one page of a list: the filters that are set, in order, then the cursor (when not the newest page). */
+export function pageQuery(names, filters, cursor) {
   const query = new URLSearchParams();
-  for (const name of filterNames) {
+  for (const name of names) {
     if (filters[name]) {
       query.set(name, filters[name]);
     }
   }
-  query.set('limit', '50');
   if (cursor) {
     query.set('cursor', cursor);
   }
-  return request(`/v1/messages?${query}`, options);
+  return query;
 }
+
+/** One page of a list API, 50 items at the most (the page never asks for more). */
+function listPage(path, names, filters, cursor, options) {
+  const query = pageQuery(names, filters, cursor);
+  query.set('limit', '50');
+  return request(`${path}?${query}`, options);
+}
+
+export const listMessages = (filters, cursor, options) => listPage('/v1/messages', filterNames, filters, cursor, options);
+export const listSuppressions = (filters, cursor, options) =>
+  listPage('/v1/suppressions', suppressionFilterNames, filters, cursor, options);
+export const deleteSuppression = address => request(`/v1/suppressions/${encodeURIComponent(address)}`, { method: 'DELETE' });
 
 const byId = id => `/v1/messages/${encodeURIComponent(id)}`;
 

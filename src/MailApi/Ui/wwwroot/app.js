@@ -1,14 +1,18 @@
-// The activity page: signing in, the two views (#/messages?filters and #/messages/{id}) and the live refresh.
+// The activity page: signing in, the three views (#/messages?filters, #/messages/{id} and #/suppressions?filters)
+// and the live refresh.
 
 import { ApiError, isKeyShaped, listMessages, session } from './api.js';
 import { byId, showProblem } from './dom.js';
 import { ListView } from './messages.js';
 import { MessageView } from './message.js';
+import { SuppressionsView } from './suppressions.js';
 
 /** How often a view with messages that are not final asks again (paused while the tab is hidden). */
 const refreshEvery = 2000;
 
-const views = { signIn: byId('sign-in'), list: byId('list-view'), message: byId('message-view') };
+const views = {
+  signIn: byId('sign-in'), list: byId('list-view'), suppressions: byId('suppressions-view'), message: byId('message-view'),
+};
 let current = null;
 let lastListHash = '#/messages';
 let timer = null;
@@ -23,13 +27,30 @@ function onProblem(error) {
 }
 
 const list = new ListView(onProblem);
+const suppressions = new SuppressionsView(onProblem);
 const message = new MessageView(onProblem);
+
+/** The lists the navigation leads to, by their address: the view, its section, its heading and its link. */
+const lists = {
+  '/messages': { view: list, element: views.list, title: 'Messages', heading: 'list-title', link: 'nav-messages' },
+  '/suppressions': {
+    view: suppressions, element: views.suppressions, title: 'Suppressions', heading: 'suppressions-title', link: 'nav-suppressions',
+  },
+};
 
 function showOnly(view) {
   for (const element of Object.values(views)) {
     element.hidden = element !== view;
   }
   byId('sign-out').hidden = view === views.signIn;
+  byId('views-nav').hidden = view === views.signIn;
+  for (const { element, link } of Object.values(lists)) {
+    if (element === view) {
+      byId(link).setAttribute('aria-current', 'page');
+    } else {
+      byId(link).removeAttribute('aria-current');
+    }
+  }
 }
 
 async function route() {
@@ -44,18 +65,24 @@ async function route() {
     showOnly(views.message);
     current = message;
     document.title = 'Message · MailApi activity';
+    byId('back').textContent = lastListHash.startsWith('#/suppressions') ? 'Back to suppressions' : 'Back to messages';
     await message.show(id, lastListHash);
   } else {
+    const target = lists[path] ?? lists['/messages'];
     lastListHash = location.hash || '#/messages';
-    const fromMessage = current === message;
-    message.leave();
-    showOnly(views.list);
-    current = list;
-    document.title = 'Messages · MailApi activity';
-    await list.show(new URLSearchParams(query));
-    if (fromMessage) {
-      // Back from a message: keyboard and screen reader users start at the list again, not at the top of the page.
-      byId('list-title').focus();
+    const arriving = current !== null && current !== target.view;
+    for (const view of [message, list, suppressions]) {
+      if (view !== target.view) {
+        view.leave();
+      }
+    }
+    showOnly(target.element);
+    current = target.view;
+    document.title = `${target.title} · MailApi activity`;
+    await target.view.show(new URLSearchParams(query));
+    if (arriving) {
+      // From a message or the other list: keyboard and screen reader users start at this list, not at the top of the page.
+      byId(target.heading).focus();
     }
   }
   schedule();
@@ -75,8 +102,9 @@ function schedule() {
 
 function showSignIn(problem) {
   current = null;
-  message.leave();
-  list.leave();
+  for (const view of [message, list, suppressions]) {
+    view.leave();
+  }
   showOnly(views.signIn);
   document.title = 'Sign in · MailApi activity';
   showProblem(byId('sign-in-error'), problem);

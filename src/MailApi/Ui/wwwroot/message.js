@@ -196,13 +196,19 @@ function reply(r) {
 
 function recipients(items) {
   return h('div', { class: 'table-wrap' }, h('table', { class: 'recipients' },
-    h('caption', { class: 'visually-hidden' }, 'Each envelope recipient and the relay\'s reply to its RCPT TO'),
+    h('caption', { class: 'visually-hidden' }, 'Each envelope recipient and the relay\'s reply to its RCPT TO, or why it was not offered'),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Recipient'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Reply'))),
     h('tbody', {}, items.map(r => h('tr', {},
       h('th', { scope: 'row', class: 'address' }, r.address),
       h('td', { 'data-label': 'Status' }, statusBadge(r.status)),
-      h('td', { 'data-label': 'Reply' }, r.reply ? reply(r.reply) : h('span', { class: 'none' }, 'none yet')))))));
+      h('td', { 'data-label': 'Reply' }, r.reply ? reply(r.reply)
+        : r.suppression ? suppressed(r.address, r.suppression) : h('span', { class: 'none' }, 'none yet')))))));
 }
+
+/** A recipient never offered to the relay: why (its suppression-list entry's reason) and since when, with the entry. */
+const suppressed = (address, s) => h('span', { class: 'suppression' }, 'Not offered: ',
+  h('a', { href: `#/suppressions?address=${encodeURIComponent(address)}` }, 'on the suppression list'),
+  ' as ', h('strong', { class: 'reason' }, s.reason.replaceAll('_', ' ')), ' since ', time(s.since));
 
 function attempt(a) {
   const details = [

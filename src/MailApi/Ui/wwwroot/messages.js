@@ -2,89 +2,50 @@
 // links keep them, cursor paging, and rows that update in place while they are not final.
 
 import { filterNames, finalStatuses, listMessages } from './api.js';
-import { announce, byId, h, showProblem, statusBadge, time, toLocalInput } from './dom.js';
+import { announce, byId, h, statusBadge, time, toLocalInput } from './dom.js';
+import { ListPages } from './pager.js';
 
 const timeFilters = new Set(['createdAfter', 'createdBefore']);
 
-/** The address of a page of the list: its filters and cursor. */
-export function listHash(filters, cursor) {
-  const query = new URLSearchParams();
-  for (const name of filterNames) {
-    if (filters[name]) {
-      query.set(name, filters[name]);
-    }
-  }
-  if (cursor) {
-    query.set('cursor', cursor);
-  }
-  const text = query.toString();
-  return text ? `#/messages?${text}` : '#/messages';
-}
-
 export class ListView {
-  #form = byId('filters');
   #body = byId('messages').tBodies[0];
   #rows = new Map();
-  #filters = {};
-  #cursor = null;
-  #next = null;
-  // The cursors of the pages visited since the newest, so "Newer" can go back one page.
-  #trail = [];
-  // Bumped by every new page shown, so a refresh that was under way cannot paint an older query's rows.
-  #generation = 0;
-  #onProblem;
+  #pages;
 
   constructor(onProblem) {
-    this.#onProblem = onProblem;
-    this.#form.addEventListener('submit', event => {
-      event.preventDefault();
-      location.hash = listHash(this.#readForm(), null);
+    this.#pages = new ListPages({
+      path: '/messages',
+      names: filterNames,
+      form: 'filters',
+      table: 'messages',
+      problem: 'list-problem',
+      what: 'messages',
+      buttons: ['page-first', 'page-newer', 'page-older'],
+      // datetime-local is the reader's local time; the API takes an instant.
+      toForm: (name, value) => timeFilters.has(name) ? toLocalInput(value) : value,
+      fromForm: (name, value) => timeFilters.has(name) ? new Date(value).toISOString() : value,
+      onProblem,
     });
-    this.#form.addEventListener('reset', event => {
-      event.preventDefault();
-      location.hash = listHash({}, null);
-    });
-    byId('page-first').addEventListener('click', () => { location.hash = listHash(this.#filters, null); });
-    byId('page-newer').addEventListener('click', () => {
-      const index = this.#trail.indexOf(this.#cursor);
-      location.hash = listHash(this.#filters, index > 0 ? this.#trail[index - 1] : null);
-    });
-    byId('page-older').addEventListener('click', () => { location.hash = listHash(this.#filters, this.#next); });
   }
 
   /** Shows the page the address names: filters and cursor from <paramref name="query"/>. */
   async show(query) {
-    const filters = {};
-    for (const name of filterNames) {
-      filters[name] = query.get(name) ?? '';
-    }
-    const cursor = query.get('cursor');
-    const sameFilters = filterNames.every(name => filters[name] === (this.#filters[name] ?? ''));
-    if (!sameFilters || !cursor) {
-      this.#trail = [];
-    }
-    if (cursor && !this.#trail.includes(cursor)) {
-      this.#trail.push(cursor);
-    }
-    this.#filters = filters;
-    this.#cursor = cursor;
-    this.#fillForm();
+    this.#pages.open(query);
     this.#rows.clear();
     this.#body.replaceChildren();
-    this.#generation++;
     await this.#load(false);
   }
 
   /** Forgets the rows (signing out leaves none of the key's messages in the page). */
   leave() {
-    this.#generation++;
+    this.#pages.close();
     this.#rows.clear();
     this.#body.replaceChildren();
   }
 
   /** On the newest page new messages may arrive; on any page a row that is not final may change. */
   get wantsRefresh() {
-    return !this.#cursor || [...this.#rows.values()].some(row => !finalStatuses.has(row.dataset.status));
+    return !this.#pages.cursor || [...this.#rows.values()].some(row => !finalStatuses.has(row.dataset.status));
   }
 
   /** Reads the same page again and updates its rows in place (focus and scroll stay where they are). */
@@ -92,24 +53,8 @@ export class ListView {
     return this.#load(true);
   }
 
-  async #load(refreshing) {
-    const table = byId('messages');
-    const generation = this.#generation;
-    table.setAttribute('aria-busy', 'true');
-    try {
-      const page = await listMessages(this.#filters, this.#cursor);
-      if (generation !== this.#generation) {
-        return;
-      }
-      showProblem(byId('list-problem'), null);
-      this.#render(page, refreshing);
-    } catch (error) {
-      if (!this.#onProblem(error)) {
-        showProblem(byId('list-problem'), `The messages could not be read: ${error.describe?.() ?? error.message}`);
-      }
-    } finally {
-      table.removeAttribute('aria-busy');
-    }
+  #load(refreshing) {
+    return this.#pages.load(listMessages, page => this.#render(page, refreshing));
   }
 
   #render(page, refreshing) {
@@ -140,14 +85,15 @@ export class ListView {
         this.#rows.delete(id);
       }
     }
-    this.#next = page.nextCursor;
-    this.#showPager();
-    const empty = byId('list-empty');
-    empty.hidden = page.items.length > 0;
-    empty.textContent = filterNames.some(name => this.#filters[name])
-      ? 'No message matches these filters.'
-      : 'No messages yet. Messages sent with this key (POST /v1/messages) appear here.';
-    byId('messages-caption').textContent = this.#caption(page.items.length);
+    this.#pages.describe(page.items.length, {
+      caption: 'messages-caption',
+      empty: 'list-empty',
+      noun: ['message', 'messages'],
+      older: 'older messages',
+      labels,
+      noMatch: 'No message matches these filters.',
+      none: 'No messages yet. Messages sent with this key (POST /v1/messages) appear here.',
+    });
     if (refreshing && (added || changed.length)) {
       const parts = [];
       if (added) {
@@ -159,41 +105,9 @@ export class ListView {
       announce(parts.join('; ') + '.');
     }
   }
-
-  #caption(count) {
-    const active = filterNames.filter(name => this.#filters[name]);
-    const filtered = active.length ? `, filtered by ${active.map(label).join(', ')}` : '';
-    const position = this.#cursor ? 'older messages' : 'newest first';
-    return `${count} message${count === 1 ? '' : 's'}, ${position}${filtered}`;
-  }
-
-  #showPager() {
-    byId('page-first').disabled = !this.#cursor;
-    byId('page-newer').disabled = !this.#cursor;
-    byId('page-older').disabled = !this.#next;
-  }
-
-  #readForm() {
-    const data = new FormData(this.#form);
-    const filters = {};
-    for (const name of filterNames) {
-      const value = String(data.get(name) ?? '').trim();
-      // datetime-local is the reader's local time; the API takes an instant.
-      filters[name] = value && timeFilters.has(name) ? new Date(value).toISOString() : value;
-    }
-    return filters;
-  }
-
-  #fillForm() {
-    for (const name of filterNames) {
-      const value = this.#filters[name];
-      this.#form.elements[name].value = value && timeFilters.has(name) ? toLocalInput(value) : value;
-    }
-  }
 }
 
 const labels = { to: 'recipient', from: 'sender', queueId: 'queue id', createdAfter: 'created after', createdBefore: 'created before' };
-const label = name => labels[name] ?? name;
 
 const shown = new WeakMap();
 
