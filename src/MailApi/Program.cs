@@ -4,6 +4,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddMailApi();
 
 var app = builder.Build();
+ProcessWide.Configure(app.Services);
 app.MapMailApi();
 app.Run();
 

@@ -49,12 +49,11 @@ public static class DeliveryExtensions
         // Likewise the activator: Hangfire's default is the static JobActivator.Current, which the last host to start
         // sets, so a job could be run with another host's services (and its store).
         builder.Services.AddSingleton<JobActivator>(services => new AspNetCoreJobActivator(services.GetRequiredService<IServiceScopeFactory>()));
-        RemoveUnusedJobFilters();
-        builder.Services.AddHangfire((services, config) => config
-            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-            .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings()
-            .UseLogProvider(new HangfireLogs(services.GetRequiredService<ILoggerFactory>())));
+        builder.Services.AddHangfire(_ => { });
+        // Hangfire's global configuration is the process's, set once (Hosting.ProcessWide). AddHangfire's own marker would
+        // set its static log provider and activator from each host's services as it starts, racing the other hosts of a
+        // test run; this one only hands out the configuration.
+        builder.Services.Replace(ServiceDescriptor.Singleton<IGlobalConfiguration>(GlobalConfiguration.Configuration));
         builder.Services.AddHangfireServer((services, server) =>
         {
             var delivery = services.GetRequiredService<IOptions<DeliveryOptions>>().Value;
@@ -63,9 +62,6 @@ public static class DeliveryExtensions
         });
         return builder;
     }
-
-    /// <summary>Pool threads ready from the start in PostgreSQL mode: room for 32 blocked POSTs and the async work beside them.</summary>
-    private const int MinThreadsOnPostgreSql = 64;
 
     /// <summary>
     /// Hangfire beside the messages: in memory, or in the same PostgreSQL database (schema <c>hangfire</c>), tuned so a
@@ -91,32 +87,11 @@ public static class DeliveryExtensions
             UseSlidingInvisibilityTimeout = true,
             DistributedLockTimeout = TimeSpan.FromSeconds(30),
         };
-        // Hangfire's client has no async API: on PostgreSQL each POST blocks a pool thread in its socket reads while it
-        // creates the job. The pool adds threads slowly (about one a second past its minimum), so under 32 connections
-        // requests queued 25-36 ms for a thread while the CPU sat half idle (bench profile). Start with enough threads.
-        ThreadPool.GetMinThreads(out var workerThreads, out var ioThreads);
-        ThreadPool.SetMinThreads(Math.Max(workerThreads, MinThreadsOnPostgreSql), ioThreads);
-
         // Hangfire's own commits need not wait for the disk: a job row lost in a crash is made again by the orphan sweep,
         // because the message it delivers was committed durably before its 202 (three flushes per message saved).
         var hangfire = new NpgsqlConnectionStringBuilder(database.ConnectionString);
         hangfire.Options = $"{hangfire.Options} -c synchronous_commit=off".Trim();
         hangfire.MaxPoolSize = services.GetRequiredService<IOptions<StorageOptions>>().Value.HangfireConnections;
         return new PostgreSqlStorage(new NpgsqlConnectionFactory(hangfire.ConnectionString, options), options);
-    }
-
-    /// <summary>
-    /// Hangfire's default filters that cost statements on every job and that the service does not use: the captured
-    /// culture (jobs carry an id, nothing culture-dependent), the dashboard's succeeded/failed history graph (a counter
-    /// row per job) and continuations (no job here continues another). Measured with bench/MailApi.HangfireCeiling:
-    /// 25 → 19 Hangfire statements per job. The filter list is process-wide, so this runs once.
-    /// </summary>
-    private static void RemoveUnusedJobFilters()
-    {
-        foreach (var filter in GlobalJobFilters.Filters.Where(f => f.Instance is CaptureCultureAttribute or StatisticsHistoryAttribute
-            or ContinuationsSupportAttribute).ToList())
-        {
-            GlobalJobFilters.Filters.Remove(filter.Instance);
-        }
     }
 }

@@ -5,10 +5,11 @@ using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 namespace MailApi.Delivery;
 
 /// <summary>
-/// Hangfire's logs into the host's logging, through a process-wide provider (<c>LogProvider</c> is static) that outlives
-/// the host that set it: when that host is disposed while another still runs (tests start several in one process),
-/// Hangfire's logs go nowhere instead of throwing <see cref="ObjectDisposedException"/> into the other host's requests
-/// and workers. One host per process, as in production, never sees the difference.
+/// Hangfire's logs into the host's logging, through a process-wide provider (<c>LogProvider</c> is static, set once by
+/// <see cref="Hosting.ProcessWide"/> from the first host) that outlives that host: when it is disposed while another
+/// still runs (tests start several in one process), Hangfire's logs go nowhere instead of throwing
+/// <see cref="ObjectDisposedException"/> into the other host's requests and workers. One host per process, as in
+/// production, never sees the difference.
 /// </summary>
 internal sealed class HangfireLogs(ILoggerFactory factory) : ILogProvider
 {

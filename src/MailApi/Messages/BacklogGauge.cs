@@ -95,12 +95,22 @@ public sealed class BacklogGauge(IMessageStore store, TimeProvider clock, ILogge
         }
     }
 
+    /// <summary>
+    /// Reads the store and keeps of <see cref="_since"/> only what was stored after the read began: a message stored while
+    /// the count runs may be missing from it, and forgetting it would let the next request past the limit. One the count
+    /// did include is counted twice until the next read (back-pressure errs on the side of the limit).
+    /// </summary>
     private async Task ReadAsync(CancellationToken cancellationToken)
     {
+        Backlog before;
+        lock (_gate)
+        {
+            before = _since;
+        }
         var read = await store.BacklogAsync(cancellationToken);
         lock (_gate)
         {
-            (_read, _since, _readAt) = (read, default, clock.GetUtcNow());
+            (_read, _since, _readAt) = (read, new Backlog(_since.Messages - before.Messages, _since.Bytes - before.Bytes), clock.GetUtcNow());
         }
     }
 }

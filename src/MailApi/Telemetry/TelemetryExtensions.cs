@@ -1,4 +1,3 @@
-using Hangfire;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -24,11 +23,6 @@ public static class TelemetryExtensions
         builder.Services.AddSingleton<QueueDepth>();
         builder.Services.AddSingleton<RelayGauge>();
         builder.Services.AddHostedService(services => services.GetRequiredService<QueueDepth>());
-
-        // MailKit's meters live as long as the process (its Configure keeps the first meter it is given), so they are
-        // MailKit's own rather than one made by a host's IMeterFactory, which the first host to stop would dispose.
-        MailKit.Telemetry.SmtpClient.Configure();
-        AddJobFilterOnce();
 
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("mailapi"))
@@ -63,16 +57,4 @@ public static class TelemetryExtensions
 
     private static bool IsOperations(PathString path) =>
         path.StartsWithSegments("/metrics") || path.StartsWithSegments("/health");
-
-    /// <summary>Hangfire's filters are process-wide; several hosts in one process (tests) must not stack the filter.</summary>
-    private static void AddJobFilterOnce()
-    {
-        lock (GlobalJobFilters.Filters)
-        {
-            if (!GlobalJobFilters.Filters.Any(f => f.Instance is TraceContextJobFilter))
-            {
-                GlobalJobFilters.Filters.Add(new TraceContextJobFilter());
-            }
-        }
-    }
 }

@@ -11,30 +11,12 @@ public sealed class BacklogGaugeTests
     [Fact]
     public async Task A_stale_backlog_is_answered_at_once_while_the_next_count_runs_and_is_used_once_it_is_in()
     {
-        var counts = new Queue<TaskCompletionSource<Backlog>>();
-        var store = BacklogOnly.Create(() =>
-        {
-            var count = new TaskCompletionSource<Backlog>(TaskCreationOptions.RunContinuationsAsynchronously);
-            lock (counts)
-            {
-                counts.Enqueue(count);
-            }
-            return count.Task;
-        });
-        var clock = new ManualClock();
-        var gauge = new BacklogGauge(store, clock, NullLogger<BacklogGauge>.Instance);
-        TaskCompletionSource<Backlog> Next()
-        {
-            lock (counts)
-            {
-                return counts.Dequeue();
-            }
-        }
+        var (counts, clock, gauge) = NewGauge();
 
         // The first request has nothing to go by: it waits for the count.
         var first = gauge.CurrentAsync(CancellationToken.None).AsTask();
         Assert.False(first.IsCompleted);
-        Next().SetResult(new Backlog(10, 1000));
+        (await counts.NextAsync()).SetResult(new Backlog(10, 1000));
         Assert.Equal(new Backlog(10, 1000), await first);
         gauge.Stored(1, 100);
 
@@ -43,13 +25,77 @@ public sealed class BacklogGaugeTests
         var stale = gauge.CurrentAsync(CancellationToken.None);
         Assert.True(stale.IsCompleted);
         Assert.Equal(new Backlog(11, 1100), await stale);
-        await Poll.UntilAsync(() => { lock (counts) { return counts.Count == 1; } }, TimeSpan.FromSeconds(10), "the background count");
+        var count = await counts.NextAsync();
         Assert.Equal(new Backlog(11, 1100), await gauge.CurrentAsync(CancellationToken.None)); // one count at a time
-        Next().SetResult(new Backlog(50, 5000));
+        count.SetResult(new Backlog(50, 5000));
         await Poll.UntilAsync(async () => await gauge.CurrentAsync(CancellationToken.None) == new Backlog(50, 5000), TimeSpan.FromSeconds(10), () => "the new count used");
-        lock (counts)
+        Assert.Equal(0, counts.Waiting);
+    }
+
+    [Fact]
+    public async Task A_message_stored_while_a_count_runs_stays_counted_when_the_count_missed_it()
+    {
+        var (counts, clock, gauge) = NewGauge();
+        var first = gauge.CurrentAsync(CancellationToken.None).AsTask();
+        (await counts.NextAsync()).SetResult(new Backlog(10, 1000));
+        await first;
+
+        clock.Advance(BacklogGauge.Freshness);
+        await gauge.CurrentAsync(CancellationToken.None);
+        var count = await counts.NextAsync();
+        // Stored (committed) after the count read the table, which it then answers without this message.
+        gauge.Stored(1, 100);
+        count.SetResult(new Backlog(20, 2000));
+
+        Backlog now = default;
+        await Poll.UntilAsync(async () => (now = await gauge.CurrentAsync(CancellationToken.None)).Messages >= 20, TimeSpan.FromSeconds(10),
+            () => "the new count used");
+        Assert.Equal(new Backlog(21, 2100), now);
+    }
+
+    private static (HeldCounts Counts, ManualClock Clock, BacklogGauge Gauge) NewGauge()
+    {
+        var counts = new HeldCounts();
+        var clock = new ManualClock();
+        return (counts, clock, new BacklogGauge(counts.Store, clock, NullLogger<BacklogGauge>.Instance));
+    }
+
+    /// <summary>Counts of the backlog that wait until the test answers them, one at a time in the order they were asked.</summary>
+    private sealed class HeldCounts
+    {
+        private readonly Queue<TaskCompletionSource<Backlog>> _asked = new();
+
+        public HeldCounts() => Store = BacklogOnly.Create(() =>
         {
-            Assert.Empty(counts);
+            var count = new TaskCompletionSource<Backlog>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_asked)
+            {
+                _asked.Enqueue(count);
+            }
+            return count.Task;
+        });
+
+        public IMessageStore Store { get; }
+
+        public int Waiting
+        {
+            get
+            {
+                lock (_asked)
+                {
+                    return _asked.Count;
+                }
+            }
+        }
+
+        /// <summary>The next count asked for, once the gauge has asked (a background count starts on a thread of its own).</summary>
+        public async Task<TaskCompletionSource<Backlog>> NextAsync()
+        {
+            await Poll.UntilAsync(() => Waiting > 0, TimeSpan.FromSeconds(10), "the gauge to ask for a count");
+            lock (_asked)
+            {
+                return _asked.Dequeue();
+            }
         }
     }
 
