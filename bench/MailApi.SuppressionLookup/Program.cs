@@ -19,7 +19,8 @@ namespace MailApi.SuppressionLookup;
 // entries, requests of 1 and of 50 recipients, none of them on the list (the lookup misses, as a normal send's does):
 // one caller looking up in a loop for S seconds a cell, the cells interleaved, R rounds after one discarded warm-up round.
 // Gives one JSON line on stdout: per cell the median round's wall-clock µs per lookup, this process's CPU µs per lookup
-// and (PostgreSQL) the CPU µs of the database backends serving it (/proc, so run it as the user that can read them).
+// (the thread pool's idle spinning is off, see the .csproj, so that waiting for PostgreSQL does not count as work) and
+// (PostgreSQL) the CPU µs of the database backends serving it (/proc/PID/schedstat: run it as a user that can read them).
 internal static class SuppressionLookupBench
 {
     private const string Owner = "bench";
@@ -132,7 +133,7 @@ internal static class SuppressionLookupBench
             .Select(r => (IReadOnlyCollection<string>)Enumerable.Range(0, cell.Recipients).Select(i => $"r{r}-{i}@domain.local").ToArray()).ToArray();
         await cell.Store.FindAsync(Owner, requests[0], DateTimeOffset.UtcNow, CancellationToken.None);
         var backends = cell.Database is null ? [] : await BackendsAsync(cell.Database);
-        var serverBefore = Ticks(backends);
+        var serverBefore = RunNanoseconds(backends);
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var watch = Stopwatch.StartNew();
         var limit = TimeSpan.FromSeconds(seconds);
@@ -150,8 +151,7 @@ internal static class SuppressionLookupBench
         }
         var wall = watch.Elapsed.TotalMicroseconds;
         var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds;
-        // Clock ticks are 10 ms: over a second of lookups that is a 1 % step.
-        double? server = cell.Database is null ? null : (Ticks(backends) - serverBefore) * 1e6 / 100 / lookups;
+        double? server = cell.Database is null ? null : (RunNanoseconds(backends) - serverBefore) / 1e3 / lookups;
         return new Round(lookups, wall / lookups, cpu / lookups, server);
     }
 
@@ -171,14 +171,12 @@ internal static class SuppressionLookupBench
         return [.. pids];
     }
 
-    /// <summary>utime + stime of the processes, in clock ticks (1/100 s).</summary>
-    private static long Ticks(int[] pids) => pids.Sum(pid =>
+    /// <summary>Time the processes (single-threaded backends) spent on a CPU, in ns (/proc/PID/schedstat's first field).</summary>
+    private static long RunNanoseconds(int[] pids) => pids.Sum(pid =>
     {
         try
         {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return long.Parse(File.ReadAllText($"/proc/{pid}/schedstat").Split(' ')[0], CultureInfo.InvariantCulture);
         }
         catch (IOException)
         {
