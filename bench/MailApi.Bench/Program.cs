@@ -364,7 +364,7 @@ namespace MailApi.Bench
         public bool Suppressions { get; private set; }
         public int SuppressionEntries { get; private set; } = 100_000;
         public double LookupSeconds { get; private set; } = 1;
-        public int LookupRounds { get; private set; } = 3;
+        public int LookupRounds { get; private set; } = 5;
 
         public static BenchOptions Parse(string[] args)
         {

@@ -29,7 +29,7 @@ internal static class SuppressionLookupBench
     {
         var entries = Arg(args, "--entries", 100_000);
         var seconds = double.Parse(Text(args, "--seconds") ?? "1", CultureInfo.InvariantCulture);
-        var rounds = Arg(args, "--rounds", 3);
+        var rounds = Arg(args, "--rounds", 5);
         var (emptyDb, listedDb) = (Text(args, "--empty"), Text(args, "--listed"));
 
         var cells = new List<Cell>();
