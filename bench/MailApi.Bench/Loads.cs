@@ -99,14 +99,15 @@ internal sealed class ServiceLoad : IDisposable, IFinalStatus
 
     /// <param name="service">The service to drive.</param>
     /// <param name="final">How to wait for final statuses; the API (GET per message) by default.</param>
-    public ServiceLoad(ServiceProcess service, IFinalStatus? final = null)
+    /// <param name="apiKey">The key it sends with; the bench's by default.</param>
+    public ServiceLoad(ServiceProcess service, IFinalStatus? final = null, string apiKey = ServiceProcess.ApiKey)
     {
         this.service = service;
         _final = final ?? this;
         _http = new(new SocketsHttpHandler { MaxConnectionsPerServer = 256, UseProxy = false })
         {
             BaseAddress = service.BaseAddress,
-            DefaultRequestHeaders = { { "X-Api-Key", ServiceProcess.ApiKey } },
+            DefaultRequestHeaders = { { "X-Api-Key", apiKey } },
             Timeout = TimeSpan.FromMinutes(2),
         };
     }
@@ -372,14 +373,17 @@ internal static partial class Wrk
     /// <param name="duration">How long wrk runs.</param>
     /// <param name="sink">The relay, to count what was delivered meanwhile (none: not counted).</param>
     /// <param name="scheduled">Every message with a sendAt an hour ahead: the POST path alone, no delivery follows.</param>
-    public static async Task<IngestionFigures> RunAsync(ServiceProcess service, int connections, TimeSpan duration, SmtpSink? sink, bool scheduled = false)
+    /// <param name="body">Another message than <see cref="Payload.Json"/>'s.</param>
+    /// <param name="apiKey">Another key than the bench's.</param>
+    public static async Task<IngestionFigures> RunAsync(ServiceProcess service, int connections, TimeSpan duration, SmtpSink? sink, bool scheduled = false,
+        string? body = null, string apiKey = ServiceProcess.ApiKey)
     {
         var script = Path.Combine(Path.GetTempPath(), $"mailapi-bench-{Environment.ProcessId}.lua");
         await File.WriteAllTextAsync(script, $$"""
             wrk.method = "POST"
             wrk.headers["Content-Type"] = "application/json"
-            wrk.headers["X-Api-Key"] = "{{ServiceProcess.ApiKey}}"
-            wrk.body = [==[{{Payload.Json(scheduled ? DateTimeOffset.UtcNow.AddHours(1) : null)}}]==]
+            wrk.headers["X-Api-Key"] = "{{apiKey}}"
+            wrk.body = [==[{{body ?? Payload.Json(scheduled ? DateTimeOffset.UtcNow.AddHours(1) : null)}}]==]
             """);
         try
         {

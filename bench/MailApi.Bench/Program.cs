@@ -23,6 +23,10 @@ var report = new Dictionary<string, object?>
 var warmUps = new Dictionary<string, IReadOnlyList<double>>();
 report["warmUps"] = warmUps;
 void Log(string line) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}");
+if (options.Suppressions)
+{
+    return await SuppressionBench.RunAsync(root, options, report, Log); // bench/MailApi.Bench/Suppressions.cs
+}
 
 await using (var sink = await SmtpSink.StartCountingAsync(1024))
 {
@@ -356,6 +360,11 @@ namespace MailApi.Bench
         public const int PostgresIngestConnections = 32;
         public string? Output { get; private set; }
         public bool OnlyDelivery { get; private set; }
+        /// <summary>Only the suppression list's cost (Suppressions.cs): entries on the full list, seconds and rounds of the lookup alone.</summary>
+        public bool Suppressions { get; private set; }
+        public int SuppressionEntries { get; private set; } = 100_000;
+        public double LookupSeconds { get; private set; } = 1;
+        public int LookupRounds { get; private set; } = 5;
 
         public static BenchOptions Parse(string[] args)
         {
@@ -385,6 +394,8 @@ namespace MailApi.Bench
                     case "--pg-phases": o.PgPhases = Next().Split(',', StringSplitOptions.RemoveEmptyEntries); break; // e.g. pair: only that, for profiling
                     case "--only-delivery": o.OnlyDelivery = true; break; // the limits and the reuse-on run into smtp-sink, for profiling
 
+                    case "--suppressions": o.Suppressions = true; break;
+                    case "--suppression-entries": o.SuppressionEntries = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--out": o.Output = Next(); break;
                     case "--smoke":
                         // A few seconds, for CI: proves the benchmark still runs; its figures mean nothing. PostgreSQL is
@@ -392,6 +403,7 @@ namespace MailApi.Bench
                         smoke = true;
                         o.Messages = 300; o.WarmUpSeconds = 0; o.IngestSeconds = 1; o.IngestConnections = [16]; o.OneConnectionSeconds = 1; o.LatencyMessages = 10; o.Postfix = false;
                         o.PostgresMessages = 40; o.BatchMessages = 200; o.CeilingJobs = 50; o.CeilingRounds = 1; o.CeilingVariants = ["nocontinuations+noreset"];
+                        o.SuppressionEntries = 1000; o.LookupSeconds = 0.1; o.LookupRounds = 1;
                         o.Output ??= Path.Combine(Path.GetTempPath(), "mailapi-bench-smoke.json");
                         break;
                     default: throw new ArgumentException($"Unknown option {args[i]}");
