@@ -373,6 +373,41 @@ public class BounceReportsTests
             (recipient.Address, recipient.FinalRecipient, recipient.Action, recipient.Status, recipient.Class));
     }
 
+    [Fact]
+    public void Global_delivery_status_with_utf8_addresses()
+    {
+        // RFC 6533: an SMTPUTF8 message's DSN, its returned headers as message/global-headers.
+        var report = ParseText("""
+            From: MAILER-DAEMON@relay.example
+            MIME-Version: 1.0
+            Content-Type: multipart/report; report-type=global-delivery-status; boundary="b"
+
+            --b
+            Content-Type: message/global-delivery-status
+
+            Reporting-MTA: dns; relay.example
+
+            Original-Recipient: utf-8; josé@exämple.test
+            Final-Recipient: rfc822; jose@xn--exmple-cua.test
+            Action: failed
+            Status: 5.1.1
+
+            --b
+            Content-Type: message/global-headers
+
+            Message-ID: <global-1@shop.example>
+            Subject: Ihre Bestellung
+
+            --b--
+            """);
+
+        Assert.Equal(ReportKind.Dsn, report.Kind);
+        Assert.Equal("<global-1@shop.example>", report.ReturnedMessageId);
+        var recipient = Assert.Single(report.Recipients);
+        Assert.Equal(("josé@exämple.test", "jose@xn--exmple-cua.test", BounceClass.Hard),
+            (recipient.Address, recipient.FinalRecipient, recipient.Class));
+    }
+
     [Theory]
     [InlineData("5.1.1", BounceClass.Hard)]
     [InlineData("5.1.10", BounceClass.Hard)]
