@@ -11,6 +11,8 @@ public static class BounceReports
     /// <summary>
     /// Reads raw mail (RFC 5322 bytes). Never throws for what the mail contains (broken MIME, huge, empty, junk): such
     /// mail comes back as <see cref="ReportKind.Other"/> with the parse error as <see cref="ParsedReport.Reason"/>.
+    /// Give the token a deadline: MimeKit's header parser takes time that grows with the square of one folded header's
+    /// length (a 1 MB header, seconds), and it stops at the token (<see cref="OperationCanceledException"/>).
     /// </summary>
     public static ParsedReport Parse(Stream raw, CancellationToken cancellationToken = default)
     {

@@ -145,11 +145,7 @@ internal static partial class ReportReader
     }
 
     /// <summary>The returned original's Message-ID with its angle brackets, as in its header.</summary>
-    internal static string? MessageId(HeaderList? headers)
-    {
-        var value = headers is null ? null : DsnFields.Get(headers, "Message-ID");
-        return value;
-    }
+    internal static string? MessageId(HeaderList? headers) => headers is null ? null : DsnFields.Get(headers, "Message-ID");
 
     internal static string? FirstAddress(InternetAddressList list) => list.Mailboxes.FirstOrDefault()?.Address;
 

@@ -18,6 +18,8 @@ cmd=${1:?start|stop}
 DIR=${DIR:-/tmp/dsn-postfix}; PORT=${PORT:-10125}; SINK=$((PORT + 1))
 ETC=$DIR/etc
 pf() { /usr/sbin/postfix -c "$ETC" "$@"; }
+# Postfix's local services, as the project's test relay lists them (tests/relays/postfix.sh).
+eval "$(sed -n '/^master_cf_common()/,/^}/p' "$(dirname "$0")/../../../../relays/postfix.sh")"
 case "$cmd" in
 start)
     [ -x /usr/sbin/postfix ] || { echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
@@ -81,26 +83,10 @@ EOF
     cat > "$ETC/master.cf" <<EOF
 127.0.0.1:$PORT inet n - n - - smtpd
 127.0.0.1:$SINK inet n - n - - smtpd -o syslog_name=postfix-dsn-fixtures/refuser -o myhostname=mx.refuser.test -o smtpd_relay_restrictions= -o smtpd_recipient_restrictions=check_recipient_access,texthash:$ETC/refuse,reject
-pickup    unix  n - n 60   1 pickup
-cleanup   unix  n - n -    0 cleanup
-qmgr      unix  n - n 300  1 qmgr
-rewrite   unix  - - n -    - trivial-rewrite
-bounce    unix  - - n -    0 bounce
-defer     unix  - - n -    0 bounce
-trace     unix  - - n -    0 bounce
-verify    unix  - - n -    1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -    - proxymap
-showq     unix  n - n -    - showq
-error     unix  - - n -    - error
-retry     unix  - - n -    - error
-discard   unix  - - n -    - discard
-anvil     unix  - - n -    1 anvil
-scache    unix  - - n -    1 scache
 smtp      unix  - - n -    - smtp
 virtual   unix  - n n -    - virtual
-postlog   unix-dgram n - n - 1 postlogd
 EOF
+    master_cf_common >> "$ETC/master.cf"
     touch "$DIR/log/postfix.log"
     pf check
     pf start
