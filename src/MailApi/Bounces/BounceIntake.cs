@@ -29,13 +29,18 @@ public sealed class BounceIntake(
     /// </summary>
     public async Task<(StoredReport Report, bool Duplicate)> TakeAsync(byte[] raw, string via, string? deliveredTo, CancellationToken cancellationToken)
     {
-        var identity = Identity(raw);
+        // MimeKit's header parser takes time that grows with the square of one folded header's length (a 1 MB header,
+        // seconds of CPU): a mail that cannot be read in this time is logged as unreadable rather than hold the intake.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(ReadingTime);
+        var identity = Identity(raw, deadline.Token);
         if (await reports.FindByIdentityAsync(identity, cancellationToken) is { } known)
         {
             metrics.BounceReport(via, "duplicate");
             return (known, true);
         }
-        var parsed = BounceReports.Parse(new MemoryStream(raw, writable: false), cancellationToken);
+        var parsed = Read(raw, deadline.Token);
+        cancellationToken.ThrowIfCancellationRequested();
         var now = clock.GetUtcNow();
         var id = Guid.CreateVersion7(now);
         var match = parsed.Kind == ReportKind.Other && !parsed.FailedRecipientsOnly
@@ -156,20 +161,36 @@ public sealed class BounceIntake(
 
     private static string Name(BounceClass bounceClass) => bounceClass.ToString().ToLowerInvariant();
 
-    /// <summary>A report's identity: its own Message-ID, which every copy of it carries; else a digest of its bytes.</summary>
-    private static string Identity(byte[] raw)
+    /// <summary>How long reading one report may take.</summary>
+    private static readonly TimeSpan ReadingTime = TimeSpan.FromSeconds(5);
+
+    private static ParsedReport Read(byte[] raw, CancellationToken deadline)
     {
         try
         {
-            var headers = HeaderList.Load(new MemoryStream(raw, writable: false));
+            return BounceReports.Parse(new MemoryStream(raw, writable: false), deadline);
+        }
+        catch (OperationCanceledException)
+        {
+            return new ParsedReport(ReportKind.Other, null, null, null, null, null, null, [], [], false,
+                $"the mail could not be read within {ReadingTime.TotalSeconds:0} s (a header folded over very many lines?)");
+        }
+    }
+
+    /// <summary>A report's identity: its own Message-ID, which every copy of it carries; else a digest of its bytes.</summary>
+    private static string Identity(byte[] raw, CancellationToken deadline)
+    {
+        try
+        {
+            var headers = HeaderList.Load(new MemoryStream(raw, writable: false), deadline);
             if (headers[HeaderId.MessageId] is { Length: > 0 } messageId)
             {
                 return "message-id:" + messageId.Trim();
             }
         }
-        catch (FormatException)
+        catch (Exception ex) when (ex is FormatException or OperationCanceledException)
         {
-            // Not even a header block: the bytes are the identity.
+            // Not even a header block (or one too slow to read): the bytes are the identity.
         }
         return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(raw));
     }
