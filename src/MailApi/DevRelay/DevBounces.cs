@@ -11,7 +11,9 @@ namespace MailApi.DevRelay;
 /// <c>failed</c> DSN with <c>550 5.1.1</c> for <c>bounce@…</c>, a <c>delayed</c> one for <c>delay@…</c>, a complaint
 /// (ARF) for <c>complaint@…</c>. So a bounce can be seen in Swagger UI and on the activity page with nothing installed.
 /// </summary>
-public sealed class DevBounces(IServiceProvider services, TimeProvider clock, ILogger<DevBounces> logger)
+/// <remarks>The intake and the store are taken from <paramref name="services"/> when a report is due, so the relay needs
+/// nothing else of the service to be built (its own tests build it alone).</remarks>
+public sealed class DevBounces(IServiceProvider services, ILogger<DevBounces> logger)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
@@ -69,6 +71,7 @@ public sealed class DevBounces(IServiceProvider services, TimeProvider clock, IL
             return;
         }
         var store = services.GetRequiredService<IMessageStore>();
+        var clock = services.GetService<TimeProvider>() ?? TimeProvider.System;
         var deadline = clock.GetUtcNow() + Patience;
         while (clock.GetUtcNow() < deadline && (await store.FindAsync(id, CancellationToken.None))?.QueueId != queueId)
         {
