@@ -90,5 +90,5 @@ export const listWebhooks = options => request('/v1/webhooks', options);
 export const cancelMessage = id => request(`${byId(id)}/cancel`, { method: 'POST' });
 
 /** The statuses a message never leaves, and those it may still be canceled in (as the API names them). */
-export const finalStatuses = new Set(['sent', 'partially_sent', 'failed', 'canceled']);
+export const finalStatuses = new Set(['sent', 'partially_sent', 'failed', 'canceled', 'bounced']);
 export const cancelableStatuses = new Set(['scheduled', 'queued', 'deferred']);

@@ -1,10 +1,11 @@
-// One message: what it is, each recipient's reply, every attempt's SMTP dialogue as it went (the client's lines and
-// the relay's, reply codes coloured by class, multi-line replies line by line, AUTH as the service stored it), the
-// events timeline with what became of each event's webhook deliveries, and Cancel while it waits. Read again while the
-// message is not final or a delivery is still pending.
+// One message: what it is, each recipient's reply and any later report on it (recipients.js), every attempt's SMTP
+// dialogue as it went (the client's lines and the relay's, reply codes coloured by class, multi-line replies line by
+// line, AUTH as the service stored it), the events timeline with what became of each event's webhook deliveries, and
+// Cancel while it waits. Read again while the message is not final or a delivery is still pending.
 
 import { cancelableStatuses, cancelMessage, finalStatuses, getDeliveries, getEvents, getMessage, listWebhooks } from './api.js';
 import { announce, byId, codeClass, h, showProblem, statusBadge, time } from './dom.js';
+import { recipients, reply } from './recipients.js';
 
 export class MessageView {
   #id = null;
@@ -187,28 +188,6 @@ function summary(m) {
     rows.filter(([, value]) => value !== null && value !== undefined).map(([term, value]) =>
       h('div', {}, h('dt', {}, term), h('dd', {}, value))));
 }
-
-/** A reply on one line: code, enhanced code, text (a multi-line text keeps its line breaks). */
-function reply(r) {
-  return h('span', { class: `reply ${codeClass(r.code)}` },
-    h('span', { class: 'code' }, String(r.code)), ' ', r.enhancedCode ? `${r.enhancedCode} ` : '', r.text);
-}
-
-function recipients(items) {
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'recipients' },
-    h('caption', { class: 'visually-hidden' }, 'Each envelope recipient and the relay\'s reply to its RCPT TO, or why it was not offered'),
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Recipient'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Reply'))),
-    h('tbody', {}, items.map(r => h('tr', {},
-      h('th', { scope: 'row', class: 'address' }, r.address),
-      h('td', { 'data-label': 'Status' }, statusBadge(r.status)),
-      h('td', { 'data-label': 'Reply' }, r.reply ? reply(r.reply)
-        : r.suppression ? suppressed(r.address, r.suppression) : h('span', { class: 'none' }, 'none yet')))))));
-}
-
-/** A recipient never offered to the relay: why (its suppression-list entry's reason) and since when, with the entry. */
-const suppressed = (address, s) => h('span', { class: 'suppression' }, 'Not offered: ',
-  h('a', { href: `#/suppressions?address=${encodeURIComponent(address)}` }, 'on the suppression list'),
-  ' as ', h('strong', { class: 'reason' }, s.reason.replaceAll('_', ' ')), ' since ', time(s.since));
 
 function attempt(a) {
   const details = [
