@@ -1,25 +1,32 @@
 using System.Text.Json.Nodes;
+using MailApi.Delivery;
+using MailApi.Storage;
 using MailApi.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using static MailApi.Tests.Relays.RelayDialogue;
 
 namespace MailApi.Tests.Relays;
 
 /// <summary>
-/// What the fault-matrix tests share: the settings (retries 2 s then 1 s apart, a 2 s command timeout), and the
-/// "fault, then a healthy relay on the same port" run that shows a transient fault loses nothing and sends nothing twice.
+/// What the fault-matrix tests share: the settings (a first retry the test makes due, later ones 1 s apart, a 2 s command
+/// timeout), and the "fault, then a healthy relay on the same port" run that shows a transient fault loses nothing and
+/// sends nothing twice.
 /// </summary>
 internal static class FaultMatrix
 {
     public const string Category = "FaultMatrix";
 
-    /// <summary>Short timeout and retries; the first retry waits 2 s, time enough to swap the faulty relay for a healthy one.</summary>
+    /// <summary>
+    /// Short timeout and retries; the first retry is planned an hour out, so it waits for the test to swap the faulty relay
+    /// for a healthy one, however long that takes, and to make it due (<see cref="FaultThenHealthyAsync"/>).
+    /// </summary>
     public static Dictionary<string, string?> Settings(IDictionary<string, string?>? changes = null)
     {
         var settings = new Dictionary<string, string?>
         {
             ["Smtp:Security"] = "None",
             ["Smtp:Timeout"] = "00:00:02",
-            ["Delivery:RetryDelays:0"] = "00:00:02",
+            ["Delivery:RetryDelays:0"] = "01:00:00",
             ["Delivery:RetryDelays:1"] = "00:00:01",
             ["Delivery:RetryDelays:2"] = "00:00:01",
             // Each attempt on its own connection, ended by QUIT (where connection reuse exists, Smtp:Pool; the key is
@@ -39,7 +46,7 @@ internal static class FaultMatrix
     /// <summary>
     /// Sends one message to a relay on <paramref name="port"/> (already started by <paramref name="startFaulty"/>),
     /// waits for the first attempt, stops the faulty relay with <paramref name="stopFaulty"/>, starts the healthy one
-    /// with <paramref name="startHealthy"/> on the same port, and waits for the final status.
+    /// with <paramref name="startHealthy"/> on the same port, makes the retry due, and waits for the final status.
     /// </summary>
     public static async Task<Recovery> FaultThenHealthyAsync(
         int port, Func<Task> stopFaulty, Func<Task> startHealthy, IDictionary<string, string?>? changes = null, JsonObject? body = null)
@@ -49,8 +56,19 @@ internal static class FaultMatrix
         var first = await MailApiFactory.WaitForStatusAsync(client, id, Patience, AfterAnAttempt);
         await stopFaulty();
         await startHealthy();
+        await RetryNowAsync(factory, Guid.Parse(id));
         var final = await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent", "partially_sent", "failed");
         return new Recovery(first, final);
+    }
+
+    /// <summary>Moves a deferred message's retry to now and queues it, as its scheduled job does when the time comes.</summary>
+    private static async Task RetryNowAsync(MailApiFactory factory, Guid id)
+    {
+        var store = factory.Services.GetRequiredService<IMessageStore>();
+        var deferred = await store.FindAsync(id, CancellationToken.None);
+        Assert.Equal(MessageStatus.Deferred, deferred?.Status);
+        Assert.NotNull(await store.TryUpdateAsync(deferred! with { NextAttemptAt = DateTimeOffset.UtcNow }, CancellationToken.None));
+        await factory.Services.GetRequiredService<IDeliveryQueue>().EnqueueAsync([id]);
     }
 
     /// <summary>The checks every transient fault shares: deferred with a retry planned, then sent on a later attempt.</summary>

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using MailApi.Telemetry;
 using MailApi.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace MailApi.Tests.Telemetry;
 
@@ -18,8 +20,14 @@ public sealed class MetricsTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// The queue-depth gauges' own count runs at start and then an hour apart: <see cref="ScrapeUntilAsync"/> counts before
+    /// each scrape, so no test waits for a periodic count to have run.
+    /// </summary>
+    private const string QueueDepthInterval = "01:00:00";
+
     private static MailApiFactory Service(int relayPort) =>
-        new(relayPort, new Dictionary<string, string?> { ["Metrics:QueueDepthInterval"] = "00:00:00.1" });
+        new(relayPort, new Dictionary<string, string?> { ["Metrics:QueueDepthInterval"] = QueueDepthInterval });
 
     private static async Task<string> SendAsync(HttpClient client, JsonObject body)
     {
@@ -28,11 +36,20 @@ public sealed class MetricsTests
         return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
     }
 
-    /// <summary>Scrapes until <paramref name="reached"/> holds: the job counts an attempt just after it stores it.</summary>
-    private static async Task<Scrape> ScrapeUntilAsync(HttpClient anonymous, Func<Scrape, bool> reached, string what)
+    /// <summary>
+    /// Counts the queue depth as the gauges' periodic count does, then scrapes, until <paramref name="reached"/> holds (the job
+    /// counts an attempt just after it stores it). Each round counts afresh: the state is awaited, not the next count.
+    /// </summary>
+    private static async Task<Scrape> ScrapeUntilAsync(MailApiFactory factory, Func<Scrape, bool> reached, string what)
     {
+        var depth = factory.Services.GetRequiredService<QueueDepth>();
+        var anonymous = factory.CreateClient();
         Scrape? last = null;
-        await Poll.UntilAsync(async () => reached(last = await Scrape.TakeAsync(anonymous)), Patience, () => $"{what}; last scrape:\n{last?.Text}");
+        await Poll.UntilAsync(async () =>
+        {
+            await depth.RefreshAsync(CancellationToken.None);
+            return reached(last = await Scrape.TakeAsync(anonymous));
+        }, Patience, () => $"{what}; last scrape:\n{last?.Text}");
         return last!;
     }
 
@@ -52,7 +69,7 @@ public sealed class MetricsTests
 
         var id = await SendAsync(client, Bodies.Valid());
         await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent");
-        var scrape = await ScrapeUntilAsync(anonymous, s => s.Value("mailapi_delivery_attempts_total", ("relay", "gauge-backup")) >= 1,
+        var scrape = await ScrapeUntilAsync(factory, s => s.Value("mailapi_delivery_attempts_total", ("relay", "gauge-backup")) >= 1,
             "the backup's attempt to be counted");
 
         Assert.Equal(1, scrape.Value("mailapi_relay_paused", ("relay", "gauge-primary")));
@@ -67,12 +84,11 @@ public sealed class MetricsTests
         await using var relay = await TestSmtpServer.StartAsync();
         using var factory = Service(relay.Port);
         var client = factory.ClientFor(MailApiFactory.AlphaKey);
-        var anonymous = factory.CreateClient();
         var relayLabel = ("relay", $"127.0.0.1:{relay.Port}");
 
         var id = await SendAsync(client, Bodies.Valid("student@domain.local"));
         await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent");
-        var scrape = await ScrapeUntilAsync(anonymous, s => s.Value("mailapi_messages_finished_total") >= 1, "the finished message to be counted");
+        var scrape = await ScrapeUntilAsync(factory, s => s.Value("mailapi_messages_finished_total") >= 1, "the finished message to be counted");
 
         Assert.Equal(1, scrape.Value("mailapi_messages_accepted_total"));
         Assert.Equal(1, scrape.Value("mailapi_messages_finished_total", ("status", "sent")));
@@ -103,7 +119,7 @@ public sealed class MetricsTests
             ("network_operation", "send"), ("server_port", relay.Port.ToString())));
 
         // The queue-depth gauge drains to zero in every unfinished status.
-        scrape = await ScrapeUntilAsync(anonymous, s => s.Samples.Count(x => x.Name == "mailapi_messages_pending") == 4 && s.Value("mailapi_messages_pending") == 0,
+        scrape = await ScrapeUntilAsync(factory, s => s.Samples.Count(x => x.Name == "mailapi_messages_pending") == 4 && s.Value("mailapi_messages_pending") == 0,
             "the pending gauge to show its 4 statuses, all drained");
         Assert.Equal(["deferred", "queued", "scheduled", "sending"],
             scrape.Samples.Where(s => s.Name == "mailapi_messages_pending").Select(s => s.Labels["status"]).Order());
@@ -125,7 +141,7 @@ public sealed class MetricsTests
 
         var id = await SendAsync(client, Bodies.Valid("gone@domain.local"));
         await MailApiFactory.WaitForStatusAsync(client, id, Patience, "failed");
-        var scrape = await ScrapeUntilAsync(factory.CreateClient(), s => s.Value("mailapi_messages_finished_total") >= 1, "the failed message to be counted");
+        var scrape = await ScrapeUntilAsync(factory, s => s.Value("mailapi_messages_finished_total") >= 1, "the failed message to be counted");
 
         Assert.Equal(1, scrape.Value("mailapi_messages_finished_total", ("status", "failed")));
         Assert.Equal(0, scrape.Value("mailapi_messages_finished_total", ("status", "sent")));
@@ -143,8 +159,8 @@ public sealed class MetricsTests
         body["sendAt"] = DateTimeOffset.UtcNow.AddHours(1).ToString("O");
 
         await SendAsync(factory.ClientFor(MailApiFactory.AlphaKey), body);
-        // A client without any key, as a Prometheus server scrapes.
-        var scrape = await ScrapeUntilAsync(factory.CreateClient(), s => s.Value("mailapi_messages_pending", ("status", "scheduled")) == 1,
+        // ScrapeUntilAsync scrapes without any key, as a Prometheus server does.
+        var scrape = await ScrapeUntilAsync(factory, s => s.Value("mailapi_messages_pending", ("status", "scheduled")) == 1,
             "the scheduled message in the pending gauge");
 
         Assert.Equal(0, scrape.Value("mailapi_messages_pending", ("status", "queued")));
@@ -161,7 +177,7 @@ public sealed class MetricsTests
         await using var relay = await TestSmtpServer.StartAsync();
         using var factory = new MailApiFactory(relay.Port, new Dictionary<string, string?>
         {
-            ["Metrics:QueueDepthInterval"] = "00:00:00.1",
+            ["Metrics:QueueDepthInterval"] = QueueDepthInterval,
             ["Webhooks:AllowHttp"] = "true",
             ["Webhooks:AllowPrivateTargets"] = "true",
         });
@@ -172,7 +188,7 @@ public sealed class MetricsTests
         var id = await SendAsync(client, Bodies.Valid());
         await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent");
         await receiver.WaitForAsync(1);
-        var scrape = await ScrapeUntilAsync(factory.CreateClient(), s => s.Value("mailapi_webhook_deliveries_total") >= 1
+        var scrape = await ScrapeUntilAsync(factory, s => s.Value("mailapi_webhook_deliveries_total") >= 1
             && s.Samples.Any(x => x.Name == "mailapi_webhook_pending") && s.Value("mailapi_webhook_pending") == 0, "the webhook try to be counted");
 
         Assert.Equal(1, scrape.Value("mailapi_webhook_deliveries_total", ("outcome", "delivered")));

@@ -97,7 +97,7 @@ public abstract partial class WebhookDeliveryContract
     [Fact]
     public async Task A_slow_receiver_times_out_and_is_tried_again()
     {
-        // Webhooks:Timeout is 5 s here.
+        await RestartWithAsync("Webhooks:Timeout", "00:00:05");
         AnswerInTurn(r => r.WithStatusCode(200).WithDelay(TimeSpan.FromSeconds(30)), r => r.WithStatusCode(200));
         var (endpoint, _) = await CreateEndpointAsync();
         await TestEventAsync(endpoint);
