@@ -13,7 +13,7 @@ namespace MailApi.Delivery;
 /// Safe to run twice, and on several instances at once: it takes the message by compare-and-set, and a
 /// message another live instance is sending is left to it; one this instance holds without a job is taken over.
 /// </summary>
-public sealed class DeliveryJob(
+public sealed partial class DeliveryJob(
     IMessageStore store,
     SmtpDelivery smtp,
     IDeliveryQueue queue,
@@ -29,109 +29,6 @@ public sealed class DeliveryJob(
 {
     /// <summary>How long recording an outcome waits between tries while the store is unreachable, at most.</summary>
     private static readonly TimeSpan MaxRecordBackoff = TimeSpan.FromSeconds(5);
-
-    /// <summary>
-    /// Several messages, one after the other, each exactly as <see cref="RunAsync"/> delivers it. Those still queued are
-    /// taken <see cref="TakeAtOnce"/> at a time in one write (<see cref="IMessageStore.TakeQueuedAsync"/>); the rest (due
-    /// retries, scheduled messages, takeovers) go the one-message way. One that fails (a storage outage) does not stop the
-    /// rest: it stays waiting in the store, where the orphan sweep finds it.
-    /// </summary>
-    [AutomaticRetry(Attempts = 0)]
-    public async Task RunManyAsync(Guid[] messageIds, CancellationToken cancellationToken)
-    {
-        foreach (var group in messageIds.Chunk(TakeAtOnce))
-        {
-            // Shutdown: what is left is put back (below) or never taken, for the next instance, rather than half-done here.
-            if (cancellationToken.IsCancellationRequested)
-            {
-                break;
-            }
-            var taken = await TakeQueuedAsync(group, cancellationToken);
-            try
-            {
-                foreach (var messageId in group)
-                {
-                    if (cancellationToken.IsCancellationRequested)
-                    {
-                        break;
-                    }
-                    try
-                    {
-                        await (taken.Remove(messageId, out var message) ? SendTakenAsync(message, cancellationToken) : RunOneAsync(messageId, cancellationToken));
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
-                    {
-                        logger.LogError(ex, "Delivering message {MessageId} failed; the orphan sweep queues it again", messageId);
-                    }
-                }
-            }
-            finally
-            {
-                await ReleaseAsync(taken.Values);
-            }
-        }
-    }
-
-    /// <summary>
-    /// How many queued messages a job takes in one write: one statement and commit for ten instead of ten reads and ten
-    /// writes. An instance killed outright leaves those it took but had not begun <c>sending</c>, and whoever takes them
-    /// over cannot tell them from the one in its dialogue, so each is flagged <c>possibleDuplicate</c> when sent: at most
-    /// this many a worker, of which only the one that was in its dialogue can have reached the relay before.
-    /// </summary>
-    public const int TakeAtOnce = 10;
-
-    /// <summary>Takes the queued ones of <paramref name="messageIds"/>, each held in <see cref="InFlightMessages"/> from before it is taken.</summary>
-    private async Task<Dictionary<Guid, StoredMessage>> TakeQueuedAsync(Guid[] messageIds, CancellationToken cancellationToken)
-    {
-        // Held before the write, or the orphan sweep could see one sending on this instance without a job.
-        var entered = messageIds.Distinct().Where(inFlight.TryEnter).ToList();
-        try
-        {
-            var taken = (await store.TakeQueuedAsync(entered, worker.Id, clock.GetUtcNow(), cancellationToken)).ToDictionary(m => m.Id);
-            foreach (var id in entered.Where(id => !taken.ContainsKey(id)))
-            {
-                inFlight.Exit(id);
-            }
-            foreach (var message in taken.Values)
-            {
-                // Queued since it was made: that is when it became due.
-                progress.Took(message.CreatedAt);
-            }
-            return taken;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            foreach (var id in entered)
-            {
-                inFlight.Exit(id);
-            }
-            logger.LogWarning("Taking {Count} queued messages at once failed ({Error}); each is tried on its own", entered.Count, ex.Message);
-            return [];
-        }
-    }
-
-    /// <summary>
-    /// Shutdown came before these taken messages' turn: they go back to <c>queued</c>, untouched, so no one takes them for
-    /// interrupted dialogues. One that cannot be put back stays <c>sending</c> here, and is taken over as interrupted.
-    /// </summary>
-    private async Task ReleaseAsync(IEnumerable<StoredMessage> untouched)
-    {
-        foreach (var message in untouched.ToList())
-        {
-            try
-            {
-                await store.TryUpdateAsync(message with { Status = MessageStatus.Queued, Worker = null }, CancellationToken.None);
-            }
-            catch (Exception ex) when (StorageOutage.Is(ex))
-            {
-                logger.LogWarning("Message {MessageId} could not be put back in the queue ({Error})", message.Id, ex.Message);
-            }
-            finally
-            {
-                inFlight.Exit(message.Id);
-            }
-        }
-    }
 
     /// <summary>
     /// One message: taken in one write when it is queued (the common case), else found and judged by its status. Hangfire's
