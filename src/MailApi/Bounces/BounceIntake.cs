@@ -85,7 +85,7 @@ public sealed class BounceIntake(
             var applied = new List<(RecipientState Recipient, ReportRecipient Said)>();
             var recipients = message.Recipients.Select(r =>
             {
-                if (r.Status != RecipientStatus.Accepted || r.Bounce?.ReportId == reportId || Said(parsed, r.Address) is not { } said)
+                if (r.Status != RecipientStatus.Accepted || r.Bounce?.ReportId == reportId || BounceMatcher.Said(parsed, r.Address) is not { } said)
                 {
                     return r;
                 }
@@ -149,14 +149,6 @@ public sealed class BounceIntake(
         return recipients.Any(r => r.Status == RecipientStatus.Accepted) ? MessageStatus.PartiallySent
             : recipients.All(r => r.Status is RecipientStatus.Rejected or RecipientStatus.Suppressed or RecipientStatus.Bounced) ? MessageStatus.Bounced
             : status;
-    }
-
-    /// <summary>What the report says of <paramref name="address"/>: by the ORCPT it names, else its final recipient, in one normal form.</summary>
-    private static ReportRecipient? Said(ParsedReport parsed, string address)
-    {
-        var wanted = SuppressionAddress.Of(address);
-        return parsed.Recipients.FirstOrDefault(r => r.Action is "failed" or "delayed" or "complaint"
-            && (SuppressionAddress.Normalize(r.Address) == wanted || SuppressionAddress.Normalize(r.FinalRecipient) == wanted));
     }
 
     private static string Name(BounceClass bounceClass) => bounceClass.ToString().ToLowerInvariant();

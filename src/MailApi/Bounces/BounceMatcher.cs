@@ -33,7 +33,7 @@ public sealed class BounceMatcher(IMessageStore messages, BounceTokens tokens, I
         if (report.QueueId is { Length: > 0 } queueId)
         {
             var sent = await messages.FindByQueueIdAsync(queueId, now - options.CurrentValue.MatchWindow, cancellationToken);
-            var named = sent.Where(m => m.Recipients.Any(r => r.Status == RecipientStatus.Accepted && Names(report, r.Address))).ToList();
+            var named = sent.Where(m => m.Recipients.Any(r => r.Status == RecipientStatus.Accepted && Said(report, r.Address) is not null)).ToList();
             if (named.Count == 1)
             {
                 return new BounceMatch(named[0], "queue_id", null);
@@ -93,10 +93,11 @@ public sealed class BounceMatcher(IMessageStore messages, BounceTokens tokens, I
             : null;
     }
 
-    private static bool Names(ParsedReport report, string address)
+    /// <summary>What the report says of <paramref name="address"/>: by the ORCPT it names, else its final recipient, in one normal form.</summary>
+    internal static ReportRecipient? Said(ParsedReport parsed, string address)
     {
         var wanted = Suppressions.SuppressionAddress.Of(address);
-        return report.Recipients.Any(r => Suppressions.SuppressionAddress.Normalize(r.Address) == wanted
-            || Suppressions.SuppressionAddress.Normalize(r.FinalRecipient) == wanted);
+        return parsed.Recipients.FirstOrDefault(r => r.Action is "failed" or "delayed" or "complaint"
+            && (Suppressions.SuppressionAddress.Normalize(r.Address) == wanted || Suppressions.SuppressionAddress.Normalize(r.FinalRecipient) == wanted));
     }
 }

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using FluentValidation;
 using MailApi.Auth;
 using MailApi.Messages;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -30,6 +31,7 @@ public static class BouncesApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         group.MapGet("/", List).WithName("ListBounces").WithSummary("The report log, newest first")
+            .AddEndpointFilter<ValidationFilter<BouncesQuery>>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/{id}", Get).WithName("GetBounce").WithSummary("One report").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{id}/raw", Raw).WithName("GetBounceRaw").WithSummary("The report's mail as received")
@@ -77,28 +79,15 @@ public static class BouncesApi
         return TypedResults.Accepted($"/v1/bounces/{report.Id}", BounceReportResource.Of(report));
     }
 
-    public static async Task<Results<Ok<BounceReportPage>, ProblemHttpResult>> List(bool? matched, int? limit, string? cursor, ClaimsPrincipal user,
+    public static async Task<Results<Ok<BounceReportPage>, ProblemHttpResult>> List([AsParameters] BouncesQuery query, ClaimsPrincipal user,
         ApiKeyRing keys, IBounceStore store, CancellationToken cancellationToken)
     {
         if (Forbidden(user, keys) is { } forbidden)
         {
             return forbidden;
         }
-        var before = cursor is null ? null : ListQuery.ParseCursor(cursor);
-        if (limit is < 1 or > ListQuery.MaxLimit || (cursor is not null && before is null))
-        {
-            var errors = new Dictionary<string, string[]>();
-            if (limit is < 1 or > ListQuery.MaxLimit)
-            {
-                errors["limit"] = [$"'limit' must be between 1 and {ListQuery.MaxLimit}."];
-            }
-            if (cursor is not null && before is null)
-            {
-                errors["cursor"] = ["'cursor' is not a cursor this API returned."];
-            }
-            return ApiProblems.Validation(errors);
-        }
-        var (items, hasMore) = await store.ListAsync(matched, before, limit ?? ListQuery.DefaultLimit, cancellationToken);
+        var (items, hasMore) = await store.ListAsync(query.Matched, query.Cursor is { } cursor ? ListQuery.ParseCursor(cursor) : null,
+            query.Limit ?? ListQuery.DefaultLimit, cancellationToken);
         return TypedResults.Ok(new BounceReportPage(items.Select(BounceReportResource.Of).ToList(), hasMore ? ListQuery.CursorAfter(items[^1].Id) : null));
     }
 
@@ -151,6 +140,21 @@ public static class BouncesApi
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Report not found", detail: $"No bounce report with id '{id}' is logged.");
+}
+
+/// <summary>The query string of <c>GET /v1/bounces</c>: all reports, or only the matched or unmatched ones; a page.</summary>
+public sealed record BouncesQuery(bool? Matched, int? Limit, string? Cursor);
+
+/// <summary>A limit of 1-100 and a cursor this API returned, as for the other lists.</summary>
+public sealed class BouncesQueryValidator : AbstractValidator<BouncesQuery>
+{
+    public BouncesQueryValidator()
+    {
+        RuleFor(q => q.Limit).InclusiveBetween(1, ListQuery.MaxLimit).When(q => q.Limit is not null)
+            .WithMessage($"'limit' must be between 1 and {ListQuery.MaxLimit}.");
+        RuleFor(q => q.Cursor).Must(c => c is null || ListQuery.ParseCursor(c) is not null)
+            .WithMessage("'cursor' is not a cursor this API returned.");
+    }
 }
 
 /// <summary>A report as the log shows it.</summary>
