@@ -63,6 +63,7 @@ internal static class SuppressionLookupBench
                 var named = new NpgsqlConnectionStringBuilder(connection) { ApplicationName = $"suppression-lookup-{count}" }.ConnectionString;
                 var database = new PostgreSqlDatabase(Options.Create(new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = named }),
                     NullLogger<PostgreSqlDatabase>.Instance);
+                await database.MigrateAsync(CancellationToken.None);
                 databases.Add(database);
                 if (count > 0)
                 {

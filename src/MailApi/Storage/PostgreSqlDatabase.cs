@@ -4,9 +4,8 @@ using Npgsql;
 namespace MailApi.Storage;
 
 /// <summary>
-/// The PostgreSQL database shared by the message store and Hangfire: one data source, and the versioned SQL in
-/// <c>Storage/Sql</c> applied at start. Constructing it fails fast, naming <c>Storage:ConnectionString</c>, when the
-/// database cannot be reached, instead of letting the service hang at start.
+/// The PostgreSQL database shared by the stores and Hangfire: one data source, and the versioned SQL in
+/// <c>Storage/Sql</c>, which <see cref="SchemaMigration"/> applies at start through <see cref="MigrateAsync"/>.
 /// </summary>
 public sealed class PostgreSqlDatabase : IDisposable
 {
@@ -17,8 +16,11 @@ public sealed class PostgreSqlDatabase : IDisposable
     public NpgsqlDataSource DataSource { get; }
     public string ConnectionString { get; }
 
+    private readonly ILogger<PostgreSqlDatabase> _logger;
+
     public PostgreSqlDatabase(IOptions<StorageOptions> options, ILogger<PostgreSqlDatabase> logger)
     {
+        _logger = logger;
         var builder = new NpgsqlConnectionStringBuilder(options.Value.ConnectionString);
         if (builder.Timeout > 15)
         {
@@ -33,36 +35,40 @@ public sealed class PostgreSqlDatabase : IDisposable
         builder.MaxAutoPrepare = 64;
         ConnectionString = builder.ConnectionString;
         DataSource = NpgsqlDataSource.Create(ConnectionString);
+    }
+
+    /// <summary>
+    /// Brings the schema to the newest version in <c>Storage/Sql</c>, in one transaction. Fails naming
+    /// <c>Storage:ConnectionString</c> when the database cannot be reached, so the service stops at start instead of
+    /// answering 503 for ever.
+    /// </summary>
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
         try
         {
-            Migrate(logger);
+            await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            // Two instances starting together: the second waits here, then finds the schema current.
+            await ExecuteAsync(connection, $"select pg_advisory_xact_lock({MigrationLock}); "
+                + "create table if not exists mailapi_schema_versions (version int primary key, applied_at timestamptz not null default now())", cancellationToken);
+            await using (var read = new NpgsqlCommand("select coalesce(max(version), 0) from mailapi_schema_versions", connection))
+            {
+                var current = (int)(await read.ExecuteScalarAsync(cancellationToken))!;
+                foreach (var (version, sql) in Scripts().Where(s => s.Version > current))
+                {
+                    await ExecuteAsync(connection, sql, cancellationToken);
+                    await ExecuteAsync(connection, $"insert into mailapi_schema_versions (version) values ({version})", cancellationToken);
+                    _logger.LogInformation("Applied message store schema version {Version}", version);
+                }
+            }
+            await transaction.CommitAsync(cancellationToken);
         }
         catch (NpgsqlException ex)
         {
-            DataSource.Dispose();
+            var builder = new NpgsqlConnectionStringBuilder(ConnectionString);
             throw new InvalidOperationException(
                 $"Storage:ConnectionString: cannot use PostgreSQL at {builder.Host}:{builder.Port} (database '{builder.Database}'): {ex.Message}", ex);
         }
-    }
-
-    private void Migrate(ILogger logger)
-    {
-        using var connection = DataSource.OpenConnection();
-        using var transaction = connection.BeginTransaction();
-        // Two instances starting together: the second waits here, then finds the schema current.
-        Execute(connection, $"select pg_advisory_xact_lock({MigrationLock}); "
-            + "create table if not exists mailapi_schema_versions (version int primary key, applied_at timestamptz not null default now())");
-        using (var read = new NpgsqlCommand("select coalesce(max(version), 0) from mailapi_schema_versions", connection))
-        {
-            var current = (int)read.ExecuteScalar()!;
-            foreach (var (version, sql) in Scripts().Where(s => s.Version > current))
-            {
-                Execute(connection, sql);
-                Execute(connection, $"insert into mailapi_schema_versions (version) values ({version})");
-                logger.LogInformation("Applied message store schema version {Version}", version);
-            }
-        }
-        transaction.Commit();
     }
 
     private static IEnumerable<(int Version, string Sql)> Scripts()
@@ -79,10 +85,10 @@ public sealed class PostgreSqlDatabase : IDisposable
             .OrderBy(s => s.Item1);
     }
 
-    private static void Execute(NpgsqlConnection connection, string sql)
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {
-        using var command = new NpgsqlCommand(sql, connection);
-        command.ExecuteNonQuery();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public void Dispose() => DataSource.Dispose();

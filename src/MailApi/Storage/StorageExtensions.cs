@@ -1,3 +1,4 @@
+using MailApi.Webhooks.Events;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -13,12 +14,15 @@ public static class StorageExtensions
                 "Storage:ConnectionString is required when Storage:Provider is PostgreSql.")
             .Validate(o => o.MaxConnections is >= 4 and <= 1000, "Storage:MaxConnections must be between 4 and 1000.")
             .ValidateOnStart();
-        // Chosen when first resolved, from the bound options, so every configuration source counts.
         builder.Services.AddSingleton<PostgreSqlDatabase>();
-        builder.Services.AddSingleton<IMessageStore>(services =>
+        builder.Services.AddHostedService<SchemaMigration>();
+        // Chosen when first resolved, from the bound options, so every configuration source counts. Every writer of
+        // messages goes through the event-recording store, so a status change and its event are one write.
+        builder.Services.AddSingleton<IMessageStore>(services => new EventRecordingStore(
             services.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.PostgreSql
                 ? ActivatorUtilities.CreateInstance<PostgreSqlMessageStore>(services)
-                : new InMemoryMessageStore());
+                : new InMemoryMessageStore(),
+            services.GetRequiredService<IEventOutbox>()));
         builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         return builder;
     }

@@ -37,13 +37,6 @@ public static class WebhooksExtensions
         builder.Services.AddHostedService<WebhookOwnersRefresh>();
         builder.Services.AddHostedService<WebhookRetention>();
 
-        // Every writer of messages goes through the event-recording store (see EventRecordingStore for why there).
-        var plain = builder.Services.Last(d => d.ServiceType == typeof(IMessageStore));
-        builder.Services.Remove(plain);
-        builder.Services.AddSingleton<IMessageStore>(services => new EventRecordingStore(
-            plain.ImplementationFactory is { } factory ? (IMessageStore)factory(services)
-                : plain.ImplementationInstance as IMessageStore ?? (IMessageStore)ActivatorUtilities.CreateInstance(services, plain.ImplementationType!),
-            services.GetRequiredService<IEventOutbox>()));
         return builder;
     }
 

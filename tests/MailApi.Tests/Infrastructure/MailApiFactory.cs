@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using MailApi.Messages;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -28,6 +29,9 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
 
     /// <summary>Everything the service logged, at every level.</summary>
     public LogSink Logs { get; } = new();
+
+    /// <summary>Changes to the service's registrations, applied after its own (a test double below the network line).</summary>
+    public Action<IServiceCollection>? TestServices { get; init; }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -65,6 +69,10 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
         }
         builder.ConfigureAppConfiguration(c => c.AddInMemoryCollection(values));
         builder.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs));
+        if (TestServices is { } services)
+        {
+            builder.ConfigureTestServices(services);
+        }
     }
 
     /// <summary>A client that sends <paramref name="key"/> as a Bearer token.</summary>

@@ -339,6 +339,7 @@ public sealed class PostgreSqlMessageStoreTests : MessageStoreContract
         var connectionString = await MailApi.Testing.Postgres.CreateDatabaseAsync();
         var options = Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = connectionString });
         var database = new PostgreSqlDatabase(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<PostgreSqlDatabase>.Instance);
+        await database.MigrateAsync(CancellationToken.None);
         return new PostgreSqlMessageStore(database);
     });
 

@@ -188,6 +188,7 @@ public sealed class PostgreSqlWebhookStoreTests : WebhookStoreContract
         var connectionString = await Postgres.CreateDatabaseAsync();
         var options = Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = connectionString });
         var database = new PostgreSqlDatabase(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<PostgreSqlDatabase>.Instance);
+        await database.MigrateAsync(CancellationToken.None);
         return ((IMessageStore)new PostgreSqlMessageStore(database), (IWebhookStore)new PostgreSqlWebhookStore(database));
     });
 
@@ -218,6 +219,7 @@ public sealed class PostgreSqlWebhookStoreTests : WebhookStoreContract
             MaxConnections = 2,
         });
         using var database = new PostgreSqlDatabase(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<PostgreSqlDatabase>.Instance);
+        await database.MigrateAsync(CancellationToken.None);
         var store = new PostgreSqlWebhookStore(database);
         var endpoint = Endpoint();
         await store.AddEndpointAsync(endpoint, CancellationToken.None);

@@ -9,9 +9,6 @@ namespace MailApi.Webhooks.Events;
 /// </summary>
 public sealed class EventRecordingStore(IMessageStore inner, IEventOutbox outbox) : IMessageStore
 {
-    /// <summary>The store underneath, for what needs no events (tests, retention).</summary>
-    public IMessageStore Inner => inner;
-
     public async Task<AddResult> AddAsync(IReadOnlyList<StoredMessage> messages, IdempotencyClaim? claim, CancellationToken cancellationToken)
     {
         var result = await inner.AddAsync(messages.Select(MessageEvents.WithEvent).ToList(), claim, cancellationToken);
