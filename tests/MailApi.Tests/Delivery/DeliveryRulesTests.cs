@@ -43,7 +43,16 @@ public sealed class DeliveryRulesTests
         Apply(message, [attempt], after);
 
     private static StoredMessage Apply(StoredMessage message, IReadOnlyList<AttemptResult> attempts, TimeSpan? after = null) =>
-        DeliveryRules.Apply(message, attempts, Options, Created, Created + (after ?? TimeSpan.FromSeconds(1)));
+        DeliveryRules.Apply(message, attempts.Select(Reported).ToList(), Options, Created, Created + (after ?? TimeSpan.FromSeconds(1)));
+
+    /// <summary>The attempt with the RCPT replies MailKit reports for its transcript (<c>RCPT TO:&lt;address&gt; …</c>).</summary>
+    private static AttemptResult Reported(AttemptResult attempt) => attempt with
+    {
+        RecipientReplies = attempt.Transcript
+            .Where(e => e.Command?.StartsWith("RCPT TO:<", StringComparison.Ordinal) == true && e.Reply is not null)
+            .GroupBy(e => e.Command![9..e.Command!.IndexOf('>')], StringComparer.OrdinalIgnoreCase)
+            .ToDictionary(g => g.Key, g => g.Last().Reply!, StringComparer.OrdinalIgnoreCase),
+    };
 
     [Fact]
     public void All_recipients_accepted_is_sent_with_queue_id()
@@ -59,18 +68,6 @@ public sealed class DeliveryRulesTests
         Assert.All(result.Recipients, r => Assert.Equal(RecipientStatus.Accepted, r.Status));
         Assert.Equal("2.1.5", result.Recipients[0].Reply!.EnhancedCode);
         Assert.Equal(MessageStatus.Sent, Assert.Single(result.Attempts).Outcome);
-    }
-
-    [Theory]
-    [InlineData("x@bücher.test", "RCPT TO:<x@xn--bcher-kva.test>")] // a relay without SMTPUTF8
-    [InlineData("x@xn--bcher-kva.test", "RCPT TO:<x@bücher.test>")] // one with it
-    [InlineData("X@Bücher.Test", "RCPT TO:<x@xn--bcher-kva.test> NOTIFY=FAILURE")]
-    public void An_idn_recipient_is_matched_to_its_reply_in_either_spelling(string stored, string command)
-    {
-        var result = Apply(Message(stored), Attempt(E(command, 250, "2.1.5", "Ok"), Data, Queued));
-
-        Assert.Equal(MessageStatus.Sent, result.Status);
-        Assert.Equal(RecipientStatus.Accepted, Assert.Single(result.Recipients).Status);
     }
 
     [Fact]
@@ -139,7 +136,7 @@ public sealed class DeliveryRulesTests
         // Two relays failed in each of two runs: four attempts, yet only two of the schedule's two retries used.
         var first = Apply(message, [refused, greeting]);
         var second = DeliveryRules.Apply(first with { Status = MessageStatus.Sending }, [refused, greeting], Options, Created, Created + TimeSpan.FromMinutes(2));
-        var third = DeliveryRules.Apply(second with { Status = MessageStatus.Sending }, [refused, Attempt(E("RCPT TO:<a@domain.local>", 250, "2.1.5", "Ok"), Data, Queued)],
+        var third = DeliveryRules.Apply(second with { Status = MessageStatus.Sending }, [refused, Reported(Attempt(E("RCPT TO:<a@domain.local>", 250, "2.1.5", "Ok"), Data, Queued))],
             Options, Created, Created + TimeSpan.FromMinutes(8));
 
         Assert.Equal(MessageStatus.Deferred, first.Status);

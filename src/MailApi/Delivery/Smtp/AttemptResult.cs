@@ -40,17 +40,11 @@ public sealed record AttemptResult(string Upstream, IReadOnlyList<TranscriptEntr
     /// <summary>The end of data went out and no reply came back: the relay may or may not have the message.</summary>
     public bool Unconfirmed => Transcript.Any(e => e.Command == "." && e.Reply is null);
 
-    /// <summary>
-    /// The reply to <c>RCPT TO</c> for <paramref name="address"/> in this dialogue, if it came; the command may spell an
-    /// internationalised domain otherwise than the stored address does (<see cref="EnvelopeAddress.WireForms"/>).
-    /// </summary>
-    public SmtpReply? RecipientReply(string address)
-    {
-        var forms = EnvelopeAddress.WireForms(address).Select(f => f + ">").ToArray();
-        return Transcript.LastOrDefault(e => e.Command is { } c
-            && c.StartsWith("RCPT TO:<", StringComparison.OrdinalIgnoreCase)
-            && forms.Any(f => c.AsSpan(9).StartsWith(f, StringComparison.OrdinalIgnoreCase)))?.Reply;
-    }
+    /// <summary>The relay's reply to each recipient's <c>RCPT TO</c>, by the address as the attempt was given it (MailKit's own report).</summary>
+    public IReadOnlyDictionary<string, SmtpReply> RecipientReplies { get; init; } = new Dictionary<string, SmtpReply>();
+
+    /// <summary>The reply to <c>RCPT TO</c> for <paramref name="address"/> in this dialogue, if it came.</summary>
+    public SmtpReply? RecipientReply(string address) => RecipientReplies.GetValueOrDefault(address);
 
     /// <summary>
     /// A 5yz to MAIL FROM, DATA or the end of data: the message itself was refused, so no retry can help

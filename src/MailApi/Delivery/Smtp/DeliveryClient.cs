@@ -7,7 +7,8 @@ namespace MailApi.Delivery.Smtp;
 
 /// <summary>
 /// MailKit's client, changed so one rejected recipient does not stop the others: MailKit's default throws
-/// on the first rejected RCPT and aborts the whole transaction. The replies themselves are read from the transcript.
+/// on the first rejected RCPT and aborts the whole transaction. Each recipient's reply is kept in
+/// <see cref="RecipientReplies"/> as MailKit hands it over, keyed by the address the transaction was given.
 /// </summary>
 internal sealed class DeliveryClient(IProtocolLogger logger) : SmtpClient(logger)
 {
@@ -39,10 +40,15 @@ internal sealed class DeliveryClient(IProtocolLogger logger) : SmtpClient(logger
         Dkim?.Sign(options, message);
     }
 
-    protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response)
-    {
-        // Keep going: the recipient's reply is in the transcript, and the accepted recipients still get the message.
-    }
+    /// <summary>The reply to each <c>RCPT TO</c> of the current transaction; cleared before each one.</summary>
+    public Dictionary<string, SmtpReply> RecipientReplies { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    protected override void OnRecipientAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response) =>
+        RecipientReplies[mailbox.Address] = SmtpReply.From(response);
+
+    // Keep going: the accepted recipients still get the message.
+    protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response) =>
+        RecipientReplies[mailbox.Address] = SmtpReply.From(response);
 
     // MailKit would go on to throw "554 No recipients were accepted", a reply no relay gave; this exception says
     // that the text is MailKit's. Being an SmtpCommandException, MailKit still sends RSET, and no DATA is sent.

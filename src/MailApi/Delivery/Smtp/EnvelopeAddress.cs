@@ -10,10 +10,6 @@ namespace MailApi.Delivery.Smtp;
 /// </summary>
 public static class EnvelopeAddress
 {
-    /// <summary>How <paramref name="address"/> may appear between the brackets of <c>RCPT TO:&lt;…&gt;</c>.</summary>
-    public static string[] WireForms(string address) =>
-        [MailboxAddress.EncodeAddrspec(address), MailboxAddress.DecodeAddrspec(address)];
-
     /// <summary>
     /// Whether <paramref name="address"/> cannot be written in ASCII even with its domain as an A-label: a non-ASCII
     /// local part (RFC 6531), which may go only to a relay that offers SMTPUTF8.

@@ -105,6 +105,7 @@ public sealed class SmtpDelivery(RelayRouter relays, DkimSigning dkim, Bounces.B
         connection.Reusable = false;
         client.Dkim = dkim.Enabled ? dkim : null;
         client.Dsn = bounces.For(message.Id);
+        client.RecipientReplies.Clear();
 
         string? error = null;
         var undeliverable = false;
@@ -160,7 +161,7 @@ public sealed class SmtpDelivery(RelayRouter relays, DkimSigning dkim, Bounces.B
             {
                 return null;
             }
-            error = ex is NoRecipientAcceptedException ? NoRecipientAccepted(recorder.Entries, smtp) : Describe(ex, smtp, client.AuthenticationMechanisms);
+            error = ex is NoRecipientAcceptedException ? NoRecipientAccepted(client.RecipientReplies.Values, smtp) : Describe(ex, smtp, client.AuthenticationMechanisms);
             relayFault = opening || IsRelayFault(ex, recorder);
             logger.LogWarning("Attempt for message {MessageId} to {Upstream} ended: {Error}", message.Id, smtp.Upstream, error);
             // After a refused MAIL, RCPT, DATA or end of data MailKit said RSET: a 250 to it leaves the connection
@@ -176,6 +177,7 @@ public sealed class SmtpDelivery(RelayRouter relays, DkimSigning dkim, Bounces.B
         return new AttemptResult(smtp.Upstream, recorder.Entries, error)
         {
             ConnectionId = connection.Id,
+            RecipientReplies = new Dictionary<string, SmtpReply>(client.RecipientReplies, StringComparer.OrdinalIgnoreCase),
             ReusedConnection = reused,
             Undeliverable = undeliverable,
             RelayFault = relayFault,
@@ -239,11 +241,10 @@ public sealed class SmtpDelivery(RelayRouter relays, DkimSigning dkim, Bounces.B
     }
 
     /// <summary>MailApi's own words for a transaction in which no RCPT TO was accepted, quoting the relay's replies.</summary>
-    private static string NoRecipientAccepted(IReadOnlyList<TranscriptEntry> transcript, RelayOptions smtp)
+    private static string NoRecipientAccepted(IEnumerable<SmtpReply> recipientReplies, RelayOptions smtp)
     {
-        var replies = transcript
-            .Where(e => e.Reply is not null && e.Command?.StartsWith("RCPT TO:", StringComparison.OrdinalIgnoreCase) == true)
-            .Select(e => string.Join(' ', new[] { e.Reply!.Code.ToString(CultureInfo.InvariantCulture), e.Reply.EnhancedCode, e.Reply.Text.Replace('\n', ' ') }
+        var replies = recipientReplies
+            .Select(r => string.Join(' ', new[] { r.Code.ToString(CultureInfo.InvariantCulture), r.EnhancedCode, r.Text.Replace('\n', ' ') }
                 .Where(part => !string.IsNullOrEmpty(part))))
             .Distinct()
             .ToList();

@@ -53,6 +53,14 @@ public sealed record SmtpReply(int Code, string? EnhancedCode, string Text)
         return new SmtpReply(code, enhanced, string.Join('\n', parts));
     }
 
+    /// <summary>The reply as MailKit hands it over (its text holds the lines without their codes, joined with <c>"\n"</c>).</summary>
+    public static SmtpReply From(MailKit.Net.Smtp.SmtpResponse response)
+    {
+        var code = (int)response.StatusCode;
+        var lines = response.Response.Split('\n');
+        return Parse(lines.Select((line, i) => $"{code}{(i < lines.Length - 1 ? '-' : ' ')}{line}").ToArray());
+    }
+
     private static int ParseCode(string line)
     {
         if (line.Length < 3 || !char.IsAsciiDigit(line[0]) || !char.IsAsciiDigit(line[1]) || !char.IsAsciiDigit(line[2]))
