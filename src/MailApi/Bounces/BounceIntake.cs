@@ -19,6 +19,7 @@ public sealed class BounceIntake(
     IMessageStore messages,
     BounceMatcher matcher,
     SuppressionList suppressions,
+    SoftBounces softBounces,
     MailApiMetrics metrics,
     TimeProvider clock,
     ILogger<BounceIntake> logger)
@@ -64,7 +65,8 @@ public sealed class BounceIntake(
         };
         if (match.Message is { } message)
         {
-            report = report with { Reason = await ApplyAsync(message.Id, parsed, id, now, cancellationToken) };
+            var note = await ApplyAsync(message.Id, parsed, id, now, cancellationToken);
+            report = report with { Reason = await ShownFineAsync(message, parsed, cancellationToken) ? null : note };
         }
         var (stored, added) = await reports.AddAsync(report, raw, cancellationToken);
         metrics.BounceReport(via, !added ? "duplicate" : stored.MatchedBy is null ? "unmatched" : "matched");
@@ -76,7 +78,7 @@ public sealed class BounceIntake(
     /// <summary>
     /// The report's word on each recipient that is <c>accepted</c> on the message: <c>failed</c> makes it <c>bounced</c>,
     /// <c>delayed</c> and a complaint are recorded on it; a hard bounce and a complaint put the address on the key's
-    /// suppression list. Compare-and-set until it holds. Returns a note when it changed nothing, else null.
+    /// suppression list, soft bounces in a row too. Compare-and-set until it holds. Returns a note when it changed nothing, else null.
     /// </summary>
     private async Task<string?> ApplyAsync(Guid messageId, ParsedReport parsed, Guid reportId, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -105,35 +107,68 @@ public sealed class BounceIntake(
             }
             foreach (var (recipient, said) in applied)
             {
-                await FeedSuppressionsAsync(message, recipient, said, parsed.Kind, now, cancellationToken);
+                await FeedSuppressionsAsync(message, recipient, said, parsed.Kind, reportId, now, cancellationToken);
             }
             return null;
         }
         return "the message is no longer stored";
     }
 
-    private async Task FeedSuppressionsAsync(StoredMessage message, RecipientState recipient, ReportRecipient said, ReportKind kind,
+    /// <summary>
+    /// A hard bounce and a complaint suppress the address; a soft bounce counts towards <see cref="SoftBounces"/>, whose
+    /// streak ends when a report shows the address fine (delivered, relayed, a complaint: the mail reached the mailbox) or
+    /// suppressed for good. A policy bounce says nothing of the address: it neither counts nor ends a streak.
+    /// </summary>
+    private async Task FeedSuppressionsAsync(StoredMessage message, RecipientState recipient, ReportRecipient said, ReportKind kind, Guid reportId,
         DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (recipient.Status == RecipientStatus.Bounced)
+        var bounced = recipient.Status == RecipientStatus.Bounced;
+        if (bounced)
         {
             metrics.Bounced(Name(said.Class));
         }
+        var address = SuppressionAddress.Of(recipient.Address);
+        var source = new SuppressionSource(message.Id, said.Status, said.Diagnostic);
         var reason = kind == ReportKind.Complaint ? SuppressionReason.Complaint
-            : recipient.Status == RecipientStatus.Bounced && said.Class == BounceClass.Hard ? SuppressionReason.HardBounce
+            : bounced && said.Class == BounceClass.Hard ? SuppressionReason.HardBounce
             : (SuppressionReason?)null;
         if (reason is { } why)
         {
             await suppressions.AddAsync(new StoredSuppression
             {
                 Owner = message.Owner,
-                Address = SuppressionAddress.Of(recipient.Address),
+                Address = address,
                 Id = Guid.CreateVersion7(now),
                 Reason = why,
                 CreatedAt = now,
-                Source = new SuppressionSource(message.Id, said.Status, said.Diagnostic),
+                Source = source,
             }, cancellationToken);
         }
+        if (bounced && said.Class == BounceClass.Soft)
+        {
+            await softBounces.CountAsync(message.Owner, address, reportId, source, now, cancellationToken);
+        }
+        else if (reason is not null)
+        {
+            await softBounces.EndAsync(message.Owner, address, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// A success report (<c>delivered</c>, <c>relayed</c>: asked for with <c>NOTIFY=SUCCESS</c>) changes no recipient, but
+    /// shows the addresses it names fine, so their soft bounces are no longer in a row. True when it named one of the
+    /// message's accepted recipients.
+    /// </summary>
+    private async Task<bool> ShownFineAsync(StoredMessage message, ParsedReport parsed, CancellationToken cancellationToken)
+    {
+        var fine = message.Recipients
+            .Where(r => r.Status == RecipientStatus.Accepted && BounceMatcher.Said(parsed, r.Address, a => a is "delivered" or "relayed") is not null)
+            .Select(r => SuppressionAddress.Of(r.Address)).Distinct().ToList();
+        foreach (var address in fine)
+        {
+            await softBounces.EndAsync(message.Owner, address, cancellationToken);
+        }
+        return fine.Count > 0;
     }
 
     /// <summary>

@@ -94,10 +94,13 @@ public sealed class BounceMatcher(IMessageStore messages, BounceTokens tokens, I
     }
 
     /// <summary>What the report says of <paramref name="address"/>: by the ORCPT it names, else its final recipient, in one normal form.</summary>
-    internal static ReportRecipient? Said(ParsedReport parsed, string address)
+    internal static ReportRecipient? Said(ParsedReport parsed, string address) => Said(parsed, address, a => a is "failed" or "delayed" or "complaint");
+
+    /// <summary>The same, among the recipient groups whose action is one <paramref name="counts"/>.</summary>
+    internal static ReportRecipient? Said(ParsedReport parsed, string address, Func<string, bool> counts)
     {
         var wanted = Suppressions.SuppressionAddress.Of(address);
-        return parsed.Recipients.FirstOrDefault(r => r.Action is "failed" or "delayed" or "complaint"
+        return parsed.Recipients.FirstOrDefault(r => counts(r.Action)
             && (Suppressions.SuppressionAddress.Normalize(r.Address) == wanted || Suppressions.SuppressionAddress.Normalize(r.FinalRecipient) == wanted));
     }
 }

@@ -28,7 +28,7 @@ public sealed class OpenApiAnswers : IOperationFilter
         ["createdBefore"] = "Only messages created before this time (RFC 3339).",
         ["limit"] = "Page size, 1-100 (default 50).",
         ["cursor"] = "The nextCursor of the previous page.",
-        ["reason"] = "Only entries with this reason: hard_bounce, rejected, complaint or manual.",
+        ["reason"] = $"Only entries with this reason: {string.Join(", ", Suppressions.SuppressionReasons.All)}.",
         ["address"] = "Only this address (any spelling), or every address of a domain given as @example.com.",
     };
 

@@ -19,11 +19,13 @@ public sealed class RetentionOptions
 }
 
 /// <summary>
-/// Purges finished messages on the <see cref="RetentionOptions"/> schedule (content first, summary later), and bounce
-/// reports older than <c>Bounces:Retention</c>.
+/// Purges finished messages on the <see cref="RetentionOptions"/> schedule (content first, summary later), bounce
+/// reports older than <c>Bounces:Retention</c>, and soft-bounce streaks gone stale (older than
+/// <c>Suppressions:SoftBounceExpiry</c>, so the next soft bounce would start afresh anyway).
 /// </summary>
-public sealed class RetentionService(IMessageStore store, Bounces.IBounceStore reports, IOptionsMonitor<RetentionOptions> options,
-    IOptionsMonitor<Bounces.BounceOptions> bounces, TimeProvider clock, ILogger<RetentionService> logger) : BackgroundService
+public sealed class RetentionService(IMessageStore store, Bounces.IBounceStore reports, Suppressions.ISoftBounceStore streaks,
+    IOptionsMonitor<RetentionOptions> options, IOptionsMonitor<Bounces.BounceOptions> bounces,
+    IOptionsMonitor<Suppressions.SuppressionOptions> suppressions, TimeProvider clock, ILogger<RetentionService> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Periodic.RunAsync(async cancellationToken =>
@@ -38,6 +40,10 @@ public sealed class RetentionService(IMessageStore store, Bounces.IBounceStore r
             if (await reports.PurgeAsync(now - bounces.CurrentValue.Retention, cancellationToken) is > 0 and var purged)
             {
                 logger.LogInformation("Retention purged {Count} bounce report(s)", purged);
+            }
+            if (await streaks.PurgeAsync(now - suppressions.CurrentValue.SoftBounceExpiry, cancellationToken) is > 0 and var stale)
+            {
+                logger.LogInformation("Retention purged {Count} stale soft-bounce streak(s)", stale);
             }
         }, () => options.CurrentValue.Interval, "Retention purge", clock, logger, stoppingToken);
 }

@@ -6,7 +6,8 @@ namespace MailApi.Suppressions;
 
 /// <summary>
 /// What changes the suppression list. A <c>5.1.x</c> reply to RCPT TO (the address does not exist) puts the address on it;
-/// a <c>5.7.x</c> (policy: the sender or the content was refused) never does; the caller puts and deletes entries. Every
+/// a <c>5.7.x</c> (policy: the sender or the content was refused) never does; bounces and complaints add through
+/// <see cref="AddAsync"/> (soft bounces by way of <see cref="SoftBounces"/>); the caller puts and deletes entries. Every
 /// entry made or removed is an event (<see cref="Created"/>, <see cref="Deleted"/>) for the key's webhooks. What the list
 /// does to messages is <see cref="SuppressionCheck"/>'s.
 /// </summary>
@@ -42,10 +43,11 @@ public sealed class SuppressionList(ISuppressionStore store, WebhookDispatcher w
     }
 
     /// <summary>
-    /// An entry made by what happened to a message (a refusal in the dialogue, a hard bounce, a complaint): stored unless a
-    /// live entry has the address already (which is kept), then its event. Failures are logged, never thrown.
+    /// An entry made by what happened to a message (a refusal in the dialogue, a bounce, a complaint): stored unless a live
+    /// entry has the address already (which is kept), then its event. True when the list has the address now (this entry
+    /// or the one it had); false when storing failed, which is logged, never thrown.
     /// </summary>
-    public async Task AddAsync(StoredSuppression entry, CancellationToken cancellationToken)
+    public async Task<bool> AddAsync(StoredSuppression entry, CancellationToken cancellationToken)
     {
         try
         {
@@ -55,10 +57,12 @@ public sealed class SuppressionList(ISuppressionStore store, WebhookDispatcher w
                     entry.Address, entry.Owner, entry.Reason.Name(), entry.Source?.Status, entry.Source?.MessageId);
                 await PublishAsync(Created, entry, cancellationToken);
             }
+            return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             logger.LogWarning("Putting {Address} on the suppression list of key {KeyName} failed ({Error})", entry.Address, entry.Owner, ex.Message);
+            return false;
         }
     }
 

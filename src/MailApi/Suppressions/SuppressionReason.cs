@@ -11,6 +11,11 @@ public enum SuppressionReason
     Complaint,
     /// <summary>Put there by the caller.</summary>
     Manual,
+    /// <summary>
+    /// <c>Suppressions:SoftBouncesBeforeSuppress</c> soft bounces in a row (a full mailbox, say): the address may work again,
+    /// so the entry expires after <c>Suppressions:SoftBounceExpiry</c>.
+    /// </summary>
+    SoftBounce,
 }
 
 /// <summary>The reasons as the API and the store spell them.</summary>
@@ -19,7 +24,7 @@ public static class SuppressionReasons
     private static readonly string[] Names =
         Enum.GetValues<SuppressionReason>().Select(r => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(r.ToString())).ToArray();
 
-    /// <summary>Every reason's name, in order: <c>hard_bounce, rejected, complaint, manual</c>.</summary>
+    /// <summary>Every reason's name, in order: <c>hard_bounce, rejected, complaint, manual, soft_bounce</c>.</summary>
     public static IReadOnlyList<string> All => Names;
 
     /// <summary>The reason as the API spells it: <c>hard_bounce</c>.</summary>
