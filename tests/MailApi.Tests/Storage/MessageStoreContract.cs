@@ -336,11 +336,7 @@ public sealed class PostgreSqlMessageStoreTests : MessageStoreContract
 {
     private static readonly Lazy<Task<IMessageStore>> Shared = new(async () =>
     {
-        var connectionString = await MailApi.Testing.Postgres.CreateDatabaseAsync();
-        var options = Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = connectionString });
-        var database = new PostgreSqlDatabase(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<PostgreSqlDatabase>.Instance);
-        await database.MigrateAsync(CancellationToken.None);
-        return new PostgreSqlMessageStore(database);
+        return new PostgreSqlMessageStore(await MailApi.Tests.Infrastructure.MigratedDatabase.CreateAsync());
     });
 
     protected override Task<IMessageStore> StoreAsync()

@@ -1,6 +1,8 @@
 using MailApi.Storage;
 using MailApi.Suppressions;
 
+using MailApi.Tests.Infrastructure;
+
 namespace MailApi.Tests.Suppressions;
 
 /// <summary>
@@ -98,9 +100,7 @@ public sealed class PostgreSqlSoftBounceStoreTests : SoftBounceStoreContract
 {
     private static readonly Lazy<Task<ISoftBounceStore>> Shared = new(async () =>
     {
-        var connectionString = await Postgres.CreateDatabaseAsync();
-        var options = Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = connectionString });
-        return new PostgreSqlSoftBounceStore(new PostgreSqlDatabase(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<PostgreSqlDatabase>.Instance));
+        return new PostgreSqlSoftBounceStore(await MigratedDatabase.CreateAsync());
     });
 
     protected override Task<ISoftBounceStore> StoreAsync()

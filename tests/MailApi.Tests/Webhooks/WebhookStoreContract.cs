@@ -185,10 +185,7 @@ public sealed class PostgreSqlWebhookStoreTests : WebhookStoreContract
 {
     private static readonly Lazy<Task<(IMessageStore, IWebhookStore)>> Shared = new(async () =>
     {
-        var connectionString = await Postgres.CreateDatabaseAsync();
-        var options = Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = connectionString });
-        var database = new PostgreSqlDatabase(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<PostgreSqlDatabase>.Instance);
-        await database.MigrateAsync(CancellationToken.None);
+        var database = await MailApi.Tests.Infrastructure.MigratedDatabase.CreateAsync();
         return ((IMessageStore)new PostgreSqlMessageStore(database), (IWebhookStore)new PostgreSqlWebhookStore(database));
     });
 
@@ -211,15 +208,11 @@ public sealed class PostgreSqlWebhookStoreTests : WebhookStoreContract
         // One pooled connection, whose session commits with remote_write: the store's own setting for its writes of
         // deliveries (synchronous_commit off) must end with their transaction, or every message written next on this
         // connection would be committed without waiting for the disk either.
-        var connectionString = await Postgres.CreateDatabaseAsync() + ";Options=-c synchronous_commit=remote_write";
-        var options = Microsoft.Extensions.Options.Options.Create(new StorageOptions
+        using var database = await MailApi.Tests.Infrastructure.MigratedDatabase.CreateAsync(o =>
         {
-            Provider = StorageProvider.PostgreSql,
-            ConnectionString = connectionString,
-            MaxConnections = 2,
+            o.ConnectionString += ";Options=-c synchronous_commit=remote_write";
+            o.MaxConnections = 2;
         });
-        using var database = new PostgreSqlDatabase(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<PostgreSqlDatabase>.Instance);
-        await database.MigrateAsync(CancellationToken.None);
         var store = new PostgreSqlWebhookStore(database);
         var endpoint = Endpoint();
         await store.AddEndpointAsync(endpoint, CancellationToken.None);
