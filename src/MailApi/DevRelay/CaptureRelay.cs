@@ -32,7 +32,6 @@ public sealed class CaptureRelay : IHostedService, IAsyncDisposable
     private CancellationTokenSource? _stopping;
     private Task? _running;
     private int _actualPort;
-    private long _captured;
 
     /// <summary>Creates the relay; nothing listens before <see cref="StartAsync"/>.</summary>
     public CaptureRelay(IOptions<DevRelayOptions> options, ILogger<CaptureRelay> logger, DevBounces? bounces = null)
@@ -62,9 +61,6 @@ public sealed class CaptureRelay : IHostedService, IAsyncDisposable
 
     /// <summary>The absolute folder captured messages are written to.</summary>
     public string Folder { get; }
-
-    /// <summary>How many messages were captured since the relay started.</summary>
-    public long CapturedCount => Interlocked.Read(ref _captured);
 
     /// <summary>Binds 127.0.0.1:<see cref="DevRelayOptions.Port"/> and returns once connections are accepted.</summary>
     /// <exception cref="InvalidOperationException">The port could not be bound (for example, it is in use).</exception>
@@ -195,7 +191,6 @@ public sealed class CaptureRelay : IHostedService, IAsyncDisposable
                 continue; // an id that was used before: take another one
             }
 
-            Interlocked.Increment(ref _captured);
             _bounces?.Report(raw, queueId, transaction.From?.AsAddress() ?? "", [.. transaction.To.Select(t => t.AsAddress())]);
             _logger.LogInformation(
                 "Captured message {QueueId} from <{From}> for {RecipientCount} recipient(s): {File} ({Bytes} bytes)",

@@ -35,7 +35,7 @@ public static class ProcessWide
                 .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
                 .UseSimpleAssemblyNameTypeSerializer()
                 .UseRecommendedSerializerSettings()
-                .UseLogProvider(new HangfireLogs(services.GetRequiredService<ILoggerFactory>()));
+                .UseLogProvider(new Hangfire.AspNetCore.AspNetCoreLogProvider(services.GetRequiredService<ILoggerFactory>()));
             RemoveUnusedJobFilters();
             GlobalJobFilters.Filters.Add(new TraceContextJobFilter());
             // MailKit's meters live as long as the process (its Configure keeps the first meter it is given), so they are

@@ -7,16 +7,11 @@ namespace MailApi.Storage;
 /// <remarks>
 /// This record and the ones it holds are the stored document (PostgreSQL keeps it as jsonb): a renamed or removed
 /// property breaks stored rows. They belong to the store alone; the protocol (<c>Delivery.Smtp</c>) and the HTTP answer
-/// (<c>Messages</c>) have records of their own. A change that old rows cannot be read with bumps
-/// <see cref="CurrentDocumentVersion"/> and reads the older version explicitly.
+/// (<c>Messages</c>) have records of their own. Reading ignores properties it does not know, so a property can be added
+/// freely; a change that old rows cannot be read with needs a script in <c>Storage/Sql</c> that rewrites them.
 /// </remarks>
 public sealed record StoredMessage
 {
-    /// <summary>The shape of the document written now; rows written before versioning began read as 1.</summary>
-    public const int CurrentDocumentVersion = 1;
-
-    public int DocumentVersion { get; init; } = CurrentDocumentVersion;
-
     public required Guid Id { get; init; }
 
     /// <summary>The name of the API key that created it; only that key can see it.</summary>

@@ -78,7 +78,6 @@ public sealed class CaptureRelayTests : IDisposable
         var queueId = match.Groups[1].Value;
         var file = Path.Combine(_folder, queueId + ".eml");
         Assert.Equal([file], Directory.GetFiles(_folder));
-        Assert.Equal(1, relay.CapturedCount);
 
         // the file holds exactly what was sent: MimeKit's own serialisation of the message, dots unstuffed
         var expected = new MemoryStream();

@@ -33,6 +33,18 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
     /// <summary>Changes to the service's registrations, applied after its own (a test double below the network line).</summary>
     public Action<IServiceCollection>? TestServices { get; init; }
 
+    /// <summary>
+    /// Hangfire's log provider is the process's, and the service sets it from the first host it builds, whose logger
+    /// factory is disposed with it while other hosts of the test run still log through it: the tests swap in one that
+    /// outlives every host as soon as the first host is built (no host can have been disposed yet).
+    /// </summary>
+    protected override Microsoft.Extensions.Hosting.IHost CreateHost(Microsoft.Extensions.Hosting.IHostBuilder builder)
+    {
+        var host = base.CreateHost(builder);
+        Hangfire.Logging.LogProvider.SetCurrentLogProvider(HangfireLogs.Instance);
+        return host;
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment(environment);

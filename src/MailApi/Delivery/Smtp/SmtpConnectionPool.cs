@@ -50,9 +50,6 @@ public sealed class SmtpConnectionPool : IAsyncDisposable
         get { lock (_gate) { return _idle.Count; } }
     }
 
-    /// <summary>Connections opened (or about to be) since start.</summary>
-    public long OpenedCount => Interlocked.Read(ref _opened);
-
     /// <summary>
     /// Waits for a free slot, then gives an idle connection that still looks alive, or a new one not yet opened.
     /// Idle connections found dead (the relay closed them) are dropped here without a word: that is no failed attempt.
