@@ -1,6 +1,5 @@
 using Hangfire;
 using Hangfire.States;
-using MailApi.Hosting;
 using MailApi.Storage;
 using Microsoft.Extensions.Options;
 
@@ -16,11 +15,11 @@ public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, IOptions<De
 {
     private readonly GroupCommit _requests = new((ids, at) => CreateJobs(jobs, delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider), ids, at));
 
-    public void Schedule(Guid messageId, DateTimeOffset at) => CreateJobs(jobs, 1, [messageId], RoundUpToSecond(at));
+    public void Schedule(Guid messageId, DateTimeOffset at) => CreateJobs(jobs, 1, [messageId], HangfireSchedule.RoundUpToSecond(at));
 
     public Task EnqueueAsync(IReadOnlyList<Guid> messageIds) => _requests.AddAsync(messageIds, null);
 
-    public Task ScheduleAsync(IReadOnlyList<Guid> messageIds, DateTimeOffset at) => _requests.AddAsync(messageIds, RoundUpToSecond(at));
+    public Task ScheduleAsync(IReadOnlyList<Guid> messageIds, DateTimeOffset at) => _requests.AddAsync(messageIds, HangfireSchedule.RoundUpToSecond(at));
 
     /// <summary>One job per <paramref name="perJob"/> of the messages, enqueued or scheduled at <paramref name="at"/> (a single message as RunAsync).</summary>
     private static void CreateJobs(IBackgroundJobClient jobs, int perJob, IReadOnlyList<Guid> messageIds, DateTime? at)
@@ -38,12 +37,5 @@ public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, IOptions<De
                 jobs.Create<DeliveryJob>(job => job.RunManyAsync(chunk, CancellationToken.None), state);
             }
         }
-    }
-
-    /// <remarks>Hangfire keeps schedules in whole seconds, truncated: rounding up keeps a job from running before its time.</remarks>
-    private static DateTime RoundUpToSecond(DateTimeOffset at)
-    {
-        var utc = at.UtcDateTime;
-        return utc.Ticks % TimeSpan.TicksPerSecond == 0 ? utc : new DateTime(utc.Ticks - utc.Ticks % TimeSpan.TicksPerSecond + TimeSpan.TicksPerSecond, DateTimeKind.Utc);
     }
 }

@@ -1,6 +1,6 @@
 using Hangfire;
 using Hangfire.States;
-using MailApi.Hosting;
+using MailApi.Delivery;
 using MailApi.Storage;
 using MailApi.Webhooks.Events;
 
@@ -51,13 +51,8 @@ public sealed class HangfireWebhookQueue(IBackgroundJobClient jobs) : IWebhookQu
     public void Enqueue(Guid deliveryId) =>
         jobs.Create<WebhookDeliveryJob>(job => job.RunAsync(deliveryId, CancellationToken.None), new EnqueuedState());
 
-    /// <remarks>Hangfire keeps schedules in whole seconds, truncated: rounding up keeps a try from running before its time.</remarks>
-    public void Schedule(Guid deliveryId, DateTimeOffset at)
-    {
-        var ticks = at.UtcTicks % TimeSpan.TicksPerSecond == 0 ? at.UtcTicks : at.UtcTicks - at.UtcTicks % TimeSpan.TicksPerSecond + TimeSpan.TicksPerSecond;
-        jobs.Create<WebhookDeliveryJob>(job => job.RunAsync(deliveryId, CancellationToken.None),
-            new ScheduledState(new DateTime(ticks, DateTimeKind.Utc)));
-    }
+    public void Schedule(Guid deliveryId, DateTimeOffset at) =>
+        jobs.Create<WebhookDeliveryJob>(job => job.RunAsync(deliveryId, CancellationToken.None), new ScheduledState(HangfireSchedule.RoundUpToSecond(at)));
 }
 
 /// <summary>

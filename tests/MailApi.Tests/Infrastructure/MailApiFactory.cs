@@ -125,6 +125,20 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
             () => "Hangfire to have nothing enqueued, scheduled or processing; " + HangfireState());
     }
 
+    /// <summary>
+    /// Makes every scheduled Hangfire job due now (enqueued), as if its time had come: a test of what happens at a
+    /// message's time need not wait for the time.
+    /// </summary>
+    public void RunScheduledJobsNow()
+    {
+        var storage = Services.GetRequiredService<Hangfire.JobStorage>();
+        var jobs = new Hangfire.BackgroundJobClient(storage);
+        foreach (var (jobId, _) in storage.GetMonitoringApi().ScheduledJobs(0, int.MaxValue))
+        {
+            jobs.ChangeState(jobId, new Hangfire.States.EnqueuedState(), Hangfire.States.ScheduledState.StateName);
+        }
+    }
+
     /// <summary>Writes everything the service logged to a temp file and returns its path.</summary>
     public string DumpLog(string name)
     {

@@ -1,4 +1,4 @@
-namespace MailApi.Hosting;
+namespace MailApi.Delivery;
 
 /// <summary>
 /// Group commit for Hangfire jobs that carry ids: the first caller with nobody creating jobs starts at once; the callers
@@ -68,5 +68,15 @@ public sealed class GroupCommit(Action<IReadOnlyList<Guid>, DateTime?> create)
                 }
             }
         }
+    }
+}
+
+/// <summary>Hangfire keeps schedules in whole seconds, truncated: a job's time rounded up keeps it from running early.</summary>
+public static class HangfireSchedule
+{
+    public static DateTime RoundUpToSecond(DateTimeOffset at)
+    {
+        var ticks = at.UtcTicks;
+        return new DateTime(ticks % TimeSpan.TicksPerSecond == 0 ? ticks : ticks - ticks % TimeSpan.TicksPerSecond + TimeSpan.TicksPerSecond, DateTimeKind.Utc);
     }
 }
