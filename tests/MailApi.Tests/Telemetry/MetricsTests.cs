@@ -58,9 +58,9 @@ public sealed class MetricsTests
     {
         await using var backup = await TestSmtpServer.StartAsync();
         var closed = FreePort.Get();
-        using var factory = new MailApiFactory(backup.Port, new Dictionary<string, string?>(Routing.RelayList.Settings(
-            Routing.RelayList.Relay("gauge-primary", closed, ("Priority", "0"), ("FailuresBeforePause", "1"), ("Pause", "01:00:00")),
-            Routing.RelayList.Relay("gauge-backup", backup.Port, ("Priority", "1")))));
+        using var factory = new MailApiFactory(backup.Port, new Dictionary<string, string?>(Delivery.Relays.RelayList.Settings(
+            Delivery.Relays.RelayList.Relay("gauge-primary", closed, ("Priority", "0"), ("FailuresBeforePause", "1"), ("Pause", "01:00:00")),
+            Delivery.Relays.RelayList.Relay("gauge-backup", backup.Port, ("Priority", "1")))));
         var client = factory.ClientFor(MailApiFactory.AlphaKey);
         var anonymous = factory.CreateClient();
         var before = await Scrape.TakeAsync(anonymous);

@@ -1,9 +1,9 @@
 using MailApi.Testing;
 using MailApi.Tests.Infrastructure;
 using static MailApi.Tests.Relays.RelayDialogue;
-using static MailApi.Tests.Routing.RelayList;
+using static MailApi.Tests.Delivery.Relays.RelayList;
 
-namespace MailApi.Tests.Routing;
+namespace MailApi.Tests.Delivery.Relays;
 
 /// <summary>
 /// Failover within the attempt, against real servers on 127.0.0.1: a relay that cannot take anything (closed port,

@@ -1,9 +1,9 @@
 using MailApi.Testing;
 using MailApi.Tests.Infrastructure;
 using static MailApi.Tests.Relays.RelayDialogue;
-using static MailApi.Tests.Routing.RelayList;
+using static MailApi.Tests.Delivery.Relays.RelayList;
 
-namespace MailApi.Tests.Routing;
+namespace MailApi.Tests.Delivery.Relays;
 
 /// <summary>Which relay a message goes to: by its sender, by priority, spread by weight; and the list checked at start.</summary>
 public sealed class RoutingTests

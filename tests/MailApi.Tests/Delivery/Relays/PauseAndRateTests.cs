@@ -3,9 +3,9 @@ using System.Text.Json.Nodes;
 using MailApi.Testing;
 using MailApi.Tests.Infrastructure;
 using static MailApi.Tests.Relays.RelayDialogue;
-using static MailApi.Tests.Routing.RelayList;
+using static MailApi.Tests.Delivery.Relays.RelayList;
 
-namespace MailApi.Tests.Routing;
+namespace MailApi.Tests.Delivery.Relays;
 
 /// <summary>
 /// A relay paused after failures in a row, skipped and resumed; a relay's rate of messages holding them back; a relay's

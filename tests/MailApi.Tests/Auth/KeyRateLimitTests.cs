@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using MailApi.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace MailApi.Tests.Routing;
+namespace MailApi.Tests.Auth;
 
 /// <summary>The per-key request limit: RateLimit:PerKeyPerMinute, overridden by Auth:ApiKeys:N:RateLimitPerMinute.</summary>
 public sealed class KeyRateLimitTests

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MailApi.Tests.Infrastructure;
 
-namespace MailApi.Tests.Routing;
+namespace MailApi.Tests.Delivery.Relays;
 
 /// <summary>Builds the <c>Relays</c> settings of a test service, and reads its relays back from <c>/health/ready</c>.</summary>
 internal static class RelayList

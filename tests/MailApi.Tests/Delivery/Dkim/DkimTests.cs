@@ -6,7 +6,7 @@ using MailApi.Testing;
 using MailApi.Tests.Infrastructure;
 using static MailApi.Tests.Relays.RelayDialogue;
 
-namespace MailApi.Tests.Routing;
+namespace MailApi.Tests.Delivery.Dkim;
 
 /// <summary>
 /// DKIM signatures checked independently of MimeKit, by Debian's python3-dkim (dkimpy) given the public key directly
