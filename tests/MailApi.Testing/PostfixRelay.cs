@@ -28,6 +28,9 @@ public sealed partial class PostfixRelay
         LogFile = env["POSTFIX_LOG"];
         User = env["POSTFIX_USER"];
         Password = env["POSTFIX_PASSWORD"];
+        // Absent from a relay.env written before the script relayed test domains (it reconfigures such a Postfix at start).
+        RemotePort = env.TryGetValue("POSTFIX_REMOTE_PORT", out var remote) ? int.Parse(remote) : null;
+        BounceMaildir = env.GetValueOrDefault("POSTFIX_BOUNCE_MAILDIR");
     }
 
     /// <summary>The listener offering AUTH PLAIN and LOGIN (after STARTTLS).</summary>
@@ -41,6 +44,15 @@ public sealed partial class PostfixRelay
 
     /// <summary>The Maildir that takes every relayed (non-local) recipient instead of the internet.</summary>
     public string RelayedMaildir { get; }
+
+    /// <summary>
+    /// The listener posing as the test domains' own server (hard.test, full.test, policy.test, later.test): Postfix
+    /// relays them there after its 250, is refused at RCPT, and mails a DSN to the envelope sender.
+    /// </summary>
+    public int? RemotePort { get; }
+
+    /// <summary>The Maildir of bounces@domain.local, where DSNs to a <c>bounces+TOKEN@domain.local</c> return path arrive.</summary>
+    public string? BounceMaildir { get; }
 
     /// <summary>Postfix's <c>maillog_file</c>.</summary>
     private string LogFile { get; }
@@ -140,26 +152,40 @@ public sealed partial class PostfixRelay
         }
     }
 
-    private static (PostfixRelay?, string) Find()
+    /// <summary>The relay <c>tests/relays/postfix.sh start</c> configured in <paramref name="dir"/>, as its relay.env describes it.</summary>
+    /// <exception cref="InvalidOperationException">There is no such file, or it lacks what a relay has.</exception>
+    public static PostfixRelay At(string dir)
     {
-        var dir = Environment.GetEnvironmentVariable("MAILAPI_POSTFIX_DIR") is { Length: > 0 } d ? d : "/tmp/mailapi-postfix";
         var file = Path.Combine(dir, "relay.env");
         if (!File.Exists(file))
         {
-            return (null, $"{file} does not exist");
+            throw new InvalidOperationException($"{file} does not exist");
         }
         var env = File.ReadAllLines(file)
             .Select(l => l.Split('=', 2))
             .Where(p => p.Length == 2)
             .ToDictionary(p => p[0], p => p[1]);
-        PostfixRelay relay;
         try
         {
-            relay = new PostfixRelay(env);
+            return new PostfixRelay(env);
         }
         catch (Exception e) when (e is KeyNotFoundException or FormatException)
         {
-            return (null, $"{file} is incomplete ({e.Message})");
+            throw new InvalidOperationException($"{file} is incomplete ({e.Message})", e);
+        }
+    }
+
+    private static (PostfixRelay?, string) Find()
+    {
+        var dir = Environment.GetEnvironmentVariable("MAILAPI_POSTFIX_DIR") is { Length: > 0 } d ? d : "/tmp/mailapi-postfix";
+        PostfixRelay relay;
+        try
+        {
+            relay = At(dir);
+        }
+        catch (InvalidOperationException e)
+        {
+            return (null, e.Message);
         }
         foreach (var port in new[] { relay.Port, relay.LoginPort })
         {
@@ -187,7 +213,7 @@ public sealed partial class PostfixRelay
         return (relay, "");
     }
 
-    private static string? Greeting(int port)
+    internal static string? Greeting(int port)
     {
         try
         {

@@ -8,8 +8,8 @@
 #
 # DIR defaults to $MAILAPI_POSTFIX_DIR, else /tmp/mailapi-postfix; PORT to $MAILAPI_POSTFIX_PORT, else 10025; the
 # profile to $MAILAPI_POSTFIX_PROFILE, else relay. Every profile: its own config, queue and log under DIR
-# (log: DIR/log/postfix.log, maillog_file via postlogd, no syslog), no smtp/lmtp client in master.cf: nothing can
-# leave the machine. The callers read DIR/relay.env.
+# (log: DIR/log/postfix.log, maillog_file via postlogd, no syslog), no relayhost: nothing can leave the machine. The
+# callers read DIR/relay.env.
 #
 # Profile "relay" (the tests', .ci/run): PORT+1 is a second listener that offers AUTH LOGIN only, as in the tutorial.
 #   - myhostname profbox.domain.local, banner "profbox.domain.local ESMTP Postfix"
@@ -19,8 +19,21 @@
 #   - gone@domain.local is unknown (550 5.1.1, Postfix's own local recipient check);
 #     busy@domain.local is always deferred (450 4.2.0, an access table)
 #   - every accepted message, local or relayed, goes to the "maildir" transport (virtual(8)): one file per recipient
-#     (with its Delivered-To: header) in the Maildir DIR/mail/domain.local/ or, for any other domain, DIR/mail/relayed/.
+#     (with its Delivered-To: header) in the Maildir DIR/mail/domain.local/ or, for any other domain, DIR/mail/relayed/,
+#     except the test domains below.
 #   - SASL user student@profbox.domain.local, password "hessovs!" (the tutorial's)
+#   - bounces after the 250: the test domains are accepted in the dialogue, then relayed by transport_maps over SMTP to
+#     PORT+2, a third listener of this Postfix posing as the recipients' server (mx.remote.test), which refuses them
+#     at RCPT, so that Postfix writes real DSNs (Diagnostic-Code smtp; …, Remote-MTA) to the envelope sender:
+#       hard.test    550 5.1.1 (user unknown)        full.test    552 5.2.2 (mailbox full)
+#       policy.test  550 5.7.1 (refused by policy)   later.test   450 4.2.1 (try later: a "delayed" DSN after
+#                                                                  delay_warning_time, then a "failed" one at
+#                                                                  maximal_queue_lifetime; both tens of seconds)
+#     The smtp client this needs is reached only through those transport_maps entries, all [127.0.0.1]:PORT+2, and
+#     binds to 127.0.0.1; relay_transport and default_transport stay "maildir", there is no relayhost.
+#   - recipient_delimiter = +: bounces@domain.local and bounces+ANYTHING@domain.local (a VERP return path) go to the
+#     Maildir DIR/mail/bounces/ (cur, new, tmp made at start), owned like every Maildir here by uid/gid 65534
+#     (virtual_uid_maps static), so an IMAP server run as that uid can serve it.
 # Profile "bench" (the benchmark's): one smtpd, no TLS, no AUTH, relaying for 127.0.0.0/8, and every message
 #   discarded after it was queued (discard transport): a real MTA with its queue on disk that keeps nothing.
 set -euo pipefail
@@ -41,6 +54,7 @@ ETC=$DIR/etc
 HOSTNAME_=profbox.domain.local
 SASL_USER=student
 SASL_PASSWORD='hessovs!'
+SCRIPT_ID=$(sha256sum "$0" | cut -c1-16)
 
 need_root() {
     [ "$(id -u)" = 0 ] || { log "must run as root (it installs packages and runs Postfix)"; exit 1; }
@@ -77,7 +91,8 @@ answers() { # port
     timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && head -c 3 <&3" 2>/dev/null | grep -q 220
 }
 
-# What both profiles share: the instance's own folders, and master.cf's local services (no smtp/lmtp/relay client).
+# What both profiles share: the instance's own folders, and master.cf's local services (no smtp/lmtp client: the relay
+# profile adds its one smtp client itself).
 main_cf_common() { # syslog name
     cat <<EOF
 # MailApi $PROFILE Postfix: see tests/relays/postfix.sh. Generated; do not edit.
@@ -122,10 +137,11 @@ EOF
 }
 
 configure_relay() {
-    local login_port=$((PORT + 1))
+    local login_port=$((PORT + 1)) remote_port=$((PORT + 2))
     rm -rf "$DIR/mail"
-    mkdir -p "$ETC/sasl" "$DIR/mail"
-    chown nobody:nogroup "$DIR/mail"
+    mkdir -p "$ETC/sasl" "$DIR/mail/bounces/cur" "$DIR/mail/bounces/new" "$DIR/mail/bounces/tmp"
+    # One owner for every Maildir (virtual_uid_maps below), so an IMAP server run as that uid reads the bounces'.
+    chown -R 65534:65534 "$DIR/mail"
 
     { main_cf_common postfix-mailapi; cat <<EOF
 myhostname = $HOSTNAME_
@@ -152,6 +168,25 @@ virtual_uid_maps = static:65534
 virtual_gid_maps = static:65534
 virtual_minimum_uid = 100
 local_recipient_maps = regexp:$ETC/local_recipients
+# bounces+TOKEN@domain.local is bounces@domain.local's (a VERP return path).
+recipient_delimiter = +
+
+# The test domains are refused only after the 250: relayed over SMTP to the listener on $remote_port (see the
+# header), whose refusals make this Postfix write real DSNs. Only these entries reach the smtp client.
+transport_maps = texthash:$ETC/transport
+smtp_tls_security_level = none
+# What the recipients' server on $remote_port accepts: nothing; each test domain gets its own refusal.
+mailapi_remote_restrictions = check_recipient_access texthash:$ETC/remote_access, reject
+# Queue runs of seconds, so that "delayed" and given-up DSNs come within a test's patience, not hours later. (A retry
+# that comes before the delivery agent let go of the message's file moves it aside for 60 s: 3 s leaves it time.)
+queue_run_delay = 1s
+minimal_backoff_time = 3s
+maximal_backoff_time = 4s
+delay_warning_time = 5s
+maximal_queue_lifetime = 30s
+# qmgr would cut a longer one to maximal_queue_lifetime anyway (with a warning at each start).
+bounce_queue_lifetime = \$maximal_queue_lifetime
+bounce_template_file = $ETC/bounce_templates
 
 # STARTTLS with the snakeoil certificate; AUTH only after it.
 smtpd_tls_security_level = may
@@ -180,15 +215,20 @@ EOF
 # MailApi relay Postfix: see tests/relays/postfix.sh. Generated; do not edit.
 127.0.0.1:$PORT       inet  n - n - - smtpd
 127.0.0.1:$login_port inet  n - n - - smtpd -o smtpd_sasl_mechanism_filter=login
+127.0.0.1:$remote_port inet n - n - - smtpd -o myhostname=mx.remote.test -o smtpd_sasl_auth_enable=no
+  -o smtpd_tls_security_level=none -o smtpd_relay_restrictions=\$mailapi_remote_restrictions -o smtpd_recipient_restrictions=
 tlsmgr    unix  - - n 1000? 1 tlsmgr
 proxywrite unix - - n -    1 proxymap
 maildir   unix  - n n -    - virtual
+smtp      unix  - - n -    - smtp -o smtp_bind_address=127.0.0.1
 EOF
     master_cf_common; } > "$ETC/master.cf"
 
-    # Two Maildirs (a trailing slash makes one): the local domain's and every other domain's. virtual(8) allows no
+    # Three Maildirs (a trailing slash makes one): the bounce address's (with or without +extension, matched here by
+    # its full form), the local domain's and every other domain's. virtual(8) allows no
     # regexp substitution here, so copies are told apart by the Delivered-To: header virtual(8) adds to each.
     cat > "$ETC/mailboxes" <<'EOF'
+/^bounces(\+[^@]*)?@domain\.local$/	bounces/
 /@domain\.local$/	domain.local/
 /@/	relayed/
 EOF
@@ -201,6 +241,21 @@ EOF
     cat > "$ETC/recipient_access" <<'EOF'
 busy@domain.local	450 4.2.0 Mailbox busy, try again later
 EOF
+    local domain
+    for domain in hard.test full.test policy.test later.test; do
+        printf '%s\tsmtp:[127.0.0.1]:%s\n' "$domain" "$remote_port"
+    done > "$ETC/transport"
+    cat > "$ETC/remote_access" <<'EOF'
+hard.test	550 5.1.1 User unknown
+full.test	552 5.2.2 Mailbox full
+policy.test	550 5.7.1 Message refused by policy
+later.test	450 4.2.1 Mailbox temporarily unavailable, try again later
+EOF
+
+    # Postfix's own delay notice, in seconds: its built-in one counts in hours and days, which are 0 here.
+    postconf -t | sed -n '/^delay_template/,/^EOF/p' \
+        | sed -e 's/\$delay_warning_time_hours hour(s)/$delay_warning_time_seconds second(s)/' \
+              -e 's/\$maximal_queue_lifetime_days day(s)/$maximal_queue_lifetime_seconds second(s)/' > "$ETC/bounce_templates"
 
     cat > "$ETC/sasl/smtpd.conf" <<EOF
 pwcheck_method: auxprop
@@ -219,6 +274,9 @@ POSTFIX_PORT=$PORT
 POSTFIX_LOGIN_PORT=$login_port
 POSTFIX_MAILDIR=$DIR/mail/domain.local
 POSTFIX_RELAYED_MAILDIR=$DIR/mail/relayed
+POSTFIX_REMOTE_PORT=$remote_port
+POSTFIX_BOUNCE_MAILDIR=$DIR/mail/bounces
+POSTFIX_BOUNCE_ADDRESS=bounces@domain.local
 POSTFIX_LOG=$DIR/log/postfix.log
 POSTFIX_HOSTNAME=$HOSTNAME_
 POSTFIX_USER=$SASL_USER
@@ -253,10 +311,12 @@ EOF
 start() {
     need_root
     install_packages
-    # (An instance from before profiles has no POSTFIX_PROFILE line: it is a relay.)
+    # (An instance from before profiles has no POSTFIX_PROFILE line: it is a relay.) One configured by another version
+    # of this script is configured again: its POSTFIX_SCRIPT line names the script's contents it was made from.
     local was
     was=$(sed -n 's/^POSTFIX_PROFILE=//p' "$DIR/relay.env" 2>/dev/null || true)
-    if running && [ "${was:-relay}" = "$PROFILE" ] && grep -qx "POSTFIX_PORT=$PORT" "$DIR/relay.env" && answers "$PORT"; then
+    if running && [ "${was:-relay}" = "$PROFILE" ] && grep -qx "POSTFIX_PORT=$PORT" "$DIR/relay.env" \
+        && grep -qx "POSTFIX_SCRIPT=$SCRIPT_ID" "$DIR/relay.env" && answers "$PORT"; then
         log "already running on 127.0.0.1:$PORT ($PROFILE)"
         return 0
     fi
@@ -265,11 +325,12 @@ start() {
     chown postfix:postfix "$DIR/data"
     touch "$DIR/log/postfix.log"
     "configure_$PROFILE"
+    echo "POSTFIX_SCRIPT=$SCRIPT_ID" >> "$DIR/relay.env"
     pf_loud check || { log "postfix check failed"; exit 1; }
     pf_loud start || { tail -20 "$DIR/log/postfix.log" >&2; log "postfix start failed"; exit 1; }
     for _ in $(seq 1 50); do
-        if answers "$PORT" && { [ "$PROFILE" != relay ] || answers $((PORT + 1)); }; then
-            log "running on 127.0.0.1:$PORT ($PROFILE$([ "$PROFILE" = relay ] && echo "; AUTH LOGIN only on $((PORT + 1))")); config $ETC, log $DIR/log/postfix.log"
+        if answers "$PORT" && { [ "$PROFILE" != relay ] || { answers $((PORT + 1)) && answers $((PORT + 2)); }; }; then
+            log "running on 127.0.0.1:$PORT ($PROFILE$([ "$PROFILE" = relay ] && echo "; AUTH LOGIN only on $((PORT + 1)); the test domains' server on $((PORT + 2))")); config $ETC, log $DIR/log/postfix.log"
             return 0
         fi
         sleep 0.2
