@@ -82,6 +82,8 @@ configure() {
     home=$MAILDIR
 
     mkdir -p "$DIR/run" "$DIR/state" "$DIR/log"
+    # Dovecot's own users (dovecot, dovenull) reach the passwd-file and sockets under DIR: a private DIR (mktemp -d) is 0700.
+    chmod a+rx "$DIR"
     touch "$DIR/log/dovecot.log"
     echo "$USER_:{PLAIN}$PASSWORD:$uid:$gid::$home::" > "$DIR/users"
     chown root:dovecot "$DIR/users"
