@@ -170,6 +170,28 @@ public abstract class ImapIntakeContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_reader_outlives_an_outage_of_the_server_and_reads_again_once_it_is_back()
+    {
+        await using var forwarder = TcpForwarder.Start(DovecotServer.Require().Port);
+        using var factory = await FactoryAsync(new() { ["Bounces:Imap:Port"] = forwarder.Port.ToString() });
+        var client = factory.ClientFor();
+        var sent = await SentAsync(client, "alice@hard.test");
+        int Lines(string text) => factory.Logs.Lines.Count(l => l.Contains(text, StringComparison.Ordinal));
+        await Poll.UntilAsync(() => Lines("); waiting for mail with IDLE") == 1, Patience, "the reader to connect");
+
+        // The server goes (every connection reset, new ones too) while the reader waits in IDLE; a report arrives meanwhile.
+        forwarder.Cut();
+        await _dovecot.AppendAsync(_folder, Dsn(sent));
+        await Poll.UntilAsync(() => Lines("failed; connecting again") >= 2, Patience, "the reader to fail and try again");
+        Assert.Equal("sent", (string?)(await client.GetFromJsonAsync<JsonObject>($"/v1/messages/{sent["id"]}"))!["status"]);
+
+        forwarder.Restore();
+        await MailApiFactory.WaitForStatusAsync(client, (string)sent["id"]!, Patience, "bounced");
+        await WaitForCountsAsync(0, 1, 0);
+        Assert.Equal(2, Lines("); waiting for mail with IDLE"));
+    }
+
+    [Fact]
     public async Task Without_move_and_idle_the_reader_copies_expunges_by_uid_and_polls()
     {
         using var plain = await FactoryAsync();

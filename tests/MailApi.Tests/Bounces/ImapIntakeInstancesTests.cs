@@ -54,7 +54,7 @@ public sealed class ImapIntakeInstancesTests
 
     private static int Taken(MailApiFactory instance) => instance.Logs.Lines.Count(l => l.Contains("Bounce report ", StringComparison.Ordinal));
 
-    private static bool Reads(MailApiFactory instance) => instance.Logs.Lines.Any(l => l.Contains("Reading the bounce mailbox", StringComparison.Ordinal));
+    private static bool Reads(MailApiFactory instance) => instance.Logs.Lines.Any(l => l.Contains("); waiting for mail", StringComparison.Ordinal));
 
     private static bool StandsBy(MailApiFactory instance) => instance.Logs.Lines.Any(l => l.Contains("Another instance reads", StringComparison.Ordinal));
 
