@@ -88,6 +88,15 @@ configure() {
     echo "$USER_:{PLAIN}$PASSWORD:$uid:$gid::$home::" > "$DIR/users"
     chown root:dovecot "$DIR/users"
     chmod 640 "$DIR/users"
+    # Say it here rather than as Dovecot's "Temporary authentication failure" at the first login.
+    if ! setpriv --reuid=dovecot --regid=dovecot --clear-groups test -r "$DIR/users"; then
+        log "Dovecot's user cannot reach $DIR/users: a folder above $DIR is closed to others (chmod o+x it, or use another DIR)"
+        exit 1
+    fi
+    if ! setpriv --reuid="$uid" --regid="$gid" --clear-groups test -w "$MAILDIR"; then
+        log "uid $uid, the owner of $MAILDIR, cannot write into it: a folder above it is closed to that user (chmod o+x it)"
+        exit 1
+    fi
 
     cat > "$CONF" <<EOF
 # MailApi test Dovecot: see tests/relays/dovecot.sh. Generated; do not edit.
