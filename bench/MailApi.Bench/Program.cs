@@ -27,6 +27,10 @@ if (options.Suppressions)
 {
     return await SuppressionBench.RunAsync(root, options, report, Log); // bench/MailApi.Bench/Suppressions.cs
 }
+if (options.Bounces)
+{
+    return await BounceBench.RunAsync(root, options, report, Log); // bench/MailApi.Bench/Bounces.cs
+}
 
 await using (var sink = await SmtpSink.StartCountingAsync(1024))
 {
@@ -365,6 +369,9 @@ namespace MailApi.Bench
         public int SuppressionEntries { get; private set; } = 100_000;
         public double LookupSeconds { get; private set; } = 1;
         public int LookupRounds { get; private set; } = 5;
+        /// <summary>Only the IMAP bounce reader (Bounces.cs): how many DSNs the mailbox holds.</summary>
+        public bool Bounces { get; private set; }
+        public int BounceReports { get; private set; } = 10_000;
 
         public static BenchOptions Parse(string[] args)
         {
@@ -396,6 +403,8 @@ namespace MailApi.Bench
 
                     case "--suppressions": o.Suppressions = true; break;
                     case "--suppression-entries": o.SuppressionEntries = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--bounces": o.Bounces = true; break;
+                    case "--bounce-reports": o.BounceReports = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--out": o.Output = Next(); break;
                     case "--smoke":
                         // A few seconds, for CI: proves the benchmark still runs; its figures mean nothing. PostgreSQL is
@@ -403,7 +412,7 @@ namespace MailApi.Bench
                         smoke = true;
                         o.Messages = 300; o.WarmUpSeconds = 0; o.IngestSeconds = 1; o.IngestConnections = [16]; o.OneConnectionSeconds = 1; o.LatencyMessages = 10; o.Postfix = false;
                         o.PostgresMessages = 40; o.BatchMessages = 200; o.CeilingJobs = 50; o.CeilingRounds = 1; o.CeilingVariants = ["nocontinuations+noreset"];
-                        o.SuppressionEntries = 1000; o.LookupSeconds = 0.1; o.LookupRounds = 1;
+                        o.SuppressionEntries = 1000; o.LookupSeconds = 0.1; o.LookupRounds = 1; o.BounceReports = 100;
                         o.Output ??= Path.Combine(Path.GetTempPath(), "mailapi-bench-smoke.json");
                         break;
                     default: throw new ArgumentException($"Unknown option {args[i]}");

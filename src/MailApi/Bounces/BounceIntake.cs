@@ -28,7 +28,12 @@ public sealed class BounceIntake(
     /// Takes in one mail. <paramref name="deliveredTo"/> is the envelope recipient the mail was delivered to, when the way it
     /// came says so (Postfix's <c>pipe</c> passes it); else the mail's own headers are read.
     /// </summary>
-    public async Task<(StoredReport Report, bool Duplicate)> TakeAsync(byte[] raw, string via, string? deliveredTo, CancellationToken cancellationToken)
+    public Task<(StoredReport Report, bool Duplicate)> TakeAsync(byte[] raw, string via, string? deliveredTo, CancellationToken cancellationToken) =>
+        TakeAsync(raw, via, deliveredTo, null, cancellationToken);
+
+    /// <summary>Takes in one mail read from <paramref name="source"/> (<see cref="StoredReport.Source"/>), recorded on the report.</summary>
+    public async Task<(StoredReport Report, bool Duplicate)> TakeAsync(byte[] raw, string via, string? deliveredTo, string? source,
+        CancellationToken cancellationToken)
     {
         // MimeKit's header parser takes time that grows with the square of one folded header's length (a 1 MB header,
         // seconds of CPU): a mail that cannot be read in this time is logged as unreadable rather than hold the intake.
@@ -62,6 +67,7 @@ public sealed class BounceIntake(
             Owner = match.Message?.Owner,
             Recipients = parsed.Recipients.Select(r => new ReportedRecipient(r.Address, r.Action, r.Status, r.Diagnostic, Name(r.Class))).ToList(),
             Reason = match.Message is null ? match.Reason : null,
+            Source = source,
         };
         if (match.Message is { } message)
         {

@@ -26,6 +26,7 @@ public static class BouncesExtensions
         builder.Services.AddSingleton<BounceEnvelope>();
         builder.Services.AddSingleton<BounceMatcher>();
         builder.Services.AddSingleton<BounceIntake>();
+        builder.AddImapIntake();
         return builder;
     }
 

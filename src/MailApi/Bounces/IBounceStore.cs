@@ -12,6 +12,9 @@ public interface IBounceStore
     /// <summary>The stored report with this identity, or null.</summary>
     Task<StoredReport?> FindByIdentityAsync(string identity, CancellationToken cancellationToken);
 
+    /// <summary>The stored report read from this mail (<see cref="StoredReport.Source"/>), or null.</summary>
+    Task<StoredReport?> FindBySourceAsync(string source, CancellationToken cancellationToken);
+
     Task<StoredReport?> FindAsync(Guid id, CancellationToken cancellationToken);
 
     /// <summary>The raw mail of a report, or null when it is gone.</summary>

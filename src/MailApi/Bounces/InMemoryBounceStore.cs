@@ -5,6 +5,7 @@ public sealed class InMemoryBounceStore : IBounceStore
 {
     private readonly SortedDictionary<Guid, (StoredReport Report, byte[] Raw)> _reports = [];
     private readonly Dictionary<string, Guid> _identities = [];
+    private readonly Dictionary<string, Guid> _sources = [];
     private readonly Lock _gate = new();
 
     public Task<(StoredReport Report, bool Added)> AddAsync(StoredReport report, byte[] raw, CancellationToken cancellationToken)
@@ -16,6 +17,10 @@ public sealed class InMemoryBounceStore : IBounceStore
                 return Task.FromResult((_reports[existing].Report, false));
             }
             _identities[report.Identity] = report.Id;
+            if (report.Source is { } source)
+            {
+                _sources[source] = report.Id;
+            }
             _reports[report.Id] = (report, raw);
             return Task.FromResult((report, true));
         }
@@ -26,6 +31,14 @@ public sealed class InMemoryBounceStore : IBounceStore
         lock (_gate)
         {
             return Task.FromResult(_identities.TryGetValue(identity, out var id) ? _reports[id].Report : null);
+        }
+    }
+
+    public Task<StoredReport?> FindBySourceAsync(string source, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_sources.TryGetValue(source, out var id) ? _reports[id].Report : null);
         }
     }
 
@@ -65,6 +78,10 @@ public sealed class InMemoryBounceStore : IBounceStore
             {
                 _reports.Remove(report.Id);
                 _identities.Remove(report.Identity);
+                if (report.Source is { } source)
+                {
+                    _sources.Remove(source);
+                }
             }
             return Task.FromResult(old.Count);
         }

@@ -6,7 +6,7 @@ using NpgsqlTypes;
 
 namespace MailApi.Bounces;
 
-/// <summary>The report log in the message database (schema version 6): a jsonb document per report, its raw mail beside it.</summary>
+/// <summary>The report log in the message database (schema versions 6 and 8): a jsonb document per report, its raw mail beside it.</summary>
 public sealed class PostgreSqlBounceStore(PostgreSqlDatabase database) : IBounceStore
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -19,13 +19,15 @@ public sealed class PostgreSqlBounceStore(PostgreSqlDatabase database) : IBounce
     public async Task<(StoredReport Report, bool Added)> AddAsync(StoredReport report, byte[] raw, CancellationToken cancellationToken)
     {
         await using var command = Db.CreateCommand(
-            "insert into mailapi_bounce_reports (id, identity, received_at, matched, doc, raw) values ($1, $2, $3, $4, $5, $6) on conflict (identity) do nothing");
+            "insert into mailapi_bounce_reports (id, identity, received_at, matched, doc, raw, source) values ($1, $2, $3, $4, $5, $6, $7) "
+            + "on conflict (identity) do nothing");
         command.Parameters.Add(new() { Value = report.Id });
         command.Parameters.Add(new() { Value = report.Identity });
         command.Parameters.Add(new() { Value = report.ReceivedAt });
         command.Parameters.Add(new() { Value = report.MatchedBy is not null });
         command.Parameters.Add(new() { Value = JsonSerializer.Serialize(report, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
         command.Parameters.Add(new() { Value = raw });
+        command.Parameters.Add(new() { Value = (object?)report.Source ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         if (await command.ExecuteNonQueryAsync(cancellationToken) == 1)
         {
             return (report, true);
@@ -35,6 +37,9 @@ public sealed class PostgreSqlBounceStore(PostgreSqlDatabase database) : IBounce
 
     public Task<StoredReport?> FindByIdentityAsync(string identity, CancellationToken cancellationToken) =>
         FindOneAsync("identity = $1", identity, cancellationToken);
+
+    public Task<StoredReport?> FindBySourceAsync(string source, CancellationToken cancellationToken) =>
+        FindOneAsync("source = $1", source, cancellationToken);
 
     public Task<StoredReport?> FindAsync(Guid id, CancellationToken cancellationToken) => FindOneAsync("id = $1", id, cancellationToken);
 

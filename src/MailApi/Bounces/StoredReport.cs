@@ -36,6 +36,12 @@ public sealed record StoredReport
 
     /// <summary>Why it changed nothing: not a report, no message matched, a bad token, keys that disagree…</summary>
     public string? Reason { get; init; }
+
+    /// <summary>
+    /// The mail it was read from, when the IMAP reader read it: the IMAP URL of mailbox, UIDVALIDITY and UID (RFC 5092), so
+    /// that mail, read again because a crash came before its move, is known without reading it (<see cref="ImapBounceMailbox"/>).
+    /// </summary>
+    public string? Source { get; init; }
 }
 
 /// <summary>What a report said of one recipient.</summary>

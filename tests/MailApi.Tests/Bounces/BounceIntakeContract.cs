@@ -42,7 +42,7 @@ public abstract class BounceIntakeContract : IAsyncLifetime
         return new MailApiFactory(_relay.Port, settings);
     }
 
-    private static async Task<JsonObject> SentAsync(HttpClient client, params string[] to)
+    internal static async Task<JsonObject> SentAsync(HttpClient client, params string[] to)
     {
         var response = await client.PostAsJsonAsync("/v1/messages", Bodies.Valid(to));
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
@@ -51,7 +51,7 @@ public abstract class BounceIntakeContract : IAsyncLifetime
     }
 
     /// <summary>Postfix's DSN for alice@hard.test (5.1.1), dave@full.test (5.2.2) and carol@policy.test (5.7.1), as this message's.</summary>
-    private static string Dsn(JsonObject message, bool withEnvelopeId = true)
+    internal static string Dsn(JsonObject message, bool withEnvelopeId = true)
     {
         var text = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Bounces", "Fixtures", "postfix-three-recipients.eml"))
             .Replace(FixtureQueueId, (string)message["queueId"]!, StringComparison.Ordinal)
@@ -68,7 +68,7 @@ public abstract class BounceIntakeContract : IAsyncLifetime
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
     }
 
-    private static JsonObject Recipient(JsonObject message, string address) =>
+    internal static JsonObject Recipient(JsonObject message, string address) =>
         message["recipients"]!.AsArray().Single(r => (string?)r!["address"] == address)!.AsObject();
 
     [Fact]
