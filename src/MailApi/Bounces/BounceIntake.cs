@@ -102,6 +102,13 @@ public sealed class BounceIntake(
                 applied.Add((changed, said));
                 return changed;
             }).ToList();
+            if (applied.Count == 0 && message.Status is MessageStatus.Queued or MessageStatus.Sending
+                && message.Recipients.Any(r => r.Status == RecipientStatus.Pending && BounceMatcher.Said(parsed, r.Address) is not null))
+            {
+                // The relay's report came before its 250 was recorded (Postfix can bounce within a second): taken now, its
+                // effect would be lost. Nothing is logged, so the report is taken again later, whole.
+                throw new ReportTooEarlyException(messageId);
+            }
             if (applied.Count == 0)
             {
                 return "no recipient the report names is accepted on the message (already bounced, or never sent to it)";
@@ -227,4 +234,14 @@ public sealed class BounceIntake(
         }
         return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(raw));
     }
+}
+
+/// <summary>
+/// A report names a recipient of a message still being delivered, before the relay's acceptance of it was recorded. Nothing
+/// was logged or changed: the caller offers the report again a moment later (HTTP: 503 with Retry-After; IMAP: the mail stays).
+/// </summary>
+public sealed class ReportTooEarlyException(Guid messageId)
+    : Exception($"The report names a recipient of message {messageId}, which is still being delivered; offer it again in a few seconds.")
+{
+    public Guid MessageId { get; } = messageId;
 }

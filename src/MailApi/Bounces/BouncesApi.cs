@@ -75,7 +75,17 @@ public static class BouncesApi
         {
             return ApiProblems.Validation(new Dictionary<string, string[]> { ["to"] = [$"'{to}' is not an address."] });
         }
-        var (report, _) = await intake.TakeAsync(raw, "http", to, cancellationToken);
+        StoredReport report;
+        try
+        {
+            (report, _) = await intake.TakeAsync(raw, "http", to, cancellationToken);
+        }
+        catch (ReportTooEarlyException early)
+        {
+            // Postfix's pipe keeps the bounce and tries again when the command exits 75 (docs/bounces.md's script does on any failure).
+            context.Response.Headers.RetryAfter = "5";
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Report too early", detail: early.Message);
+        }
         return TypedResults.Accepted($"/v1/bounces/{report.Id}", BounceReportResource.Of(report));
     }
 

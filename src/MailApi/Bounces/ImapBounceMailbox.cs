@@ -50,6 +50,9 @@ internal sealed class ImapBounceMailbox
     /// </summary>
     public bool LookAgain { get; private set; }
 
+    /// <summary>Whether the last <see cref="TakeAllAsync"/> left mail in the folder because its report came too early (<see cref="ReportTooEarlyException"/>).</summary>
+    public bool LeftForLater { get; private set; }
+
     /// <summary>Called (from within a command, such as IDLE) when mail arrives.</summary>
     public void OnArrival(Action? action) => _onArrival = action;
 
@@ -70,10 +73,9 @@ internal sealed class ImapBounceMailbox
     /// </summary>
     public async Task<bool> TakeAllAsync(IImapReaderTurn turn, CancellationToken cancellationToken)
     {
-        LookAgain = false;
+        (LookAgain, LeftForLater) = (false, false);
         // Without UIDPLUS a moved mail stays behind flagged \Deleted (see MoveAsync): it was taken already.
         var uids = await _folder.SearchAsync(SearchQuery.NotDeleted, cancellationToken);
-        LookAgain |= uids.Count > 0;
         foreach (var batch in uids.Chunk(Batch))
         {
             var mails = await _folder.FetchAsync(batch, MessageSummaryItems.UniqueId | MessageSummaryItems.Size, cancellationToken);
@@ -85,8 +87,14 @@ internal sealed class ImapBounceMailbox
                 {
                     break;
                 }
-                (await TakeAsync(mail, cancellationToken) ? processed : unmatched).Add(mail.UniqueId);
+                switch (await TakeAsync(mail, cancellationToken))
+                {
+                    case true: processed.Add(mail.UniqueId); break;
+                    case false: unmatched.Add(mail.UniqueId); break;
+                    default: LeftForLater = true; break;
+                }
             }
+            LookAgain |= processed.Count + unmatched.Count > 0;
             await MoveAsync(processed, _processed, cancellationToken);
             await MoveAsync(unmatched, _unmatched, cancellationToken);
             if (!held)
@@ -97,8 +105,8 @@ internal sealed class ImapBounceMailbox
         return true;
     }
 
-    /// <summary>Hands one mail to the intake, unless it was taken before; whether its report matched a message.</summary>
-    private async Task<bool> TakeAsync(IMessageSummary mail, CancellationToken cancellationToken)
+    /// <summary>Hands one mail to the intake, unless it was taken before; whether its report matched a message, or null when it came too early.</summary>
+    private async Task<bool?> TakeAsync(IMessageSummary mail, CancellationToken cancellationToken)
     {
         var source = $"{_mailbox};UIDVALIDITY={_folder.UidValidity}/;UID={mail.UniqueId.Id}";
         if (await _reports.FindBySourceAsync(source, cancellationToken) is { } known)
@@ -128,8 +136,17 @@ internal sealed class ImapBounceMailbox
             _logger.LogWarning(ex, "The server would not hand out bounce mail UID {Uid} of {Mailbox}: moved to Unmatched unread", mail.UniqueId.Id, _mailbox);
             return false;
         }
-        var (report, _) = await _intake.TakeAsync(raw, "imap", null, source, cancellationToken);
-        return report.MatchedBy is not null;
+        try
+        {
+            var (report, _) = await _intake.TakeAsync(raw, "imap", null, source, cancellationToken);
+            return report.MatchedBy is not null;
+        }
+        catch (ReportTooEarlyException early)
+        {
+            _logger.LogInformation("Bounce mail UID {Uid} of {Mailbox} names message {MessageId}, still being delivered: left for the next round",
+                mail.UniqueId.Id, _mailbox, early.MessageId);
+            return null;
+        }
     }
 
     /// <summary>

@@ -104,6 +104,12 @@ internal sealed class ImapBounceReader(
                 {
                     continue;
                 }
+                if (session.LeftForLater)
+                {
+                    // A report that came before its message's 250 was recorded: that takes a moment, not a poll interval.
+                    await Task.Delay(FirstRetry, clock, cancellationToken);
+                    continue;
+                }
                 if (idle)
                 {
                     using var done = new CancellationTokenSource(IdleRestart, clock);

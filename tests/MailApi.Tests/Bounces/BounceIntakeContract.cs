@@ -192,6 +192,33 @@ public abstract class BounceIntakeContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_report_that_comes_before_the_relays_250_is_recorded_is_refused_for_now_and_taken_whole_later()
+    {
+        using var factory = await FactoryAsync();
+        var client = factory.ClientFor();
+        _relay.HoldFinalReplies();
+        var response = await client.PostAsJsonAsync("/v1/messages", Bodies.Valid("ok@domain.local", "alice@hard.test"));
+        var created = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        await _relay.WaitForHeldRepliesAsync(1, Patience);
+
+        // Postfix bounces within a second of its 250: the report is here while the message is still being sent.
+        var early = created.DeepClone().AsObject();
+        early["queueId"] = FixtureQueueId;
+        var tooEarly = await client.PostAsync("/v1/bounces", new StringContent(Dsn(early), Encoding.UTF8, BouncesApi.MediaType));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, tooEarly.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(5), tooEarly.Headers.RetryAfter?.Delta);
+        Assert.Empty((await client.GetFromJsonAsync<JsonObject>("/v1/bounces"))!["items"]!.AsArray());
+
+        _relay.ReleaseFinalReplies();
+        await MailApiFactory.WaitForStatusAsync(client, (string)created["id"]!, Patience, "partially_sent", "sent");
+        await PostAsync(client, Dsn(early));
+        var message = await MailApiFactory.WaitForStatusAsync(client, (string)created["id"]!, Patience, "partially_sent");
+
+        Assert.Equal("bounced", (string?)Recipient(message, "alice@hard.test")["status"]);
+        Assert.Equal("accepted", (string?)Recipient(message, "ok@domain.local")["status"]);
+    }
+
+    [Fact]
     public async Task A_report_over_the_size_limit_is_a_413_and_a_key_without_bounces_is_refused()
     {
         using var factory = await FactoryAsync();
