@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using JsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
-namespace MailApi.Messages;
+namespace MailApi.Http;
 
 /// <summary>
 /// A request body read as JSON here rather than by the framework's binder. The binder answers a value of the wrong

@@ -1,8 +1,8 @@
 using System.Text.RegularExpressions;
-using MailApi.Messages;
+using MailApi.Hosting;
 using Microsoft.AspNetCore.Diagnostics;
 
-namespace MailApi.Hosting;
+namespace MailApi.Http;
 
 /// <summary>
 /// A route, query or header value the framework cannot bind (<c>?createdAfter=tomorrow</c>, <c>?limit=abc</c>) is a 400

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
-namespace MailApi.Hosting;
+namespace MailApi.OpenApi;
 
 /// <summary>
 /// Schemas as the service really writes them, so generated clients neither throw on a null nor make every field optional:

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
-namespace MailApi.Messages;
+namespace MailApi.Http;
 
 /// <summary>
 /// Turns a <see cref="JsonException"/> into one validation error keyed like the validator's
