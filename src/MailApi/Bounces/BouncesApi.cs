@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using FluentValidation;
 using MailApi.Auth;
+using MailApi.Http;
 using MailApi.Messages;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;

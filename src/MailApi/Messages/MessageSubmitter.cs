@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using MailApi.Delivery;
 using MailApi.Delivery.Smtp;
+using MailApi.Http;
 using MailApi.Storage;
 using MailApi.Suppressions;
 using MailApi.Telemetry;

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using MailApi.Auth;
+using MailApi.Http;
 using MailApi.Storage;
 using MailApi.Telemetry;
 using Microsoft.AspNetCore.Http.HttpResults;

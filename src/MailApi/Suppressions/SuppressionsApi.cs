@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using MailApi.Auth;
+using MailApi.Http;
 using MailApi.Messages;
 using Microsoft.AspNetCore.Http.HttpResults;
 

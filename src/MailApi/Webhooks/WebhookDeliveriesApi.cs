@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using MailApi.Http;
 using MailApi.Messages;
 using MailApi.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;

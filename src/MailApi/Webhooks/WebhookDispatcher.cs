@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Hangfire;
-using MailApi.Messages;
+using MailApi.Http;
 using MailApi.Storage;
 using MailApi.Webhooks.Events;
 

@@ -1,6 +1,6 @@
 using System.Security.Claims;
 using MailApi.Auth;
-using MailApi.Messages;
+using MailApi.Http;
 using MailApi.Storage;
 using MailApi.Webhooks.Events;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using MailApi.OpenApi;
 using MailApi.Tests.Infrastructure;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -172,7 +173,7 @@ public sealed class OpenApiContractTests
         var rfc822 = (string text) => new StringContent(text, Encoding.UTF8, "message/rfc822");
         var bounced = await SendAsync(api, Bodies.Valid("gone@domain.local"));
         await WaitAsync(api, bounced, "sent");
-        var dsn = MailApi.Hosting.OpenApiBounceExamples.Dsn.Replace("0193f1e2-7c1a-7b3e-9a55-6c1f1e0d2a11", (string)bounced["id"]!).ReplaceLineEndings("\r\n");
+        var dsn = OpenApiBounceExamples.Dsn.Replace("0193f1e2-7c1a-7b3e-9a55-6c1f1e0d2a11", (string)bounced["id"]!).ReplaceLineEndings("\r\n");
         var posted = await api.PostAsync("/v1/bounces", rfc822(dsn));
         Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
         var report = (string)(await posted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;

@@ -1,3 +1,4 @@
+using MailApi.Http;
 using MailApi.Messages;
 using Microsoft.Extensions.Options;
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using MailApi.Hosting;
+using MailApi.OpenApi;
 using MailApi.Suppressions;
 using MailApi.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MailApi.Http;
 using MailApi.Messages;
 using MailApi.Storage;
 

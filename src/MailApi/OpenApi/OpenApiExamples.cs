@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
-namespace MailApi.Hosting;
+namespace MailApi.OpenApi;
 
 /// <summary>An example on every request body and every answer, so Swagger UI's "Try it out" starts from a working message.</summary>
 public sealed class OpenApiExamples : IOperationFilter

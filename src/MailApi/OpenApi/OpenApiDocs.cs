@@ -1,7 +1,7 @@
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
-namespace MailApi.Hosting;
+namespace MailApi.OpenApi;
 
 /// <summary>
 /// The whole OpenAPI setup: document, API-key scheme, answers and examples, servers, Swagger UI at <c>/swagger</c>.

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
-namespace MailApi.Hosting;
+namespace MailApi.OpenApi;
 
 /// <summary>
 /// Examples and answer texts of the webhook operations and of a message's events, over what <see cref="OpenApiExamples"/>

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace MailApi.Messages;
+namespace MailApi.Http;
 
 /// <summary>The problem+json answers of the API (RFC 9457), each with type, title, status and detail.</summary>
 public static class ApiProblems

@@ -1,8 +1,10 @@
+using MailApi.Hosting;
+using MailApi.Http;
 using MailApi.Messages;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
-namespace MailApi.Hosting;
+namespace MailApi.OpenApi;
 
 /// <summary>
 /// What the endpoints' own metadata cannot say: the 503 every route gives when the store is unreachable

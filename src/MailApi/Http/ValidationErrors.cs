@@ -1,6 +1,6 @@
 using FluentValidation.Results;
 
-namespace MailApi.Messages;
+namespace MailApi.Http;
 
 /// <summary>
 /// Validation failures keyed by JSON path (<c>to[1]</c>, <c>attachments[0].contentId</c>, <c>messages[3].subject</c>),

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
-namespace MailApi.Hosting;
+namespace MailApi.OpenApi;
 
 /// <summary>Examples and answer texts of the suppression-list operations, over what every operation gets (those speak of messages).</summary>
 public sealed class OpenApiSuppressionExamples : IOperationFilter

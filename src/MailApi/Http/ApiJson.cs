@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace MailApi.Messages;
+namespace MailApi.Http;
 
 /// <summary>
 /// The JSON of the HTTP API: camelCase, enums as snake_case strings, and strict input: a duplicate key, or a property the

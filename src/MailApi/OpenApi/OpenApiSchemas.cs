@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
-namespace MailApi.Hosting;
+namespace MailApi.OpenApi;
 
 /// <summary>
 /// Schemas as the service really writes them, so generated clients neither throw on a null nor make every field optional:
@@ -132,7 +132,8 @@ public sealed class OpenApiSchemas : ISchemaFilter, IDocumentFilter
         {
             Type = JsonSchemaType.Object,
             Description = "A problem (RFC 9457) naming every failing field: `errors` maps a JSON path (`from`, `to[1]`, `messages[3].subject`; "
-                + "a query parameter's name) to what is wrong with it. Nothing was stored or changed.",
+                + "a query parameter's name) to what is wrong with it. A body of the wrong shape lists every value of the wrong type, "
+                + "unknown property and repeated key (the first 100). Nothing was stored or changed.",
             Required = new HashSet<string> { "type", "title", "status", "errors" },
             Properties = new Dictionary<string, IOpenApiSchema>
             {
