@@ -21,6 +21,7 @@ public static class HostingExtensions
     {
         builder.AddDevelopmentDefaults();
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDefaults.FillDetail);
+        builder.Services.AddSingleton<IProblemDetailsWriter, ProblemJsonFallback>();
         builder.Services.AddExceptionHandler<StorageOutageHandler>();
         builder.Services.AddExceptionHandler<BadRequestHandler>();
         // Unbindable values throw in every environment, not only in Development, so they get one answer (BadRequestHandler).

@@ -153,7 +153,8 @@ public sealed class OpenApiAnswers : IOperationFilter
     {
         parameter.Description = "A bare address, URL-encoded; any spelling finds its entry (case, and an internationalised domain either way). "
             + "Anything else is a 400 naming 'address'.";
-        parameter.Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "email" };
+        // idn-email (RFC 6531), not email: an address with an internationalised domain or local part is taken as it is.
+        parameter.Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "idn-email" };
         return parameter;
     }
 

@@ -78,7 +78,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         foreach (var (path, method, _) in Operations().Where(o => o.Path.Contains('{')))
         {
             Assert.All(Parameters(path, method).Where(p => (string?)p["in"] == "path"),
-                p => Assert.Equal((string?)p["name"] == "address" ? "email" : "uuid", (string?)p["schema"]!["format"]));
+                p => Assert.Equal((string?)p["name"] == "address" ? "idn-email" : "uuid", (string?)p["schema"]!["format"]));
         }
         var limit = Parameters("/v1/messages", "get").Single(p => (string?)p["name"] == "limit")["schema"]!;
         Assert.Equal((1, 100, 50), ((int)limit["minimum"]!, (int)limit["maximum"]!, (int)limit["default"]!));
