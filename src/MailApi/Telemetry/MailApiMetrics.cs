@@ -1,4 +1,6 @@
 using System.Diagnostics.Metrics;
+using MailApi.Bounces;
+using MailApi.Delivery.Relays;
 using MailApi.Delivery.Smtp;
 using MailApi.Storage;
 using MailApi.Webhooks;
@@ -13,6 +15,11 @@ namespace MailApi.Telemetry;
 /// Labels never carry an address: the relay is its name (host:port for the single <c>Smtp</c> relay), a command its verb
 /// (<see cref="SmtpLabels"/>).
 /// </summary>
+/// <remarks>
+/// Every counter family shows from the start with a zero series for each label set known then (<see cref="StartAtZero"/>),
+/// as Prometheus' instrumentation guidance asks: a query or an alert over a series that appears only with its first
+/// event sees nothing rather than 0 until then.
+/// </remarks>
 public sealed class MailApiMetrics
 {
     public const string MeterName = "MailApi";
@@ -20,6 +27,36 @@ public sealed class MailApiMetrics
     // Dialogues take milliseconds to a few minutes (Smtp:Timeout per command); the time to a final status spans retries up to Delivery:MaxAge.
     private static readonly double[] DialogueBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
     private static readonly double[] FinalBuckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
+
+    /// <summary>The statuses a message finishes in (bounced comes later, from a report, and is not counted here).</summary>
+    private static readonly MessageStatus[] FinishedStatuses = [.. MessageStatuses.Final.Where(s => s != MessageStatus.Bounced)];
+
+    /// <summary>An attempt's outcome when the next relay was tried at once.</summary>
+    private const string FailedOver = "failed_over";
+
+    private static readonly string[] AttemptOutcomes =
+        [.. new[] { MessageStatus.Sent, MessageStatus.PartiallySent, MessageStatus.Deferred, MessageStatus.Failed }.Select(s => s.Name()), FailedOver];
+
+    /// <summary>
+    /// The replies of a connection's opening and of every message's transaction, each in the classes RFC 5321 §4.3.2 allows
+    /// it (421 may answer anything): the series a refusal-rate query reads. Other commands' show from their first reply.
+    /// </summary>
+    private static readonly (string Command, string[] Classes)[] EveryDialogue =
+    [
+        (SmtpLabels.Greeting, ["2xx", "4xx", "5xx"]), ("EHLO", ["2xx", "4xx", "5xx"]), ("MAIL", ["2xx", "4xx", "5xx"]),
+        ("RCPT", ["2xx", "4xx", "5xx"]), ("DATA", ["3xx", "4xx", "5xx"]), (SmtpLabels.DataEnd, ["2xx", "4xx", "5xx"]),
+    ];
+
+    private const string WebhookDelivered = "delivered";
+    private const string WebhookRetry = "retry";
+    private const string WebhookFailed = "failed";
+
+    /// <summary>The ways a bounce report comes in (<c>via</c>) and what the intake made of it (<c>result</c>).</summary>
+    private static readonly string[] BounceWays = ["imap", "http", "dev"];
+
+    private static readonly string[] BounceResults = ["matched", "unmatched", "duplicate"];
+
+    private static readonly string[] BounceClasses = [.. Enum.GetValues<BounceClass>().Select(c => c.ToString().ToLowerInvariant())];
 
     private readonly Counter<long> _accepted;
     private readonly Counter<long> _finished;
@@ -31,9 +68,13 @@ public sealed class MailApiMetrics
     private readonly Counter<long> _bounces;
     private readonly Histogram<double> _deliveryDuration;
     private readonly Histogram<double> _acceptToFinal;
+    private readonly IRelayStates? _relays;
 
-    public MailApiMetrics(IMeterFactory meters)
+    /// <param name="meters">Where the meter comes from.</param>
+    /// <param name="relays">The configured relays, whose series start at zero; none when null.</param>
+    public MailApiMetrics(IMeterFactory meters, IRelayStates? relays = null)
     {
+        _relays = relays;
         var meter = meters.Create(MeterName);
         _accepted = meter.CreateCounter<long>("mailapi.messages.accepted", "{message}", "Messages stored and answered 202.");
         _finished = meter.CreateCounter<long>("mailapi.messages.finished", "{message}",
@@ -53,6 +94,51 @@ public sealed class MailApiMetrics
         _bounceReports = meter.CreateCounter<long>("mailapi.bounce.reports", "{report}",
             "Bounce reports taken in, by way (imap, http, dev) and result (matched, unmatched, duplicate).");
         _bounces = meter.CreateCounter<long>("mailapi.bounces", "{recipient}", "Recipients that bounced after the relay took them, by class.");
+    }
+
+    /// <summary>
+    /// Adds 0 to every counter for each label set known now — outcomes, statuses, the configured relays, webhook outcomes,
+    /// bounce ways, results and classes — so each family and those series show before their first event. Once, after
+    /// the meter provider listens: a measurement nothing listens to is lost (<see cref="TelemetryExtensions.MapTelemetry"/>).
+    /// </summary>
+    public void StartAtZero()
+    {
+        _accepted.Add(0);
+        _suppressed.Add(0);
+        foreach (var status in FinishedStatuses)
+        {
+            _finished.Add(0, new KeyValuePair<string, object?>("status", status.Name()));
+        }
+        foreach (var relay in _relays?.Snapshot() ?? [])
+        {
+            var name = new KeyValuePair<string, object?>("relay", relay.Name);
+            foreach (var outcome in AttemptOutcomes)
+            {
+                _attempts.Add(0, name, new("outcome", outcome));
+            }
+            foreach (var (command, classes) in EveryDialogue)
+            {
+                foreach (var replyClass in classes)
+                {
+                    _replies.Add(0, name, new("command", command), new("class", replyClass));
+                }
+            }
+        }
+        foreach (var outcome in new[] { WebhookDelivered, WebhookRetry, WebhookFailed })
+        {
+            _webhookDeliveries.Add(0, new KeyValuePair<string, object?>("outcome", outcome));
+        }
+        foreach (var via in BounceWays)
+        {
+            foreach (var result in BounceResults)
+            {
+                _bounceReports.Add(0, new KeyValuePair<string, object?>("via", via), new("result", result));
+            }
+        }
+        foreach (var bounceClass in BounceClasses)
+        {
+            _bounces.Add(0, new KeyValuePair<string, object?>("class", bounceClass));
+        }
     }
 
     /// <summary>A bounce report was taken in by <paramref name="via"/> (imap, http, dev): <c>matched</c>, <c>unmatched</c> or <c>duplicate</c>.</summary>
@@ -80,7 +166,7 @@ public sealed class MailApiMetrics
             var attempt = attempts[i];
             var relay = new KeyValuePair<string, object?>("relay", attempt.Upstream);
             var recorded = saved.Attempts[saved.Attempts.Count - attempts.Count + i];
-            _attempts.Add(1, relay, new("outcome", recorded.FailedOver ? "failed_over" : recorded.Outcome.Name()));
+            _attempts.Add(1, relay, new("outcome", recorded.FailedOver ? FailedOver : recorded.Outcome.Name()));
             if (recorded.FinishedAt is { } finishedAt)
             {
                 _deliveryDuration.Record((finishedAt - recorded.StartedAt).TotalSeconds, relay);
@@ -113,8 +199,8 @@ public sealed class MailApiMetrics
     /// <summary>One webhook try was recorded; <paramref name="saved"/> is the delivery after it.</summary>
     public void WebhookTried(StoredDelivery saved) => _webhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", saved.Status switch
     {
-        WebhookDeliveryStatus.Delivered => "delivered",
-        WebhookDeliveryStatus.Pending => "retry",
-        _ => "failed",
+        WebhookDeliveryStatus.Delivered => WebhookDelivered,
+        WebhookDeliveryStatus.Pending => WebhookRetry,
+        _ => WebhookFailed,
     }));
 }

@@ -52,6 +52,10 @@ public static class TelemetryExtensions
         app.MapPrometheusScrapingEndpoint().WithTags("Operations");
         // An observable gauge exists once its owner does.
         app.Services.GetRequiredService<RelayGauge>();
+        // A measurement no provider hears is lost: the provider must exist before the counters' zero series are added
+        // (the scraping endpoint's middleware has built it; asking here keeps that true whatever the order above).
+        app.Services.GetRequiredService<MeterProvider>();
+        app.Services.GetRequiredService<MailApiMetrics>().StartAtZero();
         return app;
     }
 
