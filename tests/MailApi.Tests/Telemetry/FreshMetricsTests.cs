@@ -1,5 +1,5 @@
+using MailApi.Tests.Delivery.Relays;
 using MailApi.Tests.Infrastructure;
-using MailApi.Tests.Routing;
 
 namespace MailApi.Tests.Telemetry;
 
