@@ -38,7 +38,7 @@ internal static class JsonShape
     private static void Walk(JsonElement element, Type type, List<object> path, JsonSerializerOptions options, Dictionary<string, string[]> errors)
     {
         var info = options.GetTypeInfo(type);
-        var kind = (info.Kind, element.ValueKind) switch
+        var fits = (info.Kind, element.ValueKind) switch
         {
             // A leaf (string, number, time, enum) is read by the serialiser itself: its rules, not a copy of them.
             (JsonTypeInfoKind.None, _) => Leaf(element, type, path, options, errors),
@@ -49,7 +49,7 @@ internal static class JsonShape
             (JsonTypeInfoKind.Enumerable, JsonValueKind.Array) => Items(element, info, path, options, errors),
             _ => false,
         };
-        if (!kind && errors.Count < MaxErrors)
+        if (!fits && errors.Count < MaxErrors)
         {
             var key = JsonErrors.Key(path);
             errors.TryAdd(key, [JsonErrors.WrongType(key, type, options)]);
