@@ -19,6 +19,22 @@ public sealed class StorageOptions
     public int StoreConnections => MaxConnections / 2;
 
     public int HangfireConnections => MaxConnections - StoreConnections;
+
+    /// <summary>The in-memory store's own settings (<c>Storage:InMemory</c>).</summary>
+    public InMemoryStoreOptions InMemory { get; set; } = new();
+}
+
+/// <summary>The <c>Storage:InMemory</c> section.</summary>
+public sealed class InMemoryStoreOptions
+{
+    public const int DefaultMaxMessages = 100_000;
+
+    /// <summary>
+    /// The most messages the in-memory store keeps: past it, adding drops the messages that became final longest ago,
+    /// never one that is not final. Messages that are not final are kept however many there are (Limits:MaxPendingMessages
+    /// bounds those). About 2 KB each once final, so the default holds a dev service's store near 200 MB.
+    /// </summary>
+    public int MaxMessages { get; set; } = DefaultMaxMessages;
 }
 
 public enum StorageProvider
