@@ -32,7 +32,8 @@ public sealed class InMemoryStoreOptions
     /// <summary>
     /// The most messages the in-memory store keeps: past it, adding drops the messages that became final longest ago,
     /// never one that is not final. Messages that are not final are kept however many there are (Limits:MaxPendingMessages
-    /// bounds those). About 2 KB each once final, so the default holds a dev service's store near 200 MB.
+    /// bounds those). A final message is held compressed (<see cref="HeldMessage"/>), so the default keeps a long-running
+    /// dev service to a few hundred MB.
     /// </summary>
     public int MaxMessages { get; set; } = DefaultMaxMessages;
 }
