@@ -2,10 +2,14 @@ using System.Collections.Concurrent;
 
 namespace MailApi.Storage;
 
-/// <summary>The embedded store: fast, and gone when the process stops.</summary>
-public sealed class InMemoryMessageStore : IMessageStore
+/// <summary>
+/// The embedded store: fast, and gone when the process stops. Bounded by <paramref name="maxMessages"/> (see
+/// <see cref="InMemoryStoreOptions.MaxMessages"/> and InMemoryMessageStore.Bound.cs); a final message is held compressed
+/// (<see cref="HeldMessage"/>). Writes take one lock; reads take none.
+/// </summary>
+public sealed partial class InMemoryMessageStore(int maxMessages = InMemoryStoreOptions.DefaultMaxMessages) : IMessageStore
 {
-    private readonly ConcurrentDictionary<Guid, StoredMessage> _messages = new();
+    private readonly ConcurrentDictionary<Guid, HeldMessage> _messages = new();
     private readonly Dictionary<(string Owner, string Key), (IdempotencyClaim Claim, Guid[] Ids)> _claims = [];
     private readonly ConcurrentDictionary<string, DateTimeOffset> _heartbeats = new();
     private readonly Lock _gate = new();
@@ -15,55 +19,63 @@ public sealed class InMemoryMessageStore : IMessageStore
 
     public Task<AddResult> AddAsync(IReadOnlyList<StoredMessage> messages, IdempotencyClaim? claim, CancellationToken cancellationToken)
     {
+        var stored = messages.Select(m => m with { Version = 1 }).ToList();
+        // Made before the lock, so writers do not wait on each other's compression (a message stored final: every
+        // recipient suppressed); wasted only on a replay.
+        var held = stored.Select(HeldMessage.Of).ToList();
         lock (_gate)
         {
-            if (claim is not null && _claims.TryGetValue((claim.Owner, claim.Key), out var earlier) && earlier.Claim.ExpiresAt > DateTimeOffset.UtcNow)
+            if (claim is not null && _claims.TryGetValue((claim.Owner, claim.Key), out var earlier))
             {
-                var existing = earlier.Ids.Select(id => _messages.GetValueOrDefault(id)).OfType<StoredMessage>().ToList();
-                return Task.FromResult(new AddResult(false, existing, earlier.Claim.RequestHash));
-            }
-            var stored = new List<StoredMessage>(messages.Count);
-            foreach (var message in messages)
-            {
-                if (_messages.ContainsKey(message.Id))
+                if (earlier.Claim.ExpiresAt > DateTimeOffset.UtcNow)
                 {
-                    throw new InvalidOperationException("A message with one of these ids exists already.");
+                    return Task.FromResult(new AddResult(false, earlier.Ids.Select(Claimed).OfType<StoredMessage>().ToList(), earlier.Claim.RequestHash));
                 }
-                stored.Add(message with { Version = 1 });
+                Unclaim(earlier.Ids);
             }
-            foreach (var message in stored)
+            if (stored.Any(m => _messages.ContainsKey(m.Id)))
             {
-                _messages[message.Id] = message;
-                _byStatus[(int)message.Status]++;
-                if (!message.Status.IsFinal())
+                throw new InvalidOperationException("A message with one of these ids exists already.");
+            }
+            MakeRoom(held.Count);
+            foreach (var entry in held)
+            {
+                _messages[entry.Id] = entry;
+                Count(entry, 1);
+                if (entry.Status.IsFinal())
                 {
-                    _pending++;
-                    _pendingBytes += message.ContentBytes;
+                    Finished(entry.Id);
                 }
             }
             if (claim is not null)
             {
-                _claims[(claim.Owner, claim.Key)] = (claim, stored.Select(m => m.Id).ToArray());
+                var ids = stored.Select(m => m.Id).ToArray();
+                _claims[(claim.Owner, claim.Key)] = (claim, ids);
+                Claim(ids, claim.ExpiresAt);
             }
             return Task.FromResult(new AddResult(true, stored, null));
         }
     }
 
     public Task<StoredMessage?> FindAsync(Guid id, CancellationToken cancellationToken) =>
-        Task.FromResult(_messages.GetValueOrDefault(id));
+        Task.FromResult(_messages.TryGetValue(id, out var held) ? held.Message() : null);
 
     public Task<IReadOnlyList<StoredMessage>> FindByQueueIdAsync(string queueId, DateTimeOffset sentAfter, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<StoredMessage>>(_messages.Values.Where(m => m.QueueId == queueId && m.SentAt >= sentAfter).ToList());
+        Task.FromResult<IReadOnlyList<StoredMessage>>(_messages.Values.Where(m => m.QueueId == queueId && m.SentAt >= sentAfter).Select(m => m.Message()).ToList());
 
     public Task<StoredMessage?> TryUpdateAsync(StoredMessage updated, CancellationToken cancellationToken)
     {
+        var next = updated with { Version = updated.Version + 1 };
+        // Made before the lock, as in AddAsync; wasted only when the compare-and-set fails.
+        var held = HeldMessage.Of(next);
         lock (_gate)
         {
             if (!_messages.TryGetValue(updated.Id, out var current) || current.Version != updated.Version)
             {
                 return Task.FromResult<StoredMessage?>(null);
             }
-            return Task.FromResult<StoredMessage?>(Replace(current, updated with { Version = updated.Version + 1 }));
+            Replace(current, held, next);
+            return Task.FromResult<StoredMessage?>(next);
         }
     }
 
@@ -74,25 +86,38 @@ public sealed class InMemoryMessageStore : IMessageStore
             var taken = new List<StoredMessage>();
             foreach (var id in ids)
             {
-                if (_messages.TryGetValue(id, out var current) && current.Status == MessageStatus.Queued)
+                if (_messages.TryGetValue(id, out var current) && current.Live is { Status: MessageStatus.Queued } queued)
                 {
-                    taken.Add(Replace(current, current.TakenBy(worker, now) with { Version = current.Version + 1 }));
+                    var next = queued.TakenBy(worker, now) with { Version = queued.Version + 1 };
+                    Replace(current, HeldMessage.Of(next), next);
+                    taken.Add(next);
                 }
             }
             return Task.FromResult<IReadOnlyList<StoredMessage>>(taken);
         }
     }
 
-    /// <summary>Writes <paramref name="next"/> over <paramref name="current"/> and keeps the counts; under the gate.</summary>
-    private StoredMessage Replace(StoredMessage current, StoredMessage next)
+    /// <summary>Writes <paramref name="held"/> (holding <paramref name="next"/>) over <paramref name="current"/> and keeps the counts; under the gate.</summary>
+    private void Replace(HeldMessage current, HeldMessage held, StoredMessage next)
     {
-        _messages[next.Id] = next;
-        _byStatus[(int)current.Status]--;
-        _byStatus[(int)next.Status]++;
-        var (before, after) = (current.Status.IsFinal() ? 0 : 1, next.Status.IsFinal() ? 0 : 1);
-        _pending += after - before;
-        _pendingBytes += after * next.ContentBytes - before * current.ContentBytes;
-        return next;
+        _messages[next.Id] = held;
+        Count(current, -1);
+        Count(held, 1);
+        if (!current.Status.IsFinal() && next.Status.IsFinal())
+        {
+            Finished(next.Id);
+        }
+    }
+
+    /// <summary>Counts <paramref name="held"/> in (<paramref name="sign"/> 1) or out (-1) of the counts by status and the backlog; under the gate.</summary>
+    private void Count(HeldMessage held, int sign)
+    {
+        _byStatus[(int)held.Status] += sign;
+        if (held.Live is { } live)
+        {
+            _pending += sign;
+            _pendingBytes += sign * live.ContentBytes;
+        }
     }
 
     public Task<MessagePage> ListAsync(MessageQuery query, CancellationToken cancellationToken)
@@ -102,14 +127,14 @@ public sealed class InMemoryMessageStore : IMessageStore
             .OrderByDescending(m => m.Id, Comparer<Guid>.Create(MessageOrder.Compare))
             .Take(query.Limit + 1)
             .ToList();
-        return Task.FromResult(new MessagePage(items.Take(query.Limit).ToList(), items.Count > query.Limit));
+        return Task.FromResult(new MessagePage(items.Take(query.Limit).Select(m => m.Message()).ToList(), items.Count > query.Limit));
     }
 
-    private static bool Matches(StoredMessage m, MessageQuery q) =>
+    private static bool Matches(HeldMessage m, MessageQuery q) =>
         (q.Status is null || m.Status == q.Status)
-        && (q.Tag is null || m.Content.Tags.Contains(q.Tag))
+        && (q.Tag is null || m.Tags.Contains(q.Tag))
         && (q.From is null || string.Equals(m.Sender, q.From, StringComparison.OrdinalIgnoreCase))
-        && (q.To is null || m.Recipients.Any(r => string.Equals(r.Address, q.To, StringComparison.OrdinalIgnoreCase)))
+        && (q.To is null || m.Addresses.Any(a => string.Equals(a, q.To, StringComparison.OrdinalIgnoreCase)))
         && (q.QueueId is null || m.QueueId == q.QueueId)
         && (q.CreatedAfter is null || m.CreatedAt > q.CreatedAfter)
         && (q.CreatedBefore is null || m.CreatedAt < q.CreatedBefore)
@@ -131,6 +156,8 @@ public sealed class InMemoryMessageStore : IMessageStore
         int limit, CancellationToken cancellationToken)
     {
         IReadOnlyList<Guid> orphans = _messages.Values
+            .Select(m => m.Live)
+            .OfType<StoredMessage>()
             .Where(m => m.Status switch
             {
                 MessageStatus.Sending when m.Worker == self => !inFlight.Contains(m.Id),
@@ -160,24 +187,26 @@ public sealed class InMemoryMessageStore : IMessageStore
         var changed = 0;
         lock (_gate)
         {
-            foreach (var message in _messages.Values.Where(m => m.Status.IsFinal()).ToList())
+            foreach (var held in _messages.Values.Where(m => m.Status.IsFinal()).ToList())
             {
-                if (message.UpdatedAt < deleteBefore)
+                if (held.UpdatedAt < deleteBefore)
                 {
-                    _messages.TryRemove(message.Id, out _);
-                    _byStatus[(int)message.Status]--;
+                    _messages.TryRemove(held.Id, out _);
+                    Count(held, -1);
                     changed++;
                 }
-                else if (message.UpdatedAt < contentBefore && !message.ContentPurged)
+                else if (held.UpdatedAt < contentBefore && !held.ContentPurged)
                 {
-                    _messages[message.Id] = MessageOrder.WithoutContent(message) with { Version = message.Version + 1 };
+                    _messages[held.Id] = HeldMessage.Of(MessageOrder.WithoutContent(held.Message()) with { Version = held.Version + 1 });
                     changed++;
                 }
             }
-            foreach (var expired in _claims.Where(c => c.Value.Claim.ExpiresAt <= now).Select(c => c.Key).ToList())
+            foreach (var (key, (_, ids)) in _claims.Where(c => c.Value.Claim.ExpiresAt <= now).ToList())
             {
-                _claims.Remove(expired);
+                _claims.Remove(key);
+                Unclaim(ids);
             }
+            ForgetPurged();
         }
         return Task.FromResult(changed);
     }

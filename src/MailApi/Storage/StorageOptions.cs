@@ -19,6 +19,23 @@ public sealed class StorageOptions
     public int StoreConnections => MaxConnections / 2;
 
     public int HangfireConnections => MaxConnections - StoreConnections;
+
+    /// <summary>The in-memory store's own settings (<c>Storage:InMemory</c>).</summary>
+    public InMemoryStoreOptions InMemory { get; set; } = new();
+}
+
+/// <summary>The <c>Storage:InMemory</c> section.</summary>
+public sealed class InMemoryStoreOptions
+{
+    public const int DefaultMaxMessages = 100_000;
+
+    /// <summary>
+    /// The most messages the in-memory store keeps: past it, adding drops the messages that became final longest ago,
+    /// never one that is not final. Messages that are not final are kept however many there are (Limits:MaxPendingMessages
+    /// bounds those). A final message is held compressed (<see cref="HeldMessage"/>), so the default keeps a long-running
+    /// dev service to a few hundred MB.
+    /// </summary>
+    public int MaxMessages { get; set; } = DefaultMaxMessages;
 }
 
 public enum StorageProvider

@@ -15,7 +15,8 @@ public abstract partial class MessageStoreContract
 
     private static string NewOwner() => "owner-" + Guid.NewGuid().ToString("N")[..8];
 
-    private static StoredMessage Message(string owner, DateTimeOffset? at = null, MessageStatus status = MessageStatus.Queued,
+    /// <summary>A message as the submit makes it: every content field set, a Bcc recipient beside <paramref name="to"/>.</summary>
+    internal static StoredMessage Message(string owner, DateTimeOffset? at = null, MessageStatus status = MessageStatus.Queued,
         string from = "zotrim@domain.local", string[]? to = null, string[]? tags = null)
     {
         var created = at ?? T0;
