@@ -10,6 +10,7 @@ public sealed class ServiceProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StreamWriter? _log;
+    private bool _disposed;
 
     private ServiceProcess(Process process, int port, string apiKey, StreamWriter? log)
     {
@@ -127,8 +128,14 @@ public sealed class ServiceProcess : IDisposable
         }
     }
 
+    /// <summary>Kills the process if it still runs; a second call does nothing (a test's cleanup may repeat one it did).</summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         Kill();
         Client.Dispose();
         _process.Dispose();
