@@ -144,6 +144,9 @@ internal static class PostgresMode
                 var wrk = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.IngestSeconds), sink);
                 report["pgIngestion"] = wrk;
                 report["pgIngestionStatements"] = await stats.ReadAsync(wrk.RequestsPerSecond * wrk.Seconds, TimeSpan.Zero);
+                await load.WaitUntilNothingQueuedAsync(TimeSpan.FromMinutes(5));
+                log($"POSTs on PostgreSQL at a fixed {BenchOptions.FixedRatePostgres} a second, open loop, {options.IngestSeconds} s, deliveries running");
+                report["pgFixedRate"] = await FixedRate.RunAsync(service, BenchOptions.FixedRatePostgres, TimeSpan.FromSeconds(options.IngestSeconds), sink);
                 report["pgIngestionPeakRssBytes"] = service.PeakRss;
             }
         }

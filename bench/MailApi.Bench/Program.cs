@@ -103,6 +103,9 @@ await using (var sink = await SmtpSink.StartCountingAsync(1024))
                 runs.Add(await Wrk.RunAsync(service, connections, TimeSpan.FromSeconds(options.IngestSeconds), sink));
             }
             report["ingestion"] = runs;
+            await load.WaitUntilNothingQueuedAsync(TimeSpan.FromMinutes(5));
+            Log($"POSTs at a fixed {BenchOptions.FixedRateInMemory} a second, open loop, {options.IngestSeconds} s, deliveries running");
+            report["fixedRate"] = await FixedRate.RunAsync(service, BenchOptions.FixedRateInMemory, TimeSpan.FromSeconds(options.IngestSeconds), sink);
             report["ingestionPeakRssBytes"] = service.PeakRss;
         }
 
@@ -203,6 +206,9 @@ namespace MailApi.Bench
 
         public const int BatchSize = 100;
         public const int PostgresIngestConnections = 32;
+        /// <summary>The fixed POST rates whose p99 issue 28 sets a target for, with deliveries running: in memory, and on PostgreSQL.</summary>
+        public const int FixedRateInMemory = 2000;
+        public const int FixedRatePostgres = 500;
         public string? Output { get; private set; }
         public bool OnlyDelivery { get; private set; }
         /// <summary>Only the suppression list's cost (Suppressions.cs): entries on the full list, seconds and rounds of the lookup alone.</summary>

@@ -73,6 +73,10 @@ internal static class Table
                 sb.AppendLine($"| ingestion POST /v1/messages, wrk {w.Connections} connections, {w.Seconds:F0} s, deliveries running | {Wrk(w)} | target ≥ 5,000 req/s at p99 < 50 ms | {w.RequestsPerSecond / 5000:P0} of target; meanwhile {w.DeliveredPerSecond:N0} msg/s delivered{Pool(w)} |");
             }
         }
+        if (r.GetValueOrDefault("fixedRate") is FixedRateFigures fixedRate)
+        {
+            sb.AppendLine($"| POST /v1/messages at a fixed {fixedRate.Rate:N0} req/s, open loop, {fixedRate.Seconds:F0} s, deliveries running | {Fixed(fixedRate)} | target p99 < 50 ms | {(fixedRate.P99Ms < 50 ? "met" : "not met")} |");
+        }
         if (r.GetValueOrDefault("twoRelays") is RelayFigures two)
         {
             sb.AppendLine($"| delivery end to end, two smtp-sinks as two relays of one priority, {c / 2} connections each ({two.Spread.Messages:N0} messages: {two.SpreadFirst:N0} / {two.SpreadSecond:N0}) | {two.Spread.MessagesPerSecond:N0} msg/s | one relay, {c} connections: {d.MessagesPerSecond:N0} msg/s | {two.Spread.MessagesPerSecond / d.MessagesPerSecond:P0} |");
@@ -119,6 +123,11 @@ internal static class Table
         sb.AppendLine("|---|---|---|---|---|");
         sb.AppendLine($"| ingestion, wrk {wrk.Connections} connections, {wrk.Seconds:F0} s, deliveries running | {(memWrk is null ? "" : Wrk(memWrk))} | {Wrk(wrk)} | {Ratio(wrk.RequestsPerSecond, memWrk?.RequestsPerSecond)} | p99 < 100 ms: {(wrk.P99Ms < 100 ? "met" : $"not met ({wrk.P99Ms:F0} ms)")} |");
         sb.AppendLine($"| ″ delivered meanwhile; the service's thread pool (bench/MailApi.BenchProbe, every 100 ms) | {(memWrk is null ? "" : $"{memWrk.DeliveredPerSecond:N0} msg/s{Pool(memWrk)}")} | {wrk.DeliveredPerSecond:N0} msg/s{Pool(wrk)} | | |");
+        if (r.GetValueOrDefault("pgFixedRate") is FixedRateFigures pgFixed)
+        {
+            var memFixed = r.GetValueOrDefault("fixedRate") as FixedRateFigures;
+            sb.AppendLine($"| POST at a fixed rate, open loop, {pgFixed.Seconds:F0} s, deliveries running (in memory {memFixed?.Rate ?? BenchOptions.FixedRateInMemory:N0} req/s, PostgreSQL {pgFixed.Rate:N0}) | {(memFixed is null ? "" : Fixed(memFixed))} | {Fixed(pgFixed)} | | p99 < 100 ms at {pgFixed.Rate:N0} req/s: {(pgFixed.P99Ms < 100 ? "met" : "not met")} |");
+        }
         string One(IngestionFigures? w) => w is null ? "" : $"{w.RequestsPerSecond:N0} req/s, p50 {w.P50Ms:F2} ms, p99 {w.P99Ms:F2} ms";
         var memOneScheduled = r.GetValueOrDefault("ingestionOneConnectionScheduled") as IngestionFigures;
         var memScheduled = r.GetValueOrDefault("ingestionScheduled") as IngestionFigures;
@@ -225,6 +234,9 @@ internal static class Table
         sb.AppendLine($"| delivery into smtp-sink, end to end, with that endpoint subscribed ({d.Messages:N0} messages) | {d.MessagesPerSecond:N0} msg/s | without it: {without.MessagesPerSecond:N0} msg/s | {d.MessagesPerSecond / without.MessagesPerSecond:P0} |");
         sb.AppendLine($"| event → webhook 2xx during that run ({d.Sent:N0} message.sent events, {w.Requests:N0} requests, {w.Repeated} repeated) | p50 {w.LoadedP50Ms:N0} ms, p99 {w.LoadedP99Ms:N0} ms; last webhook {w.LastWebhookAfterLastSentMs:N0} ms after the last sent | | |");
     }
+
+    private static string Fixed(FixedRateFigures f) =>
+        $"{f.AchievedPerSecond:N0} req/s started, p50 {f.P50Ms:F1} ms, p99 {f.P99Ms:F1} ms, max {f.MaxMs:F0} ms{(f.Non2xx + f.Errors > 0 ? $", {f.Non2xx} non-2xx, {f.Errors} errors" : "")}; {f.DeliveredPerSecond:N0} msg/s delivered meanwhile";
 
     private static string Wrk(IngestionFigures w) =>
         $"{w.RequestsPerSecond:N0} req/s, p50 {w.P50Ms:F1} ms, p99 {w.P99Ms:F1} ms{(w.Non2xx > 0 ? $", {w.Non2xx} non-2xx" : "")}";
