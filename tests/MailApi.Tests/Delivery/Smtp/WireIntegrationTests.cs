@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MailApi.Tests.Infrastructure;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Delivery.Smtp;
 
 /// <summary>
 /// What reaches the wire for awkward input and what the service makes of the relay's answers (issue 8):
