@@ -44,7 +44,7 @@ public sealed class OpenApiAnswers : IOperationFilter
             {
                 continue;
             }
-            // The query binds case-insensitively; the contract spells its names in camelCase.
+            // The query binds case-insensitively; the API spells its names in camelCase (docs/API.md, "Conventions").
             if (parameter.In == ParameterLocation.Query && parameter.Name is { Length: > 0 } name)
             {
                 parameter.Name = char.ToLowerInvariant(name[0]) + name[1..];
