@@ -97,9 +97,8 @@ public static class BouncesApi
         {
             return forbidden;
         }
-        var (items, hasMore) = await store.ListAsync(query.Matched, query.Cursor is { } cursor ? ListQuery.ParseCursor(cursor) : null,
-            query.Limit ?? ListQuery.DefaultLimit, cancellationToken);
-        return TypedResults.Ok(new BounceReportPage(items.Select(BounceReportResource.Of).ToList(), hasMore ? ListQuery.CursorAfter(items[^1].Id) : null));
+        var (items, hasMore) = await store.ListAsync(query.Matched, query.Before(), query.PageSize(), cancellationToken);
+        return TypedResults.Ok(new BounceReportPage(items.Select(BounceReportResource.Of).ToList(), hasMore ? Paging.CursorAfter(items[^1].Id) : null));
     }
 
     public static async Task<Results<Ok<BounceReportResource>, ProblemHttpResult>> Get(string id, ClaimsPrincipal user, ApiKeyRing keys, IBounceStore store,
@@ -154,18 +153,12 @@ public static class BouncesApi
 }
 
 /// <summary>The query string of <c>GET /v1/bounces</c>: all reports, or only the matched or unmatched ones; a page.</summary>
-public sealed record BouncesQuery(bool? Matched, int? Limit, string? Cursor);
+public sealed record BouncesQuery(bool? Matched, int? Limit, string? Cursor) : IPageQuery;
 
-/// <summary>A limit of 1-100 and a cursor this API returned, as for the other lists.</summary>
+/// <summary>The page's rules, as for the other lists (<see cref="PageQueryValidator"/>).</summary>
 public sealed class BouncesQueryValidator : AbstractValidator<BouncesQuery>
 {
-    public BouncesQueryValidator()
-    {
-        RuleFor(q => q.Limit).InclusiveBetween(1, ListQuery.MaxLimit).When(q => q.Limit is not null)
-            .WithMessage($"'limit' must be between 1 and {ListQuery.MaxLimit}.");
-        RuleFor(q => q.Cursor).Must(c => c is null || ListQuery.ParseCursor(c) is not null)
-            .WithMessage("'cursor' is not a cursor this API returned.");
-    }
+    public BouncesQueryValidator() => Include(new PageQueryValidator());
 }
 
 /// <summary>A report as the log shows it.</summary>

@@ -79,8 +79,8 @@ public static class DeliveryExtensions
         {
             SchemaName = "hangfire",
             PrepareSchemaIfNecessary = true,
-            // Long polling (LISTEN/NOTIFY) left jobs enqueued and unfetched for 30 s and more in our two-instance tests,
-            // as Hangfire.PostgreSql issue #410 describes; a short poll is slower on paper and reliable.
+            // Long polling (LISTEN/NOTIFY) can leave jobs enqueued and unfetched for 30 s and more with two instances
+            // (Hangfire.PostgreSql issue #410); a short poll is slower on paper and reliable.
             EnableLongPolling = false,
             QueuePollInterval = TimeSpan.FromMilliseconds(500),
             InvisibilityTimeout = TimeSpan.FromMinutes(5),
@@ -88,7 +88,7 @@ public static class DeliveryExtensions
             DistributedLockTimeout = TimeSpan.FromSeconds(30),
         };
         // Hangfire's own commits need not wait for the disk: a job row lost in a crash is made again by the orphan sweep,
-        // because the message it delivers was committed durably before its 202 (three flushes per message saved).
+        // because the message it delivers was committed durably before its 202.
         var hangfire = new NpgsqlConnectionStringBuilder(database.ConnectionString);
         hangfire.Options = $"{hangfire.Options} -c synchronous_commit=off".Trim();
         hangfire.MaxPoolSize = services.GetRequiredService<IOptions<StorageOptions>>().Value.HangfireConnections;

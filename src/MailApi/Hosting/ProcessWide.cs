@@ -44,8 +44,8 @@ public static class ProcessWide
             if (services.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.PostgreSql)
             {
                 // Hangfire's client has no async API: on PostgreSQL each POST blocks a pool thread in its socket reads while
-                // it creates the job. The pool adds threads slowly (about one a second past its minimum), so under 32
-                // connections requests queued 25-36 ms for a thread while the CPU sat half idle (bench profile).
+                // it creates the job. Past its minimum the pool adds threads slowly, so without these a burst of POSTs
+                // would queue for a thread while the CPU sat idle.
                 ThreadPool.GetMinThreads(out var workerThreads, out var ioThreads);
                 ThreadPool.SetMinThreads(Math.Max(workerThreads, MinThreadsOnPostgreSql), ioThreads);
             }
@@ -56,8 +56,7 @@ public static class ProcessWide
     /// <summary>
     /// Hangfire's default filters that cost statements on every job and that the service does not use: the captured
     /// culture (jobs carry an id, nothing culture-dependent), the dashboard's succeeded/failed history graph (a counter
-    /// row per job) and continuations (no job here continues another). Measured with bench/MailApi.HangfireCeiling:
-    /// 25 → 19 Hangfire statements per job.
+    /// row per job) and continuations (no job here continues another).
     /// </summary>
     private static void RemoveUnusedJobFilters()
     {

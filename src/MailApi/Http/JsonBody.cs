@@ -11,7 +11,8 @@ namespace MailApi.Http;
 /// <summary>
 /// A request body read as JSON here rather than by the framework's binder. The binder answers a value of the wrong
 /// type, a duplicate key or a null body with a bare 400 in Production and throws in Development (a 500 with a stack
-/// trace); the contract wants a problem whose <c>errors</c> name the JSON path, in every environment.
+/// trace); the API answers a problem whose <c>errors</c> name the JSON path, in every environment (docs/API.md,
+/// "Reading the body").
 /// </summary>
 public sealed class JsonBody<T> where T : class
 {

@@ -7,8 +7,9 @@ namespace MailApi.Http;
 /// <summary>
 /// Turns a body System.Text.Json could not read into validation errors keyed like the validator's
 /// (<c>subject</c>, <c>to[1]</c>, <c>messages[3].subject</c>, <c>metadata.userId</c>; the body itself is <c>""</c>),
-/// with messages in the contract's words rather than C# type names. The serialiser stops at the first error; the
-/// contract promises every failing field, so a body that is valid JSON is walked again (<see cref="JsonShape"/>).
+/// with messages in the API's words rather than C# type names. The serialiser stops at the first error, but every
+/// failing field is named (docs/API.md, "Reading the body"), so a body that is valid JSON is walked again
+/// (<see cref="JsonShape"/>).
 /// </summary>
 public static class JsonErrors
 {

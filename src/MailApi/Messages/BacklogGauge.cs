@@ -7,8 +7,7 @@ namespace MailApi.Messages;
 /// what this instance stored since. Counting a PostgreSQL table on every POST cost a statement per request; the limits
 /// are bounds against runaway growth and need no more precision than this (other instances' messages show up within
 /// <see cref="Freshness"/>). Only the first request waits for a read: once there is a value, a stale one starts a read in
-/// the background and is answered with the value it has. Before, every request arriving while the count ran waited for
-/// it, twice a second, which on a backlog of tens of thousands was the tail of the POST latency.
+/// the background and is answered with the value it has, so a slow count of a long backlog never holds up a POST.
 /// </summary>
 public sealed class BacklogGauge(IMessageStore store, TimeProvider clock, ILogger<BacklogGauge> logger)
 {

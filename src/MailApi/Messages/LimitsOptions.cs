@@ -28,7 +28,7 @@ public sealed class LimitsOptions
 
     /// <summary>
     /// How far ahead <c>sendAt</c> may be. Capped at ten years: the schedule must be able to hold the time
-    /// (a sendAt near year 9999 overflowed it after the message was stored).
+    /// (a sendAt near year 9999 would overflow it after the message is stored).
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
     public TimeSpan MaxScheduleAhead { get; set; } = TimeSpan.FromDays(30);

@@ -7,7 +7,8 @@ public static class Mailboxes
 {
     private static readonly ParserOptions Strict = new()
     {
-        // MimeKit takes "no-at-sign" as a mailbox by default; the contract wants local part, '@' and domain.
+        // MimeKit takes "no-at-sign" as a mailbox by default; the API wants local part, '@' and domain
+        // (docs/API.md, "POST /v1/messages: send one message").
         AllowAddressesWithoutDomain = false,
         AddressParserComplianceMode = RfcComplianceMode.Strict,
     };

@@ -110,7 +110,7 @@ public static class MessagesApi
         [AsParameters] ListQuery query, ClaimsPrincipal user, IMessageStore store, CancellationToken cancellationToken)
     {
         var page = await store.ListAsync(query.ToStoreQuery(user.KeyName()), cancellationToken);
-        var next = page.HasMore ? ListQuery.CursorAfter(page.Items[^1].Id) : null;
+        var next = page.HasMore ? Paging.CursorAfter(page.Items[^1].Id) : null;
         return TypedResults.Ok(new MessageList(page.Items.Select(MessageSummary.Of).ToList(), next));
     }
 

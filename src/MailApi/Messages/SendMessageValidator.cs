@@ -4,7 +4,10 @@ using Microsoft.Extensions.Options;
 
 namespace MailApi.Messages;
 
-/// <summary>Every rule of the contract for one message; failures are keyed by JSON path (<c>to[1]</c>).</summary>
+/// <summary>
+/// Every rule for one message (docs/API.md, "POST /v1/messages: send one message"); failures are keyed by JSON path
+/// (<c>to[1]</c>).
+/// </summary>
 public sealed partial class SendMessageValidator : AbstractValidator<SendMessageRequest>
 {
     public const int MaxSubjectLength = 998;

@@ -44,7 +44,7 @@ public sealed class OpenApiAnswers : IOperationFilter
             {
                 continue;
             }
-            // The query binds case-insensitively; the contract spells its names in camelCase.
+            // The query binds case-insensitively; the API spells its names in camelCase (docs/API.md, "Conventions").
             if (parameter.In == ParameterLocation.Query && parameter.Name is { Length: > 0 } name)
             {
                 parameter.Name = char.ToLowerInvariant(name[0]) + name[1..];
@@ -165,7 +165,7 @@ public sealed class OpenApiAnswers : IOperationFilter
         return parameter;
     }
 
-    /// <summary>The bounds <see cref="ListQueryValidator"/> and the deliveries' validator enforce.</summary>
+    /// <summary>The bounds every list's validator enforces (<see cref="PageQueryValidator"/>).</summary>
     private static OpenApiParameter Bounded(OpenApiParameter parameter)
     {
         parameter.Schema = new OpenApiSchema
@@ -173,8 +173,8 @@ public sealed class OpenApiAnswers : IOperationFilter
             Type = JsonSchemaType.Integer,
             Format = "int32",
             Minimum = "1",
-            Maximum = ListQuery.MaxLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            Default = ListQuery.DefaultLimit,
+            Maximum = Paging.MaxLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Default = Paging.DefaultLimit,
         };
         return parameter;
     }

@@ -124,7 +124,7 @@ public sealed partial class InMemoryMessageStore(int maxMessages = InMemoryStore
     {
         var items = _messages.Values
             .Where(m => m.Owner == query.Owner && Matches(m, query))
-            .OrderByDescending(m => m.Id, Comparer<Guid>.Create(MessageOrder.Compare))
+            .OrderByDescending(m => m.Id)
             .Take(query.Limit + 1)
             .ToList();
         return Task.FromResult(new MessagePage(items.Take(query.Limit).Select(m => m.Message()).ToList(), items.Count > query.Limit));
@@ -138,7 +138,7 @@ public sealed partial class InMemoryMessageStore(int maxMessages = InMemoryStore
         && (q.QueueId is null || m.QueueId == q.QueueId)
         && (q.CreatedAfter is null || m.CreatedAt > q.CreatedAfter)
         && (q.CreatedBefore is null || m.CreatedAt < q.CreatedBefore)
-        && (q.Before is null || MessageOrder.Compare(m.Id, q.Before.Value) < 0);
+        && (q.Before is null || m.Id.CompareTo(q.Before.Value) < 0);
 
     /// <remarks>Written under the lock, read without it: 64-bit reads are atomic, and back-pressure needs no more.</remarks>
     public Task<Backlog> BacklogAsync(CancellationToken cancellationToken) =>

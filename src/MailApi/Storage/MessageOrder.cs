@@ -1,15 +1,13 @@
 namespace MailApi.Storage;
 
 /// <summary>
-/// Message ids are UUIDv7, so their order is their creation order. Compared as PostgreSQL compares uuid values
-/// (byte by byte, big-endian), which is how .NET compares a Guid's fields.
+/// Message ids are UUIDv7, so their order is their creation order. <see cref="Guid.CompareTo(Guid)"/> orders them as
+/// PostgreSQL orders uuid values (byte by byte, big-endian), so the in-memory stores list in the database's order.
 /// </summary>
 public static class MessageOrder
 {
     private static readonly Lock Gate = new();
     private static Guid _last;
-
-    public static int Compare(Guid a, Guid b) => a.CompareTo(b);
 
     /// <summary>
     /// A new UUIDv7 for <paramref name="now"/>, greater than every id this process made before. Ids made in the same
@@ -21,7 +19,7 @@ public static class MessageOrder
         var id = Guid.CreateVersion7(now);
         lock (Gate)
         {
-            if (Compare(id, _last) <= 0)
+            if (id.CompareTo(_last) <= 0)
             {
                 Span<byte> bytes = stackalloc byte[16];
                 _last.TryWriteBytes(bytes, bigEndian: true, out _);

@@ -1,5 +1,5 @@
 using FluentValidation;
-using MailApi.Messages;
+using MailApi.Http;
 
 namespace MailApi.Suppressions;
 
@@ -10,19 +10,16 @@ namespace MailApi.Suppressions;
 public sealed record PutSuppressionRequest(string? Reason, DateTimeOffset? ExpiresAt);
 
 /// <summary>The query string of <c>GET /v1/suppressions</c>.</summary>
-public sealed record SuppressionsQuery(string? Reason, string? Address, int? Limit, string? Cursor)
+public sealed record SuppressionsQuery(string? Reason, string? Address, int? Limit, string? Cursor) : IPageQuery
 {
-    public const int MaxLimit = 100;
-    public const int DefaultLimit = 50;
-
     /// <summary>The store's query; validated (<see cref="SuppressionsQueryValidator"/>) before the handler ran.</summary>
     public SuppressionQuery ToStoreQuery(string owner) => new()
     {
         Owner = owner,
         Reason = SuppressionReasons.Parse(Reason),
         Address = Address is null ? null : NormalizeFilter(Address),
-        Before = Cursor is null ? null : ListQuery.ParseCursor(Cursor),
-        Limit = Limit ?? DefaultLimit,
+        Before = this.Before(),
+        Limit = this.PageSize(),
     };
 
     /// <summary>An address in normal form, or <c>@domain</c> with the domain as its lower-case A-label; null when neither.</summary>
@@ -49,9 +46,6 @@ public sealed class SuppressionsQueryValidator : AbstractValidator<SuppressionsQ
             .WithMessage($"'reason' must be one of {string.Join(", ", SuppressionReasons.All)}.");
         RuleFor(q => q.Address).Must(a => a is null || SuppressionsQuery.NormalizeFilter(a) is not null)
             .WithMessage("'address' must be an address (bob@example.com) or a domain (@example.com).");
-        RuleFor(q => q.Limit).InclusiveBetween(1, SuppressionsQuery.MaxLimit).When(q => q.Limit is not null)
-            .WithMessage($"'limit' must be between 1 and {SuppressionsQuery.MaxLimit}.");
-        RuleFor(q => q.Cursor).Must(c => c is null || ListQuery.ParseCursor(c) is not null)
-            .WithMessage("'cursor' is not a cursor this API returned.");
+        Include(new PageQueryValidator());
     }
 }

@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using MailApi.Auth;
 using MailApi.Http;
-using MailApi.Messages;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace MailApi.Suppressions;
@@ -39,7 +38,7 @@ public static class SuppressionsApi
         TimeProvider clock, CancellationToken cancellationToken)
     {
         var page = await store.ListAsync(query.ToStoreQuery(user.KeyName()), clock.GetUtcNow(), cancellationToken);
-        var next = page.HasMore ? ListQuery.CursorAfter(page.Items[^1].Id) : null;
+        var next = page.HasMore ? Paging.CursorAfter(page.Items[^1].Id) : null;
         return TypedResults.Ok(new SuppressionPageResource(page.Items.Select(SuppressionResource.Of).ToList(), next));
     }
 

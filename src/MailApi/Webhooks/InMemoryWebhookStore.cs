@@ -1,5 +1,3 @@
-using MailApi.Storage;
-
 namespace MailApi.Webhooks;
 
 /// <summary>The embedded webhook store: gone when the process stops, like the in-memory message store.</summary>
@@ -9,8 +7,6 @@ public sealed class InMemoryWebhookStore : IWebhookStore
     private readonly Dictionary<Guid, StoredDelivery> _deliveries = [];
     private readonly HashSet<(Guid Endpoint, Guid Event)> _dispatched = [];
     private readonly Lock _gate = new();
-
-    private static readonly Comparer<Guid> ByTime = Comparer<Guid>.Create(MessageOrder.Compare);
 
     public Task AddEndpointAsync(StoredEndpoint endpoint, CancellationToken cancellationToken)
     {
@@ -33,7 +29,7 @@ public sealed class InMemoryWebhookStore : IWebhookStore
     {
         lock (_gate)
         {
-            IReadOnlyList<StoredEndpoint> list = [.. _endpoints.Values.Where(e => e.Owner == owner).OrderBy(e => e.Id, ByTime)];
+            IReadOnlyList<StoredEndpoint> list = [.. _endpoints.Values.Where(e => e.Owner == owner).OrderBy(e => e.Id)];
             return Task.FromResult(list);
         }
     }
@@ -119,8 +115,8 @@ public sealed class InMemoryWebhookStore : IWebhookStore
         {
             IReadOnlyList<StoredDelivery> page = [.. _deliveries.Values
                 .Where(d => d.EndpointId == endpointId && (status is null || d.Status == status)
-                    && (before is null || MessageOrder.Compare(d.Id, before.Value) < 0))
-                .OrderByDescending(d => d.Id, ByTime)
+                    && (before is null || d.Id.CompareTo(before.Value) < 0))
+                .OrderByDescending(d => d.Id)
                 .Take(limit)];
             return Task.FromResult(page);
         }
@@ -140,7 +136,7 @@ public sealed class InMemoryWebhookStore : IWebhookStore
         {
             IReadOnlyList<StoredDelivery> deliveries = [.. _deliveries.Values
                 .Where(d => d.MessageId == messageId)
-                .OrderBy(d => d.Id, ByTime)
+                .OrderBy(d => d.Id)
                 .Take(limit)];
             return Task.FromResult(deliveries);
         }

@@ -64,10 +64,9 @@ public static class WebhookDeliveriesApi
         {
             return WebhooksApi.NotFound(id);
         }
-        var limit = query.Limit ?? 50;
-        var page = await store.ListDeliveriesAsync(endpoint.Id, DeliveriesQuery.ParseStatus(query.Status),
-            query.Cursor is null ? null : ListQuery.ParseCursor(query.Cursor), limit + 1, cancellationToken);
-        var next = page.Count > limit ? ListQuery.CursorAfter(page[limit - 1].Id) : null;
+        var limit = query.PageSize();
+        var page = await store.ListDeliveriesAsync(endpoint.Id, DeliveriesQuery.ParseStatus(query.Status), query.Before(), limit + 1, cancellationToken);
+        var next = page.Count > limit ? Paging.CursorAfter(page[limit - 1].Id) : null;
         return TypedResults.Ok(new DeliveryList(page.Take(limit).Select(DeliveryResource.Of).ToList(), next));
     }
 

@@ -2,7 +2,7 @@ namespace MailApi.Webhooks;
 
 /// <summary>
 /// Which API keys have webhook endpoints, so that a status change of a key without any queues no dispatch job (most
-/// keys, and every message of the throughput figures). Reloaded from the store every second; an endpoint created here
+/// keys). Reloaded from the store every second; an endpoint created here
 /// counts at once. One created on another instance counts there within the second, and an event that instance recorded
 /// meanwhile is found by the sweep of undispatched events (<see cref="WebhookSweeper"/>).
 /// </summary>

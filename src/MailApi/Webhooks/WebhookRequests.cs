@@ -1,5 +1,5 @@
 using FluentValidation;
-using MailApi.Messages;
+using MailApi.Http;
 using MailApi.Webhooks.Events;
 using Microsoft.Extensions.Options;
 
@@ -20,10 +20,8 @@ public sealed record CreateWebhookRequest(string? Url, List<string?>? Events, st
 public sealed record UpdateWebhookRequest(string? Url, List<string?>? Events, string? Description, bool? Enabled) : IWebhookFields;
 
 /// <summary>The query string of <c>GET /v1/webhooks/{id}/deliveries</c>.</summary>
-public sealed record DeliveriesQuery(string? Status, int? Limit, string? Cursor)
+public sealed record DeliveriesQuery(string? Status, int? Limit, string? Cursor) : IPageQuery
 {
-    public const int MaxLimit = 100;
-
     public static WebhookDeliveryStatus? ParseStatus(string? status) =>
         Enum.GetValues<WebhookDeliveryStatus>().Cast<WebhookDeliveryStatus?>().FirstOrDefault(s => s.ToString()!.ToLowerInvariant() == status);
 }
@@ -71,9 +69,6 @@ public sealed class DeliveriesQueryValidator : AbstractValidator<DeliveriesQuery
     {
         RuleFor(q => q.Status).Must(s => s is null || DeliveriesQuery.ParseStatus(s) is not null)
             .WithMessage("'status' must be one of pending, delivered, failed.");
-        RuleFor(q => q.Limit).InclusiveBetween(1, DeliveriesQuery.MaxLimit).When(q => q.Limit is not null)
-            .WithMessage($"'limit' must be between 1 and {DeliveriesQuery.MaxLimit}.");
-        RuleFor(q => q.Cursor).Must(c => c is null || ListQuery.ParseCursor(c) is not null)
-            .WithMessage("'cursor' is not a cursor this API returned.");
+        Include(new PageQueryValidator());
     }
 }

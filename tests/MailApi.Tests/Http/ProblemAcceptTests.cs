@@ -9,16 +9,8 @@ namespace MailApi.Tests.Http;
 /// A problem is problem+json whatever the request accepts: a caller asking only for message/rfc822 or text/html still
 /// learns that its key is wrong or its query bad, never a bare 500.
 /// </summary>
-public sealed class ProblemAcceptTests(ProblemAcceptTests.Service service) : IClassFixture<ProblemAcceptTests.Service>
+public sealed class ProblemAcceptTests(NoRelayService service) : IClassFixture<NoRelayService>
 {
-    /// <summary>One service for the class; the relay is a closed port, nothing is sent.</summary>
-    public sealed class Service : IDisposable
-    {
-        public MailApiFactory Factory { get; } = new(FreePort.Get());
-
-        public void Dispose() => Factory.Dispose();
-    }
-
     [Theory]
     [InlineData("/v1/bounces/0193f1e2-7c1a-7b3e-9a55-6c1f1e0d2a11/raw", "message/rfc822", "wrong-key", HttpStatusCode.Unauthorized)]
     [InlineData("/v1/messages", "text/html", null, HttpStatusCode.Unauthorized)]

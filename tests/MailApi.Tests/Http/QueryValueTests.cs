@@ -9,16 +9,8 @@ namespace MailApi.Tests.Http;
 /// A typed query value the framework cannot read is a 400 naming the parameter as the API spells it and saying what it
 /// must be; neither the key nor the detail shows a .NET type or C# name (<c>Nullable&lt;DateTimeOffset&gt; CreatedAfter</c>).
 /// </summary>
-public sealed class QueryValueTests(QueryValueTests.Service service) : IClassFixture<QueryValueTests.Service>
+public sealed class QueryValueTests(NoRelayService service) : IClassFixture<NoRelayService>
 {
-    /// <summary>One service for the class; the relay is a closed port, nothing is sent.</summary>
-    public sealed class Service : IDisposable
-    {
-        public MailApiFactory Factory { get; } = new(FreePort.Get());
-
-        public void Dispose() => Factory.Dispose();
-    }
-
     /// <summary>Every typed query parameter of every list: the path with the bad value, the key, what the value must be.</summary>
     public static TheoryData<string, string, string> Values() => new()
     {

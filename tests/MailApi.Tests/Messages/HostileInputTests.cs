@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace MailApi.Tests.Messages;
 
 /// <summary>
-/// What a careless or hostile caller sends (issue 8): every such body is a 400 problem naming the field, in Production
+/// What a careless or hostile caller sends: every such body is a 400 problem naming the field, in Production
 /// and in Development alike, and stores nothing. The relay is a closed port: delivery is not under test here.
 /// </summary>
 public sealed class HostileInputTests(HostileInputTests.Services services) : IClassFixture<HostileInputTests.Services>

@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace MailApi.Tests.Messages;
 
-/// <summary>The HTTP contract: status codes and problem+json bodies. The relay is a closed port: delivery is not under test here.</summary>
+/// <summary>The HTTP answers of docs/API.md: status codes and problem+json bodies. The relay is a closed port: delivery is not under test here.</summary>
 public sealed class MessagesHttpTests : IClassFixture<MessagesHttpTests.Service>
 {
     public sealed class Service() : IDisposable

@@ -10,8 +10,8 @@ using Microsoft.Extensions.Primitives;
 namespace MailApi.Tests.Messages;
 
 /// <summary>
-/// Who reaches the Hangfire dashboard, which API keys exist in Development, and the security headers on every answer
-/// (issue 8, items 10, 11, 14). The relay is a closed port: delivery is not under test here.
+/// Who reaches the Hangfire dashboard, which API keys exist in Development, and the security headers on every answer.
+/// The relay is a closed port: delivery is not under test here.
 /// </summary>
 /// <remarks>
 /// Each test starts and stops its own host. Hangfire keeps one static log provider, the last host's logger factory:

@@ -9,8 +9,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace MailApi.Tests.Messages;
 
 /// <summary>
-/// Well-formed JSON the service must still refuse at submit (issue 8): a schedule it cannot hold, headers that speak
-/// for the sender, parts MIME cannot be built from, and more parts than the contract allows. Each is a 400 naming the
+/// Well-formed JSON the service must still refuse at submit: a schedule it cannot hold, headers that speak
+/// for the sender, parts MIME cannot be built from, and more parts than docs/API.md allows. Each is a 400 naming the
 /// field, and nothing is stored. The relay is a closed port: delivery is not under test here.
 /// </summary>
 public sealed class RefusedContentTests : IClassFixture<RefusedContentTests.Service>
@@ -133,7 +133,7 @@ public sealed class RefusedContentTests : IClassFixture<RefusedContentTests.Serv
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
     }
 
-    // Item 8: counts and sizes per the contract.
+    // Counts and sizes at and past the bounds of docs/API.md, "POST /v1/messages: send one message".
 
     private static JsonArray Many(int count, Func<int, JsonNode> item) => new(Enumerable.Range(0, count).Select(item).ToArray());
 

@@ -12,7 +12,7 @@ public sealed class MessageOrderTests
 
         for (var i = 1; i < ids.Count; i++)
         {
-            Assert.True(MessageOrder.Compare(ids[i - 1], ids[i]) < 0, $"id {i} is not after id {i - 1}");
+            Assert.True(ids[i - 1].CompareTo(ids[i]) < 0, $"id {i} is not after id {i - 1}");
             Assert.Equal(7, ids[i].Version);
             Assert.Equal(0b10, ids[i].Variant >> 2);
         }

@@ -4,7 +4,7 @@ using MailApi.Tests.Infrastructure;
 namespace MailApi.Tests.Telemetry;
 
 /// <summary>
-/// <c>/metrics</c> of a service that has done nothing yet: every contract family is there, each counter with a zero series
+/// <c>/metrics</c> of a service that has done nothing yet: every family docs/observability.md lists is there, each counter with a zero series
 /// for every label set known at start, so a query or an alert sees 0 rather than nothing before the first event.
 /// </summary>
 /// <remarks>The two histograms are the exception (docs/observability.md says why): they show from their first observation.</remarks>

@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace MailApi.Tests.Telemetry;
 
-/// <summary><c>/metrics</c> for the suppression list and bounce reports: the contract's families, with their labels and counts.</summary>
+/// <summary><c>/metrics</c> for the suppression list and bounce reports: the families docs/observability.md lists, with their labels and counts.</summary>
 [Collection(nameof(TelemetryCollection))]
 public sealed class ListMetricsTests
 {

@@ -9,7 +9,7 @@ namespace MailApi.Tests.Telemetry;
 
 /// <summary>
 /// <c>/metrics</c> of the running service after real dialogues with an in-process relay: each family under its
-/// contract name, with the right labels and counts, and no address anywhere in it.
+/// name in docs/observability.md, with the right labels and counts, and no address anywhere in it.
 /// </summary>
 /// <remarks>
 /// Every host's meter is named "MailApi", and a meter provider hears every meter of that name in the process: with

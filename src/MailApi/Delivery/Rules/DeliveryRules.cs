@@ -4,8 +4,8 @@ using MailApi.Storage;
 namespace MailApi.Delivery.Rules;
 
 /// <summary>
-/// The delivery rules of the contract, as a pure function from (message, attempt) to the next state:
-/// 2yz goes on; a 5yz to MAIL FROM, DATA or the end of data fails the message; a 5yz to a RCPT rejects that
+/// The delivery rules (docs/delivery.md, "Delivery rules"), as a pure function from (message, attempt) to the next
+/// state: 2yz goes on; a 5yz to MAIL FROM, DATA or the end of data fails the message; a 5yz to a RCPT rejects that
 /// recipient only; anything else that breaks the dialogue (4yz, 421, refused, timeout, TLS, AUTH) defers it.
 /// One run of the job may try several relays (failover): each is an attempt of its own, the last one decides.
 /// </summary>

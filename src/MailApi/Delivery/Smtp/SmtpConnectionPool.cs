@@ -7,7 +7,7 @@ namespace MailApi.Delivery.Smtp;
 /// Open connections to one relay, handed to one worker at a time (<see cref="RentAsync"/>, <see cref="ReturnAsync"/>).
 /// The most recently used idle connection goes out first, so under light load a few connections stay warm and the
 /// rest idle out; an idle connection says QUIT after <see cref="SmtpPoolOptions.IdleTimeout"/>, before the relay would
-/// time it out. At most <see cref="MaxConnections"/> connections exist at once: a worker beyond that waits its turn.
+/// time it out. At most <c>maxConnections</c> connections exist at once: a worker beyond that waits its turn.
 /// </summary>
 public sealed class SmtpConnectionPool : IAsyncDisposable
 {
@@ -30,7 +30,6 @@ public sealed class SmtpConnectionPool : IAsyncDisposable
         _pool = pool;
         _clock = clock;
         _logger = logger;
-        MaxConnections = maxConnections;
         _slots = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
         {
             PermitLimit = maxConnections,
@@ -39,15 +38,6 @@ public sealed class SmtpConnectionPool : IAsyncDisposable
         });
         var period = TimeSpan.FromTicks(Math.Clamp(pool.IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(1).Ticks));
         _reaper = clock.CreateTimer(_ => CloseIdleConnections(), null, period, period);
-    }
-
-    /// <summary>Connections that may be open at once.</summary>
-    public int MaxConnections { get; }
-
-    /// <summary>Connections idle in the pool now.</summary>
-    public int IdleCount
-    {
-        get { lock (_gate) { return _idle.Count; } }
     }
 
     /// <summary>

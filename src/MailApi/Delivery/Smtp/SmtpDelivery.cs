@@ -226,8 +226,8 @@ public sealed class SmtpDelivery(RelayRouter relays, DkimSigning dkim, Bounces.B
         return measure.Length > client.MaxSize ? measure.Length : null;
     }
 
-    // Measuring means writing the whole message once more (MailKit writes it again to send it): the profile showed the
-    // encoders among the costliest frames of a delivery. Most messages are far below any SIZE limit, which a generous
+    // Measuring means writing the whole message once more (MailKit writes it again to send it), and the encoders are
+    // among the costliest work of a delivery. Most messages are far below any SIZE limit, which a generous
     // bound tells without writing anything: quoted-printable at most triples a byte, base64 adds a third, headers are small.
     private static bool SurelySmaller(StoredMessage message, uint maxSize)
     {

@@ -5,7 +5,7 @@ namespace MailApi.Delivery.Smtp;
 
 /// <summary>
 /// An <see cref="IProtocolLogger"/> that turns the bytes MailKit reads and writes into command/reply pairs
-/// (<see cref="TranscriptEntry"/>), per the transcript conventions of the HTTP contract:
+/// (<see cref="TranscriptEntry"/>), per the transcript conventions (docs/API.md, "Transcript conventions"):
 /// the greeting has no command, pipelined replies are matched to their commands in order,
 /// AUTH shows as <c>AUTH &lt;MECH&gt; ***</c> without its challenges and answers, the message content is
 /// never recorded and its end shows as the command <c>"."</c>, and a command that got no reply keeps a

@@ -23,7 +23,7 @@ public sealed record EventData(
 
 public static class EventPayload
 {
-    /// <summary>The contract's bound on a webhook body.</summary>
+    /// <summary>The bound on a webhook body (docs/webhooks.md, "GET /v1/messages/{id}/events").</summary>
     public const int MaxBytes = 20 * 1024;
 
     public static EventResource Of(StoredMessage message, StoredEvent e) => new(e.Id, e.Type, e.Timestamp, Data(message, e));

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using MailApi.Testing;
 using MailApi.Tests.Infrastructure;
-using static MailApi.Tests.Relays.RelayDialogue;
+using static MailApi.Tests.Delivery.RelayDialogue;
 
 namespace MailApi.Tests.Delivery.Dkim;
 

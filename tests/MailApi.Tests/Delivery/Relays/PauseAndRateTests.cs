@@ -2,8 +2,8 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MailApi.Testing;
 using MailApi.Tests.Infrastructure;
+using static MailApi.Tests.Delivery.RelayDialogue;
 using static MailApi.Tests.Delivery.Relays.RelayList;
-using static MailApi.Tests.Relays.RelayDialogue;
 
 namespace MailApi.Tests.Delivery.Relays;
 

@@ -1,7 +1,7 @@
 using MailApi.Testing;
 using MailApi.Tests.Infrastructure;
+using static MailApi.Tests.Delivery.RelayDialogue;
 using static MailApi.Tests.Delivery.Relays.RelayList;
-using static MailApi.Tests.Relays.RelayDialogue;
 
 namespace MailApi.Tests.Delivery.Relays;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using MailKit;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Delivery.Smtp;
 
 /// <summary>
 /// Forwards to another logger, each chunk at an offset inside a larger buffer (as any logger must expect), and keeps the

@@ -1,8 +1,8 @@
 using MailApi.Tests.Infrastructure;
-using static MailApi.Tests.Relays.FaultMatrix;
-using static MailApi.Tests.Relays.RelayDialogue;
+using static MailApi.Tests.Delivery.RelayDialogue;
+using static MailApi.Tests.Delivery.Smtp.FaultMatrix;
 
-namespace MailApi.Tests.Relays;
+namespace MailApi.Tests.Delivery.Smtp;
 
 /// <summary>
 /// Transient faults played by Postfix's smtp-sink: the first attempt meets the fault and is deferred with the

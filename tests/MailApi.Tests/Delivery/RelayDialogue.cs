@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MailApi.Tests.Infrastructure;
 
-namespace MailApi.Tests.Relays;
+namespace MailApi.Tests.Delivery;
 
 /// <summary>Shared steps of the relay tests: send through the API, read the attempts and their transcripts.</summary>
 internal static class RelayDialogue

@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
 using MailApi.Tests.Infrastructure;
-using static MailApi.Tests.Relays.FaultMatrix;
-using static MailApi.Tests.Relays.RelayDialogue;
+using static MailApi.Tests.Delivery.RelayDialogue;
+using static MailApi.Tests.Delivery.Smtp.FaultMatrix;
 
-namespace MailApi.Tests.Relays;
+namespace MailApi.Tests.Delivery.Smtp;
 
 /// <summary>
 /// The rest of the fault matrix: 5yz from smtp-sink on each command (failed at once, never retried), an abort after

@@ -1,9 +1,9 @@
 using MailApi.Delivery.Smtp;
 using MailKit.Net.Smtp;
 using Microsoft.Extensions.Logging.Abstractions;
-using static MailApi.Tests.Delivery.RecorderFeed;
+using static MailApi.Tests.Delivery.Smtp.RecorderFeed;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Delivery.Smtp;
 
 /// <summary>The recorder behind a real MailKit client and a scripted server on 127.0.0.1, where the dialogue breaks off.</summary>
 public sealed class TranscriptMailKitTests

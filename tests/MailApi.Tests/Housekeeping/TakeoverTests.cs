@@ -6,7 +6,7 @@ using MailApi.Storage;
 using MailApi.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Housekeeping;
 
 /// <summary>A message left in <c>sending</c> is taken over, even when the instance that holds it is alive.</summary>
 public sealed class TakeoverTests

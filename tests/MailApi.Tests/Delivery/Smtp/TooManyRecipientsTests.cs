@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MailApi.Tests.Infrastructure;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Delivery.Smtp;
 
 /// <summary>
 /// A relay's limit of recipients per transaction (RFC 5321 §4.5.3.1.10: <c>452 4.5.3</c> to the RCPTs past it): the

@@ -3,10 +3,10 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MailApi.Tests.Infrastructure;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Delivery.Smtp;
 
 /// <summary>
-/// What reaches the wire for awkward input and what the service makes of the relay's answers (issue 8):
+/// What reaches the wire for awkward input and what the service makes of the relay's answers:
 /// international addresses, queue ids, and error texts, each through the running service and a real SMTP server.
 /// </summary>
 public sealed class WireIntegrationTests

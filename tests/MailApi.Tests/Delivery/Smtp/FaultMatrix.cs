@@ -3,9 +3,9 @@ using MailApi.Delivery;
 using MailApi.Storage;
 using MailApi.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
-using static MailApi.Tests.Relays.RelayDialogue;
+using static MailApi.Tests.Delivery.RelayDialogue;
 
-namespace MailApi.Tests.Relays;
+namespace MailApi.Tests.Delivery.Smtp;
 
 /// <summary>
 /// What the fault-matrix tests share: the settings (a first retry the test makes due, later ones 1 s apart, a 2 s command

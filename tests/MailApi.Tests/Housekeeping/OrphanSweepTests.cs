@@ -5,7 +5,7 @@ using Hangfire;
 using MailApi.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Housekeeping;
 
 /// <summary>The orphan sweep queues again what has lost its job, and only that: a long queue is not queued twice.</summary>
 public sealed class OrphanSweepTests

@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using MailApi.Tests.Infrastructure;
-using static MailApi.Tests.Relays.RelayDialogue;
+using static MailApi.Tests.Delivery.RelayDialogue;
 
-namespace MailApi.Tests.Relays;
+namespace MailApi.Tests.Delivery.Smtp;
 
 /// <summary>
 /// The tutorial's dialogues against a real Postfix (tests/relays/postfix.sh): POST → Hangfire job → MailKit →

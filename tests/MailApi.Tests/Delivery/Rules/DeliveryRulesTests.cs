@@ -3,7 +3,7 @@ using MailApi.Delivery.Rules;
 using MailApi.Delivery.Smtp;
 using MailApi.Storage;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Delivery.Rules;
 
 /// <summary>Reply classification: what each kind of transcript does to the message and its recipients.</summary>
 public sealed class DeliveryRulesTests

@@ -1,7 +1,7 @@
 using System.Text;
 using MailApi.Delivery.Smtp;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Delivery.Smtp;
 
 /// <summary>Feeds a <see cref="TranscriptRecorder"/> canned bytes the way MailKit does, and names what no transcript may hold.</summary>
 internal static class RecorderFeed

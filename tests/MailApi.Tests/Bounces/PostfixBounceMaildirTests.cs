@@ -1,7 +1,7 @@
 using MailApi.Tests.Infrastructure;
-using static MailApi.Tests.Relays.RelayDialogue;
+using static MailApi.Tests.Delivery.RelayDialogue;
 
-namespace MailApi.Tests.Relays;
+namespace MailApi.Tests.Bounces;
 
 /// <summary>
 /// What the shared Postfix relay (tests/relays/postfix.sh) does after its 250, which the IMAP intake's tests read back:

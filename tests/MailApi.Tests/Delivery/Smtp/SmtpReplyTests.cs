@@ -1,6 +1,6 @@
 using MailApi.Delivery.Smtp;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Delivery.Smtp;
 
 public class SmtpReplyTests
 {

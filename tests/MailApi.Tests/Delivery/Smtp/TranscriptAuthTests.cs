@@ -1,8 +1,8 @@
 using MailApi.Delivery.Rules;
 using MailApi.Delivery.Smtp;
-using static MailApi.Tests.Delivery.RecorderFeed;
+using static MailApi.Tests.Delivery.Smtp.RecorderFeed;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Delivery.Smtp;
 
 /// <summary>
 /// AUTH in the transcript: <c>AUTH &lt;MECH&gt; ***</c> with the final reply, no challenge, no answer, no credential in any

@@ -1,7 +1,7 @@
 using MailApi.Delivery.Smtp;
-using static MailApi.Tests.Delivery.RecorderFeed;
+using static MailApi.Tests.Delivery.Smtp.RecorderFeed;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Delivery.Smtp;
 
 /// <summary>The recorder on canned bytes: pairing, line splitting, the data phase, connections and transactions.</summary>
 public sealed class TranscriptRecorderTests

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MailApi.Tests.Infrastructure;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Delivery.Smtp;
 
 /// <summary>
 /// Connection reuse (Smtp:Pool) end to end: POST → job → a pooled MailKit client → a real SMTP server on 127.0.0.1.

@@ -2,7 +2,7 @@ using System.Text;
 using MailApi.Delivery.Smtp;
 using MailKit;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Delivery.Smtp;
 
 /// <summary>
 /// Which bytes <see cref="SecretCut"/> leaves out for the ranges a detector reports. MailKit's own detector only reports

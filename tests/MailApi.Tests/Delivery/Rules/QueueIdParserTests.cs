@@ -1,6 +1,6 @@
 using MailApi.Delivery.Rules;
 
-namespace MailApi.Tests.Delivery;
+namespace MailApi.Tests.Delivery.Rules;
 
 // Where the reply strings come from (each is the text after the reply code, as MailKit's SendAsync returns it):
 // - Postfix: src/smtpd/smtpd.c `smtpd_chat_reply(state, "250 Ok: queued as %s", state->queue_id)` (Postfix sources,
