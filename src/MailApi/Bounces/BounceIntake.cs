@@ -185,19 +185,13 @@ public sealed class BounceIntake(
     }
 
     /// <summary>
-    /// A final message whose every recipient is rejected, suppressed or bounced, one at least bounced, is <c>bounced</c>;
-    /// one with some still accepted and some bounced is <c>partially_sent</c>. A message still being delivered keeps its status.
+    /// A final message that a bounce changed ends by the rule every final status follows (<see cref="MessageStatuses.FinalFrom"/>):
+    /// partially_sent while some recipient is still accepted, else bounced. A message still being delivered keeps its status.
     /// </summary>
-    private static MessageStatus StatusAfter(MessageStatus status, List<RecipientState> recipients)
-    {
-        if (!status.IsFinal() || status == MessageStatus.Canceled || !recipients.Any(r => r.Status == RecipientStatus.Bounced))
-        {
-            return status;
-        }
-        return recipients.Any(r => r.Status == RecipientStatus.Accepted) ? MessageStatus.PartiallySent
-            : recipients.All(r => r.Status is RecipientStatus.Rejected or RecipientStatus.Suppressed or RecipientStatus.Bounced) ? MessageStatus.Bounced
-            : status;
-    }
+    private static MessageStatus StatusAfter(MessageStatus status, List<RecipientState> recipients) =>
+        !status.IsFinal() || status == MessageStatus.Canceled || !recipients.Any(r => r.Status == RecipientStatus.Bounced)
+            ? status
+            : MessageStatuses.FinalFrom(recipients);
 
     private static string Name(BounceClass bounceClass) => bounceClass.ToString().ToLowerInvariant();
 

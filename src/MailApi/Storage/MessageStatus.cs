@@ -65,6 +65,16 @@ public static class MessageStatuses
     public static bool IsWaiting(this MessageStatus status) =>
         status is MessageStatus.Scheduled or MessageStatus.Queued or MessageStatus.Deferred;
 
+    /// <summary>
+    /// The final status a message's recipients add up to once none is left to offer (docs/delivery.md, "Statuses"): sent when
+    /// the relay took every one, partially_sent when it took some, bounced when it took none that did not bounce later and one
+    /// at least bounced, failed otherwise. Delivery, the suppression check and bounce reports all end a message by this rule.
+    /// </summary>
+    public static MessageStatus FinalFrom(IReadOnlyCollection<RecipientState> recipients) =>
+        recipients.Any(r => r.Status == RecipientStatus.Accepted)
+            ? recipients.All(r => r.Status == RecipientStatus.Accepted) ? MessageStatus.Sent : MessageStatus.PartiallySent
+            : recipients.Any(r => r.Status == RecipientStatus.Bounced) ? MessageStatus.Bounced : MessageStatus.Failed;
+
     /// <summary>The status as the API and the store spell it: <c>partially_sent</c>.</summary>
     public static string Name(this MessageStatus status) => Names[(int)status];
 }

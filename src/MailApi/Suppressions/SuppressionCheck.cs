@@ -62,7 +62,7 @@ public sealed class SuppressionCheck(ISuppressionStore store, MailApiMetrics met
         return message with
         {
             Recipients = recipients,
-            Status = recipients.Any(r => r.Status == RecipientStatus.Accepted) ? MessageStatus.PartiallySent : MessageStatus.Failed,
+            Status = MessageStatuses.FinalFrom(recipients),
             UpdatedAt = now,
             NextAttemptAt = null,
         };

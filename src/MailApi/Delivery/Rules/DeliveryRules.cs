@@ -70,9 +70,7 @@ public static class DeliveryRules
             ? MessageStatus.Sending
             : open && canRetry
                 ? MessageStatus.Deferred
-                : recipients.Any(r => r.Status == RecipientStatus.Accepted)
-                    ? recipients.All(r => r.Status == RecipientStatus.Accepted) ? MessageStatus.Sent : MessageStatus.PartiallySent
-                    : MessageStatus.Failed;
+                : MessageStatuses.FinalFrom(recipients);
 
         // Giving up is said after what ended this attempt, never instead of it.
         var error = open && !canRetry && !more ? string.Join(' ', new[] { attempt.Error, GiveUpReason(message, options, now) }.OfType<string>()) : attempt.Error;
