@@ -5,9 +5,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
-using MailKit.Net.Smtp;
-using MailKit.Security;
 using MimeKit;
 
 namespace MailApi.Bench;
@@ -40,48 +37,28 @@ internal static class Payload
     }
 }
 
-/// <summary>What the machine and the library can do without the service.</summary>
-internal static class Limits
-{
-    /// <summary>Postfix's C client: <paramref name="sessions"/> reused connections, <paramref name="messages"/> messages of ~2 KB.</summary>
-    public static async Task<double> SmtpSourceAsync(int port, int sessions, int messages)
-    {
-        var (code, output, elapsed) = await Tool.RunAsync("/usr/sbin/smtp-source",
-            ["-d", "-s", sessions.ToString(), "-m", messages.ToString(), "-l", Payload.BodyBytes.ToString(),
-             "-f", "bench@domain.local", "-t", "sink@domain.local", $"127.0.0.1:{port}"], TimeSpan.FromMinutes(5));
-        if (code != 0)
-        {
-            throw new InvalidOperationException($"smtp-source failed ({code}): {output}");
-        }
-        return messages / elapsed.TotalSeconds;
-    }
-
-    /// <summary>A plain MailKit loop: <paramref name="connections"/> clients, each sending its share on one connection.</summary>
-    public static async Task<double> MailKitLoopAsync(int port, int connections, int messages)
-    {
-        var perConnection = messages / connections;
-        var watch = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, connections).Select(async _ =>
-        {
-            var message = Payload.Mime();
-            using var client = new SmtpClient();
-            await client.ConnectAsync("127.0.0.1", port, SecureSocketOptions.None);
-            for (var i = 0; i < perConnection; i++)
-            {
-                await client.SendAsync(message);
-            }
-            await client.DisconnectAsync(true);
-        }));
-        return perConnection * connections / watch.Elapsed.TotalSeconds;
-    }
-}
-
 /// <summary>Figures of one delivery run through the service.</summary>
 internal sealed record DeliveryFigures(
     int Messages, int Sent, double MessagesPerSecond, double SubmitPerSecond,
     double AcceptToSentP50Ms, double AcceptToSentP99Ms,
     long RssBeforeBytes, long RssAfterBytes, long PeakRssBytes, double GrowthPerMessageBytes,
     long Connections);
+
+/// <summary>Accept-to-sent at light load (<see cref="ServiceLoad.LightLoadLatencyAsync"/>), messages one at a time.</summary>
+internal sealed record LightLoad(int Messages, double P50Ms, double P95Ms, double P99Ms)
+{
+    public static async Task<LightLoad> MeasureAsync(ServiceLoad load, int count)
+    {
+        var (p50, p95, p99) = await load.LightLoadLatencyAsync(count);
+        return new LightLoad(count, p50, p95, p99);
+    }
+}
+
+/// <summary>A queue drain: <see cref="ServiceLoad.DrainAsync"/>'s figures.</summary>
+internal sealed record DrainFigures(double MessagesPerSecond, int Sent, bool SubmittedBeforeSendAt)
+{
+    public static DrainFigures Of((double Rate, int Sent, bool InTime) d) => new(d.Rate, d.Sent, d.InTime);
+}
 
 /// <summary>How the bench learns that messages are final: over the API (in-memory mode) or from the database.</summary>
 internal interface IFinalStatus
@@ -359,71 +336,4 @@ internal sealed class ServiceLoad : IDisposable, IFinalStatus
 
     private static DateTimeOffset Parse(JsonNode? node) =>
         DateTimeOffset.Parse((string)node!, CultureInfo.InvariantCulture);
-}
-
-/// <summary>Figures of one wrk run.</summary>
-internal sealed record IngestionFigures(int Connections, double Seconds, double RequestsPerSecond, double P50Ms, double P99Ms, long Non2xx,
-    double DeliveredPerSecond, ThreadPoolFigures? ThreadPool = null);
-
-/// <summary>POST /v1/messages with wrk (C, Lua script) at a fixed number of connections.</summary>
-internal static partial class Wrk
-{
-    /// <param name="service">The service.</param>
-    /// <param name="connections">wrk's connections.</param>
-    /// <param name="duration">How long wrk runs.</param>
-    /// <param name="sink">The relay, to count what was delivered meanwhile (none: not counted).</param>
-    /// <param name="scheduled">Every message with a sendAt an hour ahead: the POST path alone, no delivery follows.</param>
-    /// <param name="body">Another message than <see cref="Payload.Json"/>'s.</param>
-    /// <param name="apiKey">Another key than the bench's.</param>
-    public static async Task<IngestionFigures> RunAsync(ServiceProcess service, int connections, TimeSpan duration, SmtpSink? sink, bool scheduled = false,
-        string? body = null, string apiKey = ServiceProcess.ApiKey)
-    {
-        var script = Path.Combine(Path.GetTempPath(), $"mailapi-bench-{Environment.ProcessId}.lua");
-        await File.WriteAllTextAsync(script, $$"""
-            wrk.method = "POST"
-            wrk.headers["Content-Type"] = "application/json"
-            wrk.headers["X-Api-Key"] = "{{apiKey}}"
-            wrk.body = [==[{{body ?? Payload.Json(scheduled ? DateTimeOffset.UtcNow.AddHours(1) : null)}}]==]
-            """);
-        try
-        {
-            var sinkBefore = sink?.Messages ?? 0;
-            var started = DateTimeOffset.UtcNow;
-            var (code, output, elapsed) = await Tool.RunAsync("wrk",
-                ["-t", Math.Min(2, connections).ToString(), "-c", connections.ToString(), "-d", $"{(int)duration.TotalSeconds}s", "--latency", "-s", script,
-                 $"{service.BaseAddress}v1/messages"], duration + TimeSpan.FromMinutes(1));
-            var delivered = sink is null ? double.NaN : (sink.Messages - sinkBefore) / elapsed.TotalSeconds;
-            var threadPool = service.ThreadPoolBetween(started + TimeSpan.FromSeconds(0.5), DateTimeOffset.UtcNow);
-            if (code != 0)
-            {
-                throw new InvalidOperationException($"wrk failed ({code}): {output}");
-            }
-            return new IngestionFigures(connections, duration.TotalSeconds,
-                double.Parse(Rps().Match(output).Groups[1].Value, CultureInfo.InvariantCulture),
-                Latency(output, "50%"), Latency(output, "99%"),
-                Non2xx().Match(output) is { Success: true } m ? long.Parse(m.Groups[1].Value) : 0,
-                delivered, threadPool);
-        }
-        finally
-        {
-            File.Delete(script);
-        }
-    }
-
-    private static double Latency(string output, string percentile)
-    {
-        var m = Regex.Match(output, $@"^\s+{Regex.Escape(percentile)}\s+([\d.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
-        if (!m.Success)
-        {
-            return double.NaN;
-        }
-        var value = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
-        return m.Groups[2].Value switch { "us" => value / 1000, "s" => value * 1000, _ => value };
-    }
-
-    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
-    private static partial Regex Rps();
-
-    [GeneratedRegex(@"Non-2xx or 3xx responses:\s+(\d+)")]
-    private static partial Regex Non2xx();
 }

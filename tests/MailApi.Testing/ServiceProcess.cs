@@ -10,6 +10,7 @@ public sealed class ServiceProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StreamWriter? _log;
+    private bool _disposed;
 
     private ServiceProcess(Process process, int port, string apiKey, StreamWriter? log)
     {
@@ -86,28 +87,28 @@ public sealed class ServiceProcess : IDisposable
         process.BeginErrorReadLine();
 
         var service = new ServiceProcess(process, port, apiKey, log);
+        // An exit ends the wait at once, even while a probe waits for the answer a loaded machine is slow to give.
+        var exited = process.WaitForExitAsync();
         try
         {
             await Poll.UntilAsync(async () =>
             {
-                if (process.HasExited)
+                var probe = service.Client.GetAsync("/health/ready");
+                if (await Task.WhenAny(probe, exited) == exited)
                 {
-                    // The exit is seen before the last output lines are: wait for them before judging why it exited.
-                    process.WaitForExit();
                     var why = $"The service exited with {process.ExitCode} at start; see {logFile ?? "(no log)"}";
                     throw portTaken ? new PortTakenException(why) : new InvalidOperationException(why);
                 }
                 try
                 {
-                    // Short, so an exit is noticed while whatever holds the port leaves the request unanswered.
-                    using var probe = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                    return (await service.Client.GetAsync("/health/ready", probe.Token)).IsSuccessStatusCode;
+                    using var response = await probe;
+                    return response.IsSuccessStatusCode;
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
                     return false;
                 }
-            }, TimeSpan.FromSeconds(60), () => $"the service to become ready; see {logFile ?? "(no log)"}");
+            }, TimeSpan.FromMinutes(3), () => $"the service to become ready; see {logFile ?? "(no log)"}");
             return service;
         }
         catch
@@ -127,8 +128,14 @@ public sealed class ServiceProcess : IDisposable
         }
     }
 
+    /// <summary>Kills the process if it still runs; a second call does nothing (a test's cleanup may repeat one it did).</summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         Kill();
         Client.Dispose();
         _process.Dispose();
