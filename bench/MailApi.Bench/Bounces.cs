@@ -20,7 +20,8 @@ internal sealed record BounceRun(string Mode, int Reports, double Seconds, doubl
 /// the bench's own (tests/relays/dovecot.sh) gets a Postfix DSN for each (the corpus's hard bounce, its envelope id and
 /// recipient made the message's), appended to a folder the reader does not watch; then one MOVE puts them all in the
 /// reader's folder at once, and the clock runs until every mail is in Processed. Reports per second = reports / that time:
-/// reading, matching, bouncing the recipient, the suppression entry, the report log and the move, all of it.
+/// reading, matching, bouncing the recipient, the suppression entry, the report log and the move, all of it. Before each
+/// mode's reader run, the send rate with bounces on against off (<see cref="BounceSendRate"/>).
 /// </summary>
 internal static class BounceBench
 {
@@ -35,6 +36,9 @@ internal static class BounceBench
         var runs = new List<BounceRun>();
         report["bounceReports"] = o.BounceReports;
         report["bounceRuns"] = runs;
+        var (sendRuns, dialogues) = (new List<BounceSendRun>(), new List<BounceSendDialogue>());
+        report["bounceSendRuns"] = sendRuns;
+        report["bounceSendDialogues"] = dialogues;
         var dir = Directory.CreateTempSubdirectory("mailapi-bench-dovecot-").FullName;
         var port = FreePort.Get();
         var script = Path.Combine(root, "tests", "relays", "dovecot.sh");
@@ -50,14 +54,24 @@ internal static class BounceBench
             var mailbox = new Mailbox(env["DOVECOT_HOST"], int.Parse(env["DOVECOT_PORT"], CultureInfo.InvariantCulture), env["DOVECOT_USER"], env["DOVECOT_PASSWORD"]);
             var dsn = await File.ReadAllTextAsync(Path.Combine(root, Fixture));
             await using var sink = await SmtpSink.StartCountingAsync(1024);
+            report["smtpSinkOffersDsn"] = await BounceSendRate.OffersDsnAsync(sink.Port);
+            // The send rate with bounces on against off (BounceSendRate.cs), before each mode's reader run.
+            async Task SendRateAsync(BenchPostgres? pg, int messages)
+            {
+                var (r, d) = await BounceSendRate.RunAsync(root, o, sink, pg, messages, log);
+                sendRuns.AddRange(r);
+                dialogues.AddRange(d);
+            }
             if (o.InMemory)
             {
+                await SendRateAsync(null, o.Messages);
                 runs.Add(await RunModeAsync("inMemory", root, o, sink, mailbox, dsn, null, log));
             }
             if (o.Postgres)
             {
                 await using var pg = await BenchPostgres.StartAsync();
                 report["postgres"] = $"PostgreSQL {pg.Version}";
+                await SendRateAsync(pg, o.PostgresMessages);
                 runs.Add(await RunModeAsync("postgreSql", root, o, sink, mailbox, dsn, await pg.CreateDatabaseAsync("mailapi"), log));
             }
         }
@@ -71,9 +85,9 @@ internal static class BounceBench
         var path = Path.GetFullPath(o.Output ?? Path.Combine(root, "bench", "results", "bounces.json"));
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         await File.WriteAllTextAsync(path, json);
-        Console.WriteLine(Render(report, runs));
+        Console.WriteLine(Render(report, runs, sendRuns, dialogues));
         Console.WriteLine($"JSON: {Path.GetRelativePath(root, path)}");
-        return runs.All(r => r.Matched == r.Reports && r.LeftInFolder == 0) ? 0 : 1;
+        return runs.All(r => r.Matched == r.Reports && r.LeftInFolder == 0) && sendRuns.All(r => r.Delivery.Sent == r.Delivery.Messages) ? 0 : 1;
     }
 
     private static async Task<BounceRun> RunModeAsync(string mode, string root, BenchOptions o, SmtpSink sink, Mailbox mailbox, string dsn,
@@ -144,7 +158,7 @@ internal static class BounceBench
         return count;
     }
 
-    private static string Render(Dictionary<string, object?> r, List<BounceRun> runs)
+    private static string Render(Dictionary<string, object?> r, List<BounceRun> runs, List<BounceSendRun> sendRuns, List<BounceSendDialogue> dialogues)
     {
         var sb = new StringBuilder();
         sb.AppendLine($"MailApi IMAP bounce bench, {r["date"]}, {r["machine"]}");
@@ -157,6 +171,10 @@ internal static class BounceBench
         {
             sb.AppendLine($"| {(run.Mode == "inMemory" ? "in memory" : "PostgreSQL")} | {run.Reports:N0} | {run.Seconds:F1} | {run.ReportsPerSecond:N0} | {run.Matched:N0} | {run.Processed:N0} | {run.Unmatched:N0} |");
         }
+        sb.AppendLine();
+        sb.AppendLine("Send rate into smtp-sink, end to end, bounces on (DSN parameters, token return path) against off:");
+        sb.AppendLine();
+        BounceSendRate.Render(sb, sendRuns, dialogues, r.GetValueOrDefault("smtpSinkOffersDsn") is true);
         return sb.ToString();
     }
 

@@ -162,23 +162,16 @@ public sealed class DovecotServer
         }
     }
 
+    /// <summary>The Dovecot <c>tests/relays/dovecot.sh start</c> configured in <paramref name="dir"/>, as its dovecot.env describes it.</summary>
+    /// <exception cref="InvalidOperationException">There is no such file, or it lacks what a server has.</exception>
+    public static DovecotServer At(string dir) => EnvFile.Read(Path.Combine(dir, "dovecot.env"), env => new DovecotServer(env));
+
     private static (DovecotServer?, string) Find()
     {
-        var dir = Environment.GetEnvironmentVariable("MAILAPI_DOVECOT_DIR") is { Length: > 0 } d ? d : "/tmp/mailapi-dovecot";
-        var file = Path.Combine(dir, "dovecot.env");
-        if (!File.Exists(file))
+        var (server, why) = EnvFile.Find("MAILAPI_DOVECOT_DIR", "/tmp/mailapi-dovecot", At);
+        if (server is null)
         {
-            return (null, $"{file} does not exist");
-        }
-        var env = File.ReadAllLines(file).Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
-        DovecotServer server;
-        try
-        {
-            server = new DovecotServer(env);
-        }
-        catch (Exception e) when (e is KeyNotFoundException or FormatException)
-        {
-            return (null, $"{file} is incomplete ({e.Message})");
+            return (null, why);
         }
         return Greets(server.Host, server.Port) ? (server, "") : (null, $"no IMAP server greets on {server.Host}:{server.Port}");
     }

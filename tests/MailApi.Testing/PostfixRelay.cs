@@ -154,38 +154,14 @@ public sealed partial class PostfixRelay
 
     /// <summary>The relay <c>tests/relays/postfix.sh start</c> configured in <paramref name="dir"/>, as its relay.env describes it.</summary>
     /// <exception cref="InvalidOperationException">There is no such file, or it lacks what a relay has.</exception>
-    public static PostfixRelay At(string dir)
-    {
-        var file = Path.Combine(dir, "relay.env");
-        if (!File.Exists(file))
-        {
-            throw new InvalidOperationException($"{file} does not exist");
-        }
-        var env = File.ReadAllLines(file)
-            .Select(l => l.Split('=', 2))
-            .Where(p => p.Length == 2)
-            .ToDictionary(p => p[0], p => p[1]);
-        try
-        {
-            return new PostfixRelay(env);
-        }
-        catch (Exception e) when (e is KeyNotFoundException or FormatException)
-        {
-            throw new InvalidOperationException($"{file} is incomplete ({e.Message})", e);
-        }
-    }
+    public static PostfixRelay At(string dir) => EnvFile.Read(Path.Combine(dir, "relay.env"), env => new PostfixRelay(env));
 
     private static (PostfixRelay?, string) Find()
     {
-        var dir = Environment.GetEnvironmentVariable("MAILAPI_POSTFIX_DIR") is { Length: > 0 } d ? d : "/tmp/mailapi-postfix";
-        PostfixRelay relay;
-        try
+        var (relay, why) = EnvFile.Find("MAILAPI_POSTFIX_DIR", "/tmp/mailapi-postfix", At);
+        if (relay is null)
         {
-            relay = At(dir);
-        }
-        catch (InvalidOperationException e)
-        {
-            return (null, e.Message);
+            return (null, why);
         }
         foreach (var port in new[] { relay.Port, relay.LoginPort })
         {

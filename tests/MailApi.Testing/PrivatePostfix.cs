@@ -123,7 +123,8 @@ public sealed class PrivatePostfix : IAsyncDisposable
         }
     }
 
-    private static async Task<(int Code, string Output)> BashAsync(string command)
+    /// <summary>Runs <paramref name="command"/> with bash; its exit code and what it printed.</summary>
+    internal static async Task<(int Code, string Output)> BashAsync(string command)
     {
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add("-c");

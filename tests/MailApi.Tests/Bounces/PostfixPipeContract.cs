@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using MailApi.Tests.Infrastructure;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
+using static MailApi.Tests.Bounces.BounceIntakeContract;
 
 namespace MailApi.Tests.Bounces;
 
@@ -25,33 +26,57 @@ public abstract class PostfixPipeContract
 
     protected abstract Task<Dictionary<string, string?>> SettingsAsync();
 
+    /// <summary>The message the tests send: one recipient Postfix delivers, one of each test domain it bounces after its 250.</summary>
+    internal static readonly string[] Recipients = ["ok@domain.local", "alice@hard.test", "dave@full.test", "carol@policy.test", "erin@later.test"];
+
+    /// <summary>
+    /// What the service needs to send through <paramref name="postfix"/> with a token return path (on domain.local, which
+    /// that Postfix delivers itself) and to post webhooks to a receiver on 127.0.0.1.
+    /// </summary>
+    internal static Dictionary<string, string?> RelaySettings(PrivatePostfix postfix) => new()
+    {
+        ["Smtp:Security"] = "StartTls",
+        ["Smtp:Username"] = postfix.Relay.User,
+        ["Smtp:Password"] = postfix.Relay.Password,
+        ["Smtp:MessageIdDomain"] = "domain.local",
+        ["Smtp:Timeout"] = "00:00:10",
+        ["Bounces:Enabled"] = "true",
+        ["Bounces:ReturnPath"] = "bounces+{token}@domain.local",
+        ["Bounces:TokenSecret"] = "a-secret-of-at-least-thirty-two-bytes!",
+        ["Webhooks:AllowHttp"] = "true",
+        ["Webhooks:AllowPrivateTargets"] = "true",
+    };
+
     private async Task<MailApiFactory> ServiceAsync(PrivatePostfix postfix)
     {
         var settings = await SettingsAsync();
-        foreach (var (key, value) in new Dictionary<string, string?>
+        foreach (var (key, value) in RelaySettings(postfix).Concat(new Dictionary<string, string?>
         {
-            ["Smtp:Security"] = "StartTls",
-            ["Smtp:Username"] = postfix.Relay.User,
-            ["Smtp:Password"] = postfix.Relay.Password,
-            ["Smtp:MessageIdDomain"] = "domain.local",
-            ["Smtp:Timeout"] = "00:00:10",
-            ["Bounces:Enabled"] = "true",
-            ["Bounces:ReturnPath"] = "bounces+{token}@domain.local",
-            ["Bounces:TokenSecret"] = "a-secret-of-at-least-thirty-two-bytes!",
             // The docs' key for the pipe: it may hand in reports and read the log, and send nothing.
             ["Auth:ApiKeys:2:Name"] = "postfix-bounces",
             ["Auth:ApiKeys:2:Key"] = PipeKey,
             ["Auth:ApiKeys:2:Bounces"] = "true",
-            ["Webhooks:AllowHttp"] = "true",
-            ["Webhooks:AllowPrivateTargets"] = "true",
-        })
+        }))
         {
             settings[key] = value;
         }
         return new MailApiFactory(postfix.Relay.Port, settings);
     }
 
-    private static async Task<JsonObject> SendAsync(HttpClient client, params string[] to)
+    /// <summary>Subscribes <paramref name="receiver"/> (answering 204) to bounce and delay events; the subscription's secret.</summary>
+    internal static async Task<string> SubscribeAsync(HttpClient client, WebhookReceiver receiver)
+    {
+        receiver.Server.Given(Request.Create().WithPath("/hook").UsingPost()).RespondWith(Response.Create().WithStatusCode(204));
+        var hook = await client.PostAsJsonAsync("/v1/webhooks", new JsonObject
+        {
+            ["url"] = receiver.Url(),
+            ["events"] = new JsonArray("message.bounced", "message.delayed"),
+        });
+        Assert.Equal(HttpStatusCode.Created, hook.StatusCode);
+        return (string)(await hook.Content.ReadFromJsonAsync<JsonObject>())!["secret"]!;
+    }
+
+    internal static async Task<JsonObject> SendAsync(HttpClient client, params string[] to)
     {
         var response = await client.PostAsJsonAsync("/v1/messages", Bodies.Valid(to));
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
@@ -59,7 +84,7 @@ public abstract class PostfixPipeContract
     }
 
     /// <summary>Polls the message until <paramref name="reached"/> holds; if it never does, says what Postfix did with its DSNs.</summary>
-    private static async Task<JsonObject> WaitForAsync(PrivatePostfix postfix, HttpClient client, JsonObject sent, Func<JsonObject, bool> reached, string what)
+    internal static async Task<JsonObject> WaitForAsync(PrivatePostfix postfix, HttpClient client, JsonObject sent, Func<JsonObject, bool> reached, string what)
     {
         JsonObject? last = null;
         await Poll.UntilAsync(async () => reached(last = (await client.GetFromJsonAsync<JsonObject>($"/v1/messages/{sent["id"]}"))!),
@@ -67,10 +92,59 @@ public abstract class PostfixPipeContract
         return last!;
     }
 
-    private static JsonObject Recipient(JsonObject message, string address) =>
-        message["recipients"]!.AsArray().Single(r => (string?)r!["address"] == address)!.AsObject();
-
     private static string? Status(JsonObject message, string address) => (string?)Recipient(message, address)["status"];
+
+    /// <summary>Waits until Postfix's DSNs bounced every recipient of <see cref="Recipients"/> but ok@ (erin's comes when Postfix gives up).</summary>
+    internal static Task<JsonObject> WaitForEveryBounceAsync(PrivatePostfix postfix, HttpClient client, JsonObject sent) =>
+        WaitForAsync(postfix, client, sent, m => Recipients.Skip(1).All(a => Status(m, a) == "bounced"), "every recipient but ok@ to be bounced");
+
+    /// <summary>
+    /// Each recipient's fate after Postfix's DSNs for <see cref="Recipients"/>: ok@ still accepted (the message partially
+    /// sent), each test domain's recipient bounced with the class of the refusal Postfix met, the relay's 250 kept beside
+    /// the bounce; only the hard bounce on the suppression list.
+    /// </summary>
+    internal static async Task AssertFatesAsync(HttpClient client, JsonObject message)
+    {
+        Assert.Equal("partially_sent", (string?)message["status"]);
+        var ok = Recipient(message, "ok@domain.local");
+        Assert.Equal("accepted", (string?)ok["status"]);
+        Assert.Null(ok["bounce"]);
+        foreach (var (address, status, bounceClass, refusal) in new[]
+        {
+            ("alice@hard.test", "5.1.1", "hard", "550 5.1.1"), ("dave@full.test", "5.2.2", "soft", "552 5.2.2"),
+            ("carol@policy.test", "5.7.1", "policy", "550 5.7.1"), ("erin@later.test", "4.2.1", "soft", "450 4.2.1"),
+        })
+        {
+            var recipient = Recipient(message, address);
+            Assert.Equal(250, (int?)recipient["reply"]!["code"]); // what the relay said in the dialogue stays beside the bounce
+            var bounce = recipient["bounce"]!;
+            Assert.Equal(("failed", status, bounceClass), ((string?)bounce["action"], (string?)bounce["status"], (string?)bounce["class"]));
+            Assert.StartsWith($"smtp; {refusal} <{address}>: Recipient address rejected:", (string?)bounce["diagnostic"]);
+            Assert.Contains("127.0.0.1", (string?)bounce["remoteMta"]);
+            Assert.Equal("profbox.domain.local", (string?)bounce["reportingMta"]);
+        }
+
+        // Only the hard bounce suppresses.
+        var suppressed = (await client.GetFromJsonAsync<JsonObject>("/v1/suppressions"))!["items"]!.AsArray();
+        Assert.Equal(["alice@hard.test"], suppressed.Select(s => (string)s!["address"]!));
+        Assert.Equal("hard_bounce", (string?)suppressed[0]!["reason"]);
+    }
+
+    /// <summary>
+    /// The events of a message to <see cref="Recipients"/> (the failures, erin's delay, erin's failure) and the three
+    /// webhooks they sent, each signed with <paramref name="secret"/>.
+    /// </summary>
+    internal static async Task AssertEventsAsync(HttpClient client, JsonObject sent, WebhookReceiver receiver, string secret)
+    {
+        var events = (await client.GetFromJsonAsync<JsonObject>($"/v1/messages/{sent["id"]}/events"))!["items"]!.AsArray();
+        Assert.Equal(["message.sent", "message.bounced", "message.delayed", "message.bounced"], events.Select(e => (string)e!["type"]!));
+        var delayed = events[2]!["data"]!["recipients"]!.AsArray().Single(r => (string?)r!["address"] == "erin@later.test")!;
+        Assert.Equal(("accepted", "delayed", "4.2.1"), ((string?)delayed["status"], (string?)delayed["bounce"]!["action"], (string?)delayed["bounce"]!["status"]));
+        var hooks = await receiver.WaitForAsync(3, timeout: Patience);
+        Assert.All(hooks, h => Assert.True(h.VerifiesWith(secret)));
+        Assert.Equal(["message.bounced", "message.bounced", "message.delayed"], hooks.Select(h => (string)h.Json["type"]!).Order());
+        Assert.All(hooks, h => Assert.Equal((string?)sent["id"], (string?)h.Json["data"]!["id"]));
+    }
 
     private static IEnumerable<string> PipeLines(PrivatePostfix postfix, string status) =>
         postfix.Relay.LogLinesWith("relay=mailapi,").Where(l => l.Contains($"status={status}", StringComparison.Ordinal));
@@ -96,62 +170,23 @@ public abstract class PostfixPipeContract
     {
         await using var postfix = await PrivatePostfix.StartAsync(Chromium.RepositoryRoot());
         using var receiver = new WebhookReceiver();
-        receiver.Server.Given(Request.Create().WithPath("/hook").UsingPost()).RespondWith(Response.Create().WithStatusCode(204));
         using var factory = await ServiceAsync(postfix);
         await PostfixPipeExample.ApplyAsync(postfix, Chromium.Serve(factory), PipeKey, "domain.local");
         var client = factory.ClientFor();
-        var hook = await client.PostAsJsonAsync("/v1/webhooks", new JsonObject
-        {
-            ["url"] = receiver.Url(),
-            ["events"] = new JsonArray("message.bounced", "message.delayed"),
-        });
-        Assert.Equal(HttpStatusCode.Created, hook.StatusCode);
-        var secret = (string)(await hook.Content.ReadFromJsonAsync<JsonObject>())!["secret"]!;
+        var secret = await SubscribeAsync(client, receiver);
 
-        var sent = await SendAsync(client, "ok@domain.local", "alice@hard.test", "dave@full.test", "carol@policy.test", "erin@later.test");
+        var sent = await SendAsync(client, Recipients);
         // Postfix refuses nothing in the dialogue; its DSNs come later: three failures at once, then erin's delay
         // notice after delay_warning_time, then erin's failure when Postfix gives up.
-        var message = await WaitForAsync(postfix, client, sent,
-            m => new[] { "alice@hard.test", "dave@full.test", "carol@policy.test", "erin@later.test" }.All(a => Status(m, a) == "bounced"),
-            "every recipient but ok@ to be bounced");
+        var message = await WaitForEveryBounceAsync(postfix, client, sent);
 
-        Assert.Equal("partially_sent", (string?)message["status"]);
-        var ok = Recipient(message, "ok@domain.local");
-        Assert.Equal("accepted", (string?)ok["status"]);
-        Assert.Null(ok["bounce"]);
+        await AssertFatesAsync(client, message);
         var queueId = (string)message["queueId"]!;
         var transcript = message["attempts"]!.AsArray().Single()!["transcript"]!.AsArray();
         var commands = transcript.Select(e => (string?)e!["command"]).ToList();
         Assert.Single(commands, c => c is not null && Regex.IsMatch(c, $@"^MAIL FROM:<bounces\+[a-z2-7]{{42}}@domain\.local>( SIZE=\d+)? ENVID={sent["id"]} RET=HDRS$"));
         Assert.Contains("RCPT TO:<erin@later.test> NOTIFY=FAILURE,DELAY ORCPT=rfc822;erin@later.test", commands);
-        foreach (var (address, status, bounceClass, refusal) in new[]
-        {
-            ("alice@hard.test", "5.1.1", "hard", "550 5.1.1"), ("dave@full.test", "5.2.2", "soft", "552 5.2.2"),
-            ("carol@policy.test", "5.7.1", "policy", "550 5.7.1"), ("erin@later.test", "4.2.1", "soft", "450 4.2.1"),
-        })
-        {
-            var recipient = Recipient(message, address);
-            Assert.Equal(250, (int?)recipient["reply"]!["code"]); // what the relay said in the dialogue stays beside the bounce
-            var bounce = recipient["bounce"]!;
-            Assert.Equal(("failed", status, bounceClass), ((string?)bounce["action"], (string?)bounce["status"], (string?)bounce["class"]));
-            Assert.StartsWith($"smtp; {refusal} <{address}>: Recipient address rejected:", (string?)bounce["diagnostic"]);
-            Assert.Contains("127.0.0.1", (string?)bounce["remoteMta"]);
-            Assert.Equal("profbox.domain.local", (string?)bounce["reportingMta"]);
-        }
-
-        // Only the hard bounce suppresses.
-        var suppressed = (await client.GetFromJsonAsync<JsonObject>("/v1/suppressions"))!["items"]!.AsArray();
-        Assert.Equal(["alice@hard.test"], suppressed.Select(s => (string)s!["address"]!));
-        Assert.Equal("hard_bounce", (string?)suppressed[0]!["reason"]);
-
-        var events = (await client.GetFromJsonAsync<JsonObject>($"/v1/messages/{sent["id"]}/events"))!["items"]!.AsArray();
-        Assert.Equal(["message.sent", "message.bounced", "message.delayed", "message.bounced"], events.Select(e => (string)e!["type"]!));
-        var delayed = events[2]!["data"]!["recipients"]!.AsArray().Single(r => (string?)r!["address"] == "erin@later.test")!;
-        Assert.Equal(("accepted", "delayed", "4.2.1"), ((string?)delayed["status"], (string?)delayed["bounce"]!["action"], (string?)delayed["bounce"]!["status"]));
-        var hooks = await receiver.WaitForAsync(3);
-        Assert.All(hooks, h => Assert.True(h.VerifiesWith(secret)));
-        Assert.Equal(["message.bounced", "message.bounced", "message.delayed"], hooks.Select(h => (string)h.Json["type"]!).Order());
-        Assert.All(hooks, h => Assert.Equal((string?)sent["id"], (string?)h.Json["data"]!["id"]));
+        await AssertEventsAsync(client, sent, receiver, secret);
 
         // Three reports, each through the pipe (Postfix says so) and each matched by its verified token.
         var reports = await ReportsAsync(factory.ClientFor(PipeKey), 3);
