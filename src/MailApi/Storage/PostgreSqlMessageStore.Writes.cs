@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
@@ -5,8 +6,9 @@ using NpgsqlTypes;
 namespace MailApi.Storage;
 
 /// <summary>
-/// The PostgreSQL store's writes of whole messages: new ones in one multi-row insert, and compare-and-set updates of
-/// concurrent callers in one multi-row update (<see cref="GroupedUpdates"/>). Both take the rows as one array a column.
+/// The PostgreSQL store's writes of whole messages: new ones in one multi-row insert, and compare-and-set updates in one
+/// multi-row update, each shared by concurrent callers (<see cref="GroupedWrites{TItem, TResult}"/>). Both take the rows
+/// as one array a column.
 /// </summary>
 public sealed partial class PostgreSqlMessageStore
 {
@@ -32,14 +34,13 @@ public sealed partial class PostgreSqlMessageStore
 
     public async Task<AddResult> AddAsync(IReadOnlyList<StoredMessage> messages, IdempotencyClaim? claim, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var stored = messages.Select(m => m with { Version = 1 }).ToList();
         if (claim is null)
         {
-            // One statement is atomic on its own, all rows or none: no transaction, so no BEGIN and COMMIT round trips.
-            await using var insert = Db.CreateCommand(InsertSql);
-            AddRows(insert.Parameters, stored);
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-            return new AddResult(true, stored, null);
+            // Answered once the statement holding this request's rows has committed; its wait is not cut short, as the
+            // statement may commit whatever this caller does.
+            return new AddResult(true, await _inserts.WriteAsync(stored), null);
         }
 
         await using var connection = await Db.OpenConnectionAsync(cancellationToken);
@@ -104,21 +105,63 @@ public sealed partial class PostgreSqlMessageStore
     }
 
     /// <remarks>
-    /// Queued before this returns (<see cref="GroupedUpdates.UpdateAsync"/>); the wait for the shared statement is not cut
-    /// short by <paramref name="cancellationToken"/>, since the statement may commit whatever this caller does.
+    /// Queued before this returns (<see cref="GroupedWrites{TItem, TResult}.WriteAsync"/>); the wait for the shared
+    /// statement is not cut short by <paramref name="cancellationToken"/>, since it may commit whatever this caller does.
     /// </remarks>
     public Task<StoredMessage?> TryUpdateAsync(StoredMessage updated, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return _updates.UpdateAsync(updated with { Version = updated.Version + 1 });
+        return _updates.WriteAsync(updated with { Version = updated.Version + 1 });
     }
 
     /// <summary>
-    /// One statement for a round of <see cref="GroupedUpdates"/>: each row written only if its stored version is the one
-    /// before its new one. Rows go in id order, the order <see cref="TakeQueuedAsync"/>'s index scan locks them in, so two
+    /// One statement for a round of requests without a claim: atomic on its own, all rows or none, so no transaction and
+    /// no BEGIN and COMMIT round trips. Should it fail for anything but an outage (a duplicate id), each request is tried
+    /// alone, so one request's rows never fail another's.
+    /// </summary>
+    private static async Task<Func<IReadOnlyList<StoredMessage>, IReadOnlyList<StoredMessage>>> InsertRequestsAsync(
+        NpgsqlDataSource db, IReadOnlyList<IReadOnlyList<StoredMessage>> requests)
+    {
+        try
+        {
+            await InsertAsync(db, [.. requests.SelectMany(r => r)]);
+            return request => request;
+        }
+        catch (Exception ex) when (requests.Count > 1 && !StorageOutage.Is(ex))
+        {
+            var failed = new Dictionary<IReadOnlyList<StoredMessage>, ExceptionDispatchInfo>(ReferenceEqualityComparer.Instance);
+            foreach (var request in requests)
+            {
+                try
+                {
+                    await InsertAsync(db, request);
+                }
+                catch (Exception own)
+                {
+                    failed[request] = ExceptionDispatchInfo.Capture(own);
+                }
+            }
+            return request =>
+            {
+                failed.GetValueOrDefault(request)?.Throw();
+                return request;
+            };
+        }
+    }
+
+    private static async Task InsertAsync(NpgsqlDataSource db, IReadOnlyList<StoredMessage> rows)
+    {
+        await using var insert = db.CreateCommand(InsertSql);
+        AddRows(insert.Parameters, rows);
+        await insert.ExecuteNonQueryAsync(CancellationToken.None);
+    }
+
+    /// <summary>
+    /// One statement for a round of compare-and-sets: each row written only if its stored version is the one before its
+    /// new one. Rows go in id order, the order <see cref="TakeQueuedAsync"/>'s index scan locks them in, so two
     /// statements that lock the same rows take turns instead of deadlocking.
     /// </summary>
-    private static async Task<IReadOnlySet<Guid>> UpdateRowsAsync(NpgsqlDataSource db, IReadOnlyList<StoredMessage> rows)
+    private static async Task<Func<StoredMessage, StoredMessage?>> UpdateRowsAsync(NpgsqlDataSource db, IReadOnlyList<StoredMessage> rows)
     {
         var ordered = rows.OrderBy(r => r.Id).ToList();
         await using var command = db.CreateCommand(UpdateSql);
@@ -130,7 +173,7 @@ public sealed partial class PostgreSqlMessageStore
         {
             written.Add(reader.GetGuid(0));
         }
-        return written;
+        return next => written.Contains(next.Id) ? next : null;
     }
 
     private static void AddRows(NpgsqlParameterCollection p, IReadOnlyList<StoredMessage> rows)

@@ -24,8 +24,12 @@ public sealed partial class PostgreSqlMessageStore(PostgreSqlDatabase database) 
 
     private NpgsqlDataSource Db => database.DataSource;
 
-    /// <summary>Every compare-and-set goes through here, so concurrent ones share a statement (see PostgreSqlMessageStore.Writes).</summary>
-    private readonly GroupedUpdates _updates = new(rows => UpdateRowsAsync(database.DataSource, rows));
+    /// <summary>New messages without an idempotency claim, each request's all or none, concurrent requests in one statement.</summary>
+    private readonly GroupedWrites<IReadOnlyList<StoredMessage>, IReadOnlyList<StoredMessage>> _inserts =
+        new(request => request.Select(m => m.Id), requests => InsertRequestsAsync(database.DataSource, requests));
+
+    /// <summary>Every compare-and-set, each at its new version; concurrent ones in one statement.</summary>
+    private readonly GroupedWrites<StoredMessage, StoredMessage?> _updates = new(next => [next.Id], rows => UpdateRowsAsync(database.DataSource, rows));
 
     public async Task<StoredMessage?> FindAsync(Guid id, CancellationToken cancellationToken)
     {

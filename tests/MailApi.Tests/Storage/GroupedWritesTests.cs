@@ -5,13 +5,13 @@ using Npgsql;
 namespace MailApi.Tests.Storage;
 
 /// <summary>
-/// The PostgreSQL store's compare-and-set writes in groups (<c>GroupedUpdates</c>): callers that come while a write is in
-/// flight share one statement, each with its own row's result. The first write is held by a row lock of the test's own
-/// transaction, so the next callers are sure to queue up behind it; rows written by one statement share its transaction
-/// id (<c>xmin</c>), which is how the tests count statements.
+/// The PostgreSQL store's writes in groups (<c>GroupedWrites</c>): callers that come while a write is in flight share one
+/// statement, each with its own result. The first write is held by a row lock of the test's own transaction (for an
+/// insert, the uncommitted row with its id), so the next callers are sure to queue up behind it; rows written by one
+/// statement share its transaction id (<c>xmin</c>), which is how the tests count statements.
 /// </summary>
 [Trait("Category", "PostgreSql")]
-public sealed class GroupedUpdatesTests
+public sealed class GroupedWritesTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
 
@@ -31,7 +31,7 @@ public sealed class GroupedUpdatesTests
         await using (var hold = await HoldAsync(database.ConnectionString, held.Id))
         {
             first = store.TryUpdateAsync(held with { Worker = "held" }, CancellationToken.None);
-            await WaitUntilBlockedAsync(database.ConnectionString);
+            await WaitUntilBlockedAsync(database.ConnectionString, "update");
             queued = [.. others.Select((m, i) => store.TryUpdateAsync(m with { Status = MessageStatus.Sending, Worker = $"w{i}" }, CancellationToken.None))];
             await hold.ReleaseAsync();
         }
@@ -63,7 +63,7 @@ public sealed class GroupedUpdatesTests
         await using (var hold = await HoldAsync(database.ConnectionString, held.Id))
         {
             var first = store.TryUpdateAsync(held with { Worker = "held" }, CancellationToken.None);
-            await WaitUntilBlockedAsync(database.ConnectionString);
+            await WaitUntilBlockedAsync(database.ConnectionString, "update");
             queued = [.. new[] { a, stale, b }.Select(m => store.TryUpdateAsync(m with { Worker = "late" }, CancellationToken.None))];
             await hold.ReleaseAsync();
             await first;
@@ -89,7 +89,7 @@ public sealed class GroupedUpdatesTests
         await using (var hold = await HoldAsync(database.ConnectionString, held.Id))
         {
             var first = store.TryUpdateAsync(held with { Worker = "held" }, CancellationToken.None);
-            await WaitUntilBlockedAsync(database.ConnectionString);
+            await WaitUntilBlockedAsync(database.ConnectionString, "update");
             queued =
             [
                 store.TryUpdateAsync(message with { Status = MessageStatus.Sent, Worker = "one" }, CancellationToken.None),
@@ -107,6 +107,68 @@ public sealed class GroupedUpdatesTests
         Assert.Null(results[2]);
         var stored = await store.FindAsync(message.Id, CancellationToken.None);
         Assert.Equal((MessageStatus.Sent, "one", 2L), (stored!.Status, stored.Worker, stored.Version));
+    }
+
+    [Fact]
+    public async Task Requests_that_come_while_one_is_inserted_share_one_statement_and_each_gets_its_own_messages()
+    {
+        var (database, store, owner) = await StoreAsync();
+        var held = MessageStoreContract.Message(owner);
+        var requests = Enumerable.Range(0, 6).Select(i => Enumerable.Range(0, 1 + i % 3).Select(_ => MessageStoreContract.Message(owner)).ToList()).ToList();
+
+        Task<AddResult> first;
+        List<Task<AddResult>> queued;
+        await using (var hold = await HoldIdAsync(database.ConnectionString, held.Id))
+        {
+            first = store.AddAsync([held], null, CancellationToken.None);
+            await WaitUntilBlockedAsync(database.ConnectionString, "insert");
+            queued = [.. requests.Select(r => store.AddAsync(r, null, CancellationToken.None))];
+            await hold.ReleaseAsync();
+        }
+        var results = await Task.WhenAll(queued);
+
+        Assert.True((await first).Created);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            Assert.True(results[i].Created);
+            Assert.Equal(requests[i].Select(m => m.Id), results[i].Messages.Select(m => m.Id));
+            Assert.All(results[i].Messages, m => Assert.Equal(1, m.Version));
+        }
+        var ids = requests.SelectMany(r => r.Select(m => m.Id)).ToList();
+        var page = await store.ListAsync(new MessageQuery { Owner = owner, Limit = 100 }, CancellationToken.None);
+        Assert.Equal(ids.Append(held.Id).Order(), page.Items.Select(m => m.Id).Order());
+        Assert.Single((await TransactionsAsync(database.ConnectionString, ids)).Distinct());
+    }
+
+    [Fact]
+    public async Task A_request_that_cannot_be_stored_fails_alone_and_stores_none_of_its_messages()
+    {
+        var (database, store, owner) = await StoreAsync();
+        var existing = await AddAsync(store, owner);
+        var held = MessageStoreContract.Message(owner);
+        var (before, after, fresh) = (MessageStoreContract.Message(owner), MessageStoreContract.Message(owner), MessageStoreContract.Message(owner));
+
+        Task<AddResult>[] queued;
+        await using (var hold = await HoldIdAsync(database.ConnectionString, held.Id))
+        {
+            var first = store.AddAsync([held], null, CancellationToken.None);
+            await WaitUntilBlockedAsync(database.ConnectionString, "insert");
+            queued =
+            [
+                store.AddAsync([before], null, CancellationToken.None),
+                store.AddAsync([fresh, existing], null, CancellationToken.None),
+                store.AddAsync([after], null, CancellationToken.None),
+            ];
+            await hold.ReleaseAsync();
+            await first;
+        }
+
+        Assert.True((await queued[0]).Created);
+        Assert.True((await queued[2]).Created);
+        Assert.Equal("23505", Assert.IsType<PostgresException>(await Assert.ThrowsAnyAsync<Exception>(() => queued[1])).SqlState);
+        Assert.Null(await store.FindAsync(fresh.Id, CancellationToken.None));
+        Assert.NotNull(await store.FindAsync(before.Id, CancellationToken.None));
+        Assert.NotNull(await store.FindAsync(after.Id, CancellationToken.None));
     }
 
     [Fact]
@@ -129,7 +191,7 @@ public sealed class GroupedUpdatesTests
 
         await using var hold = await HoldAsync(database.ConnectionString, held.Id);
         var first = store.TryUpdateAsync(held with { Worker = "held" }, CancellationToken.None);
-        await WaitUntilBlockedAsync(database.ConnectionString);
+        await WaitUntilBlockedAsync(database.ConnectionString, "update");
         var queued = others.Select(m => store.TryUpdateAsync(m with { Worker = "late" }, CancellationToken.None)).ToList();
         await cluster.StopAsync();
 
@@ -168,6 +230,20 @@ public sealed class GroupedUpdatesTests
         return new RowLock(connection, transaction);
     }
 
+    /// <summary>A transaction of the test's own that inserts a row with this id and holds it uncommitted: an insert of the id waits for it.</summary>
+    private static async Task<RowLock> HoldIdAsync(string connectionString, Guid id)
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using var command = new NpgsqlCommand(
+            "insert into mailapi_messages (id, owner, status, created_at, updated_at, sender, recipients, tags, version, doc) "
+            + "values ($1, 'test', 'queued', now(), now(), 'test', '{}', '{}', 1, '{}')", connection, transaction);
+        command.Parameters.Add(new() { Value = id });
+        await command.ExecuteNonQueryAsync();
+        return new RowLock(connection, transaction);
+    }
+
     private sealed class RowLock(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
     {
         public Task ReleaseAsync() => transaction.RollbackAsync();
@@ -175,16 +251,16 @@ public sealed class GroupedUpdatesTests
         public ValueTask DisposeAsync() => connection.DisposeAsync();
     }
 
-    /// <summary>Until the store's update waits for the row lock, so that a write is in flight.</summary>
-    private static Task WaitUntilBlockedAsync(string connectionString) => Poll.UntilAsync(async () =>
+    /// <summary>Until the store's <paramref name="verb"/> waits for the test's lock, so that a write is in flight.</summary>
+    private static Task WaitUntilBlockedAsync(string connectionString, string verb) => Poll.UntilAsync(async () =>
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' "
-            + "and query like 'update mailapi_messages m set %'", connection);
+            "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like $1", connection);
+        command.Parameters.Add(new() { Value = verb + " %mailapi_messages %" });
         return (long)(await command.ExecuteScalarAsync())! > 0;
-    }, Patience, () => "the first update to wait for the test's row lock");
+    }, Patience, () => $"the store's {verb} to wait for the test's lock");
 
     /// <summary>The transaction that last wrote each row, in the order of <paramref name="ids"/>.</summary>
     private static async Task<List<long>> TransactionsAsync(string connectionString, IEnumerable<Guid> ids)
