@@ -12,6 +12,12 @@ public sealed partial class DeliveryJob
     /// retries, scheduled messages, takeovers) go the one-message way. One that fails (a storage outage) does not stop the
     /// rest: it stays waiting in the store, where the orphan sweep finds it.
     /// </summary>
+    /// <remarks>
+    /// The next message's dialogue starts while the previous one's outcome is still being written: that one stays
+    /// <c>sending</c> on this live instance and held in <see cref="InFlightMessages"/> until its write commits, so no one
+    /// else can send it meanwhile, and the job waits for that write before the dialogue after, and before it puts anything
+    /// back or ends.
+    /// </remarks>
     [AutomaticRetry(Attempts = 0)]
     public async Task RunManyAsync(Guid[] messageIds, CancellationToken cancellationToken)
     {
@@ -23,6 +29,8 @@ public sealed partial class DeliveryJob
                 break;
             }
             var taken = await TakeQueuedAsync(group, cancellationToken);
+            // The latest message's delivery, whose outcome may still be being written.
+            var writing = Task.CompletedTask;
             try
             {
                 foreach (var messageId in group)
@@ -31,20 +39,38 @@ public sealed partial class DeliveryJob
                     {
                         break;
                     }
-                    try
-                    {
-                        await (taken.Remove(messageId, out var message) ? SendTakenAsync(message, cancellationToken) : RunOneAsync(messageId, cancellationToken));
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
-                    {
-                        logger.LogError(ex, "Delivering message {MessageId} failed; the orphan sweep queues it again", messageId);
-                    }
+                    var dialoguesOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    var delivery = DeliverOneOfManyAsync(messageId, taken.Remove(messageId, out var message) ? message : null, dialoguesOver, cancellationToken);
+                    await Task.WhenAny(dialoguesOver.Task, delivery);
+                    // The one before this is awaited now; should it throw, the finally awaits this one.
+                    (writing, var previous) = (delivery, writing);
+                    await previous;
                 }
             }
             finally
             {
-                await ReleaseAsync(taken.Values);
+                try
+                {
+                    await writing;
+                }
+                finally
+                {
+                    await ReleaseAsync(taken.Values);
+                }
             }
+        }
+    }
+
+    /// <summary>One message of <see cref="RunManyAsync"/>; a failure is logged, not thrown, so the job goes on.</summary>
+    private async Task DeliverOneOfManyAsync(Guid messageId, StoredMessage? taken, TaskCompletionSource dialoguesOver, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await (taken is not null ? SendTakenAsync(taken, cancellationToken, dialoguesOver) : RunOneAsync(messageId, cancellationToken, dialoguesOver));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogError(ex, "Delivering message {MessageId} failed; the orphan sweep queues it again", messageId);
         }
     }
 

@@ -41,13 +41,16 @@ public sealed partial class DeliveryJob(
         await (taken.Remove(messageId, out var message) ? SendTakenAsync(message, cancellationToken) : RunOneAsync(messageId, cancellationToken));
     }
 
-    /// <summary>A message this job took: its dialogue, then it is no longer held.</summary>
-    private async Task SendTakenAsync(StoredMessage message, CancellationToken cancellationToken)
+    /// <summary>
+    /// A message this job took: its dialogue, then it is no longer held. <c>dialoguesOver</c>, when given, is set once no
+    /// more dialogues follow for this message, before its last outcome is written (see <see cref="RunManyAsync"/>).
+    /// </summary>
+    private async Task SendTakenAsync(StoredMessage message, CancellationToken cancellationToken, TaskCompletionSource? dialoguesOver = null)
     {
         try
         {
             using var trace = MailApiTracing.Deliver(logger, message.Id);
-            await SendAsync(message, clock.GetUtcNow(), cancellationToken);
+            await SendAsync(message, clock.GetUtcNow(), cancellationToken, dialoguesOver);
         }
         finally
         {
@@ -56,7 +59,7 @@ public sealed partial class DeliveryJob(
     }
 
     /// <summary>A message that was not queued (a due retry or <c>sendAt</c>, one left sending, one already final or gone).</summary>
-    private async Task RunOneAsync(Guid messageId, CancellationToken cancellationToken)
+    private async Task RunOneAsync(Guid messageId, CancellationToken cancellationToken, TaskCompletionSource? dialoguesOver = null)
     {
         if (!inFlight.TryEnter(messageId))
         {
@@ -66,7 +69,7 @@ public sealed partial class DeliveryJob(
         try
         {
             using var trace = MailApiTracing.Deliver(logger, messageId);
-            await DeliverAsync(messageId, cancellationToken);
+            await DeliverAsync(messageId, cancellationToken, dialoguesOver);
         }
         finally
         {
@@ -74,7 +77,7 @@ public sealed partial class DeliveryJob(
         }
     }
 
-    private async Task DeliverAsync(Guid messageId, CancellationToken cancellationToken)
+    private async Task DeliverAsync(Guid messageId, CancellationToken cancellationToken, TaskCompletionSource? dialoguesOver)
     {
         var message = await store.FindAsync(messageId, cancellationToken);
         if (message is null)
@@ -126,17 +129,18 @@ public sealed partial class DeliveryJob(
         {
             progress.Took(DueAt(message) ?? message.UpdatedAt);
         }
-        await SendAsync(sending, startedAt, cancellationToken);
+        await SendAsync(sending, startedAt, cancellationToken, dialoguesOver);
     }
 
     /// <summary>The dialogue of a message this worker has taken (<c>sending</c> here), then its outcome recorded.</summary>
-    private async Task SendAsync(StoredMessage sending, DateTimeOffset startedAt, CancellationToken cancellationToken)
+    private async Task SendAsync(StoredMessage sending, DateTimeOffset startedAt, CancellationToken cancellationToken, TaskCompletionSource? dialoguesOver)
     {
         var messageId = sending.Id;
         // Recipients suppressed since the message was submitted are not offered now; with none left it is final at once.
         var saved = await suppressions.ApplyBeforeSendingAsync(sending, cancellationToken);
         if (saved.Status.IsFinal())
         {
+            dialoguesOver?.TrySetResult();
             saved = await RecordAsync(saved with { Worker = null }, cancellationToken);
             metrics.Finished(saved);
             logger.LogInformation("Message {MessageId}: {Status}, every recipient left to offer is suppressed", messageId, saved.Status);
@@ -153,6 +157,10 @@ public sealed partial class DeliveryJob(
             var attempts = await smtp.SendAsync(saved, recipients, CancellationToken.None, relay);
             // Recorded before anything else happens, so a rerun never sends an accepted message again.
             var next = DeliveryRules.Apply(saved, attempts, options.CurrentValue, startedAt, clock.GetUtcNow());
+            if (next.Status != MessageStatus.Sending)
+            {
+                dialoguesOver?.TrySetResult();
+            }
             saved = await RecordAsync(next.Status == MessageStatus.Sending ? next : next with { Worker = null }, cancellationToken);
             metrics.Attempted(attempts, saved);
             await suppressionList.RecordRejectionsAsync(saved, attempts[^1], cancellationToken);

@@ -24,68 +24,12 @@ public sealed partial class PostgreSqlMessageStore(PostgreSqlDatabase database) 
 
     private NpgsqlDataSource Db => database.DataSource;
 
-    public async Task<AddResult> AddAsync(IReadOnlyList<StoredMessage> messages, IdempotencyClaim? claim, CancellationToken cancellationToken)
-    {
-        await using var connection = await Db.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (claim is not null)
-        {
-            await using var expire = new NpgsqlCommand(
-                "delete from mailapi_idempotency where owner = $1 and key = $2 and expires_at <= now()", connection, transaction);
-            expire.Parameters.Add(new() { Value = claim.Owner });
-            expire.Parameters.Add(new() { Value = claim.Key });
-            await expire.ExecuteNonQueryAsync(cancellationToken);
+    /// <summary>New messages without an idempotency claim, each request's all or none, concurrent requests in one statement.</summary>
+    private readonly GroupedWrites<IReadOnlyList<StoredMessage>, IReadOnlyList<StoredMessage>> _inserts =
+        new(request => request.Select(m => m.Id), requests => InsertRequestsAsync(database.DataSource, requests));
 
-            // A concurrent request with the same key waits on the primary key here until the first one commits.
-            await using var insert = new NpgsqlCommand(
-                "insert into mailapi_idempotency (owner, key, request_hash, message_ids, expires_at) values ($1, $2, $3, $4, $5) "
-                + "on conflict (owner, key) do nothing", connection, transaction);
-            insert.Parameters.Add(new() { Value = claim.Owner });
-            insert.Parameters.Add(new() { Value = claim.Key });
-            insert.Parameters.Add(new() { Value = claim.RequestHash });
-            insert.Parameters.Add(new() { Value = messages.Select(m => m.Id).ToArray() });
-            insert.Parameters.Add(new() { Value = claim.ExpiresAt });
-            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
-            {
-                await using var earlier = new NpgsqlCommand(
-                    "select request_hash, message_ids from mailapi_idempotency where owner = $1 and key = $2", connection, transaction);
-                earlier.Parameters.Add(new() { Value = claim.Owner });
-                earlier.Parameters.Add(new() { Value = claim.Key });
-                await using var reader = await earlier.ExecuteReaderAsync(cancellationToken);
-                await reader.ReadAsync(cancellationToken);
-                var hash = reader.GetString(0);
-                var ids = reader.GetFieldValue<Guid[]>(1);
-                await reader.DisposeAsync();
-                await transaction.RollbackAsync(cancellationToken);
-                var existing = new List<StoredMessage>();
-                foreach (var id in ids)
-                {
-                    if (await FindAsync(id, cancellationToken) is { } message)
-                    {
-                        existing.Add(message);
-                    }
-                }
-                return new AddResult(false, existing, hash);
-            }
-        }
-
-        var stored = messages.Select(m => m with { Version = 1 }).ToList();
-        await using (var batch = new NpgsqlBatch(connection, transaction))
-        {
-            foreach (var message in stored)
-            {
-                var command = new NpgsqlBatchCommand(
-                    "insert into mailapi_messages (id, owner, status, created_at, updated_at, send_at, next_attempt_at, sender, recipients, tags, "
-                    + "queue_id, worker, content_purged, version, doc, content_bytes) "
-                    + "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)");
-                AddColumns(command.Parameters, message);
-                batch.BatchCommands.Add(command);
-            }
-            await batch.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
-        return new AddResult(true, stored, null);
-    }
+    /// <summary>Every compare-and-set, each at its new version; concurrent ones in one statement.</summary>
+    private readonly GroupedWrites<StoredMessage, StoredMessage?> _updates = new(next => [next.Id], rows => UpdateRowsAsync(database.DataSource, rows));
 
     public async Task<StoredMessage?> FindAsync(Guid id, CancellationToken cancellationToken)
     {
@@ -107,18 +51,6 @@ public sealed partial class PostgreSqlMessageStore(PostgreSqlDatabase database) 
             found.Add(Read(reader));
         }
         return found.Where(m => m.SentAt >= sentAfter).ToList();
-    }
-
-    public async Task<StoredMessage?> TryUpdateAsync(StoredMessage updated, CancellationToken cancellationToken)
-    {
-        var next = updated with { Version = updated.Version + 1 };
-        await using var command = Db.CreateCommand(
-            "update mailapi_messages set owner = $2, status = $3, created_at = $4, updated_at = $5, send_at = $6, next_attempt_at = $7, "
-            + "sender = $8, recipients = $9, tags = $10, queue_id = $11, worker = $12, content_purged = $13, version = $14, doc = $15, "
-            + "content_bytes = $16 where id = $1 and version = $17");
-        AddColumns(command.Parameters, next);
-        command.Parameters.Add(new() { Value = updated.Version });
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? next : null;
     }
 
     /// <remarks>
@@ -216,26 +148,6 @@ public sealed partial class PostgreSqlMessageStore(PostgreSqlDatabase database) 
             counts[MessageStatuses.Pending.First(s => s.Name() == reader.GetString(0))] = reader.GetInt64(1);
         }
         return counts;
-    }
-
-    private static void AddColumns(NpgsqlParameterCollection p, StoredMessage m)
-    {
-        p.Add(new() { Value = m.Id });
-        p.Add(new() { Value = m.Owner });
-        p.Add(new() { Value = m.Status.Name() });
-        p.Add(new() { Value = m.CreatedAt });
-        p.Add(new() { Value = m.UpdatedAt });
-        p.Add(new() { Value = (object?)m.SendAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        p.Add(new() { Value = (object?)m.NextAttemptAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        p.Add(new() { Value = m.Sender.ToLowerInvariant() });
-        p.Add(new() { Value = m.Recipients.Select(r => r.Address.ToLowerInvariant()).ToArray() });
-        p.Add(new() { Value = m.Content.Tags.ToArray() });
-        p.Add(new() { Value = (object?)m.QueueId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        p.Add(new() { Value = (object?)m.Worker ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        p.Add(new() { Value = m.ContentPurged });
-        p.Add(new() { Value = m.Version });
-        p.Add(new() { Value = JsonSerializer.Serialize(m, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
-        p.Add(new() { Value = m.ContentBytes });
     }
 
     private static StoredMessage Read(NpgsqlDataReader reader) =>

@@ -118,6 +118,56 @@ public sealed class BatchJobTests
         Assert.Equal(3, relay.Messages.Count);
     }
 
+    /// <summary>
+    /// A job's next dialogue does not wait for the previous message's outcome to be written, yet that message stays
+    /// <c>sending</c> here until its write commits, and the job ends only after it. The first outcome's write is held by a
+    /// row lock of the test's own transaction, taken while the relay holds that message's final reply.
+    /// </summary>
+    [Fact]
+    public async Task The_next_dialogue_of_a_job_goes_on_while_the_previous_outcome_is_written_and_the_job_ends_after_that_write()
+    {
+        await using var relay = await TestSmtpServer.StartAsync();
+        relay.HoldFinalReplies();
+        var settings = await SettingsAsync(onPostgres: true);
+        using var factory = new MailApiFactory(relay.Port, settings);
+        var client = factory.ClientFor();
+        var response = await client.PostAsJsonAsync("/v1/messages/batch",
+            new JsonObject { ["messages"] = new JsonArray(Bodies.Valid("one@domain.local"), Bodies.Valid("two@domain.local")) });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var ids = (await response.Content.ReadFromJsonAsync<JsonObject>())!["items"]!.AsArray().Select(m => Guid.Parse((string)m!["id"]!)).ToList();
+        await relay.WaitForHeldRepliesAsync(1, TimeSpan.FromMinutes(1));
+        var first = relay.Messages[0].Recipients[0] == "one@domain.local" ? ids[0] : ids[1];
+        var store = factory.Services.GetRequiredService<IMessageStore>();
+        var jobs = factory.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+
+        await using (var connection = new Npgsql.NpgsqlConnection(settings["Storage:ConnectionString"]!))
+        {
+            await connection.OpenAsync();
+            await using var hold = await connection.BeginTransactionAsync();
+            await using (var lockRow = new Npgsql.NpgsqlCommand("select 1 from mailapi_messages where id = $1 for update", connection, hold))
+            {
+                lockRow.Parameters.Add(new() { Value = first });
+                await lockRow.ExecuteScalarAsync();
+            }
+            relay.ReleaseFinalReplies();
+
+            await relay.WaitForMessagesAsync(2, TimeSpan.FromMinutes(1));
+            Assert.Equal(MessageStatus.Sending, (await store.FindAsync(first, CancellationToken.None))!.Status);
+            Assert.Equal(0, jobs.SucceededListCount());
+            await hold.RollbackAsync();
+        }
+
+        foreach (var id in ids)
+        {
+            var message = await MailApiFactory.WaitForStatusAsync(client, id.ToString(), TimeSpan.FromMinutes(1), "sent");
+            Assert.False((bool)message["possibleDuplicate"]!);
+            Assert.Single(message["attempts"]!.AsArray());
+        }
+        await factory.WaitUntilIdleAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, jobs.SucceededListCount());
+        Assert.Equal(2, relay.Messages.Count);
+    }
+
     private static async Task<Dictionary<string, string?>> SettingsAsync(bool onPostgres)
     {
         var settings = new Dictionary<string, string?> { ["Smtp:Security"] = "None" };
