@@ -4,7 +4,7 @@
 #   bash bench/run.sh              ... and PostgreSQL mode beside it, with Hangfire.PostgreSql's own ceiling
 #   bash bench/run.sh --smoke      a few seconds, to prove it still runs (CI); no PostgreSQL unless --postgres is added
 #   bash bench/run.sh --suppressions   only what a key's suppression list costs a send, both modes (bench/MailApi.Bench/Suppressions.cs)
-#   bash bench/run.sh --bounces        only the IMAP bounce reader: reports/s from a Dovecot mailbox of 10,000 DSNs, both modes
+#   bash bench/run.sh --bounces        only bounces: the send rate with bounces on against off, then reports/s from a Dovecot mailbox of 10,000 DSNs, both modes
 #                                      (bench/MailApi.Bench/Bounces.cs; tests/relays/dovecot.sh installs dovecot-imapd when missing)
 # Installs postfix (smtp-sink, smtp-source, the MTA), wrk and (unless --no-postgres, or --smoke without --postgres)
 # postgresql from apt when missing, builds in Release (the service, the bench, its startup-hook probe and the Hangfire
