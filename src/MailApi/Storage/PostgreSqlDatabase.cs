@@ -26,11 +26,11 @@ public sealed class PostgreSqlDatabase : IDisposable
         {
             builder.Timeout = 15;
         }
-        // A pooled connection is reset with DISCARD ALL each time it is handed back: a round trip per use (13 per message
-        // measured) for session state neither this store nor Hangfire.PostgreSql keeps (no SET, temp tables or LISTEN).
+        // A pooled connection is reset with DISCARD ALL each time it is handed back: a round trip per use for session state
+        // neither this store nor Hangfire.PostgreSql keeps (no SET, temp tables or LISTEN).
         builder.NoResetOnClose = true;
-        // Npgsql's default of 100 a pool, two pools an instance, let two instances ask for more than PostgreSQL's default
-        // max_connections: "53300: too many clients" failed POSTs and jobs. A full pool makes callers wait (Timeout) instead.
+        // Two pools an instance at Npgsql's default of 100 each would let two instances ask for more than PostgreSQL's default
+        // max_connections (53300: too many clients). A full pool makes callers wait (Timeout) instead.
         builder.MaxPoolSize = options.Value.StoreConnections;
         builder.MaxAutoPrepare = 64;
         ConnectionString = builder.ConnectionString;

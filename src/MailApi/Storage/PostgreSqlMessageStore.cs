@@ -105,7 +105,7 @@ public sealed partial class PostgreSqlMessageStore(PostgreSqlDatabase database) 
         Filter("created_at < $?", query.CreatedBefore?.ToUniversalTime());
         // An id is a UUIDv7 of its creation time (MessageOrder.NewId): never of an earlier millisecond, and later only
         // when the clock stepped back. So a time range is a range of the primary key too, and the scan starts there
-        // instead of reading every newer message (a range a day old on 100,000 messages read them all).
+        // instead of reading every newer message.
         Filter("id >= $?", query.CreatedAfter is { } after ? MessageOrder.FirstIdAt(after) : null);
         Filter("id < $?", query.CreatedBefore is { } before ? MessageOrder.FirstIdAt(before + ClockStepMargin) : null);
         Filter("id < $?", query.Before);
