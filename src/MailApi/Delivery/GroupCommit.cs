@@ -1,73 +1,47 @@
+using System.Runtime.ExceptionServices;
+using MailApi.Grouping;
+
 namespace MailApi.Delivery;
 
 /// <summary>
-/// Group commit for Hangfire jobs that carry ids: the first caller with nobody creating jobs starts at once; the callers
-/// that come while jobs are being created wait for that to end and then share jobs, so under load a job carries several
-/// callers' ids and at light load nobody waits. Each caller's task ends when the jobs holding its ids exist, or with
-/// their error.
+/// Hangfire jobs that carry ids, created in groups (<see cref="GroupedCalls{TItem, TResult}"/>): the callers that come
+/// while jobs are being created share the next jobs, so under load a job carries several callers' ids and at light load
+/// nobody waits. Each caller's task ends when the jobs holding its ids exist, or with their error.
 /// </summary>
 /// <param name="create">Creates the jobs for these ids, due at one time (null: now); called on one thread at a time.</param>
 public sealed class GroupCommit(Action<IReadOnlyList<Guid>, DateTime?> create)
 {
-    private readonly Lock _gate = new();
-    private List<Waiting> _waiting = [];
-    private bool _creating;
+    private readonly GroupedCalls<Request, bool> _requests = new(null, requests => Task.Run(() => CreateJobs(create, requests)));
 
     /// <summary>A caller's ids waiting for a job, due at <paramref name="At"/> (null: now).</summary>
-    private sealed record Waiting(IReadOnlyList<Guid> Ids, DateTime? At, TaskCompletionSource Created);
+    private sealed record Request(IReadOnlyList<Guid> Ids, DateTime? At);
 
     /// <summary>Ends when the jobs holding <paramref name="ids"/> exist; never throws itself.</summary>
-    public Task AddAsync(IReadOnlyList<Guid> ids, DateTime? at)
-    {
-        var waiting = new Waiting(ids, at, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        bool start;
-        lock (_gate)
-        {
-            _waiting.Add(waiting);
-            start = !_creating;
-            _creating = true;
-        }
-        if (start)
-        {
-            _ = Task.Run(CreateWaiting);
-        }
-        return waiting.Created.Task;
-    }
+    public Task AddAsync(IReadOnlyList<Guid> ids, DateTime? at) => _requests.CallAsync(new Request(ids, at));
 
-    /// <summary>Creates jobs for whatever waits, round after round, until a round finds nothing.</summary>
-    private void CreateWaiting()
+    /// <summary>The jobs of a round, one due time at a time: a time whose jobs fail fails its own callers only.</summary>
+    private static Func<Request, bool> CreateJobs(Action<IReadOnlyList<Guid>, DateTime?> create, IReadOnlyList<Request> requests)
     {
-        while (true)
+        var failed = new Dictionary<Request, ExceptionDispatchInfo>(ReferenceEqualityComparer.Instance);
+        foreach (var time in requests.GroupBy(r => r.At))
         {
-            List<Waiting> round;
-            lock (_gate)
+            try
             {
-                if (_waiting.Count == 0)
-                {
-                    _creating = false;
-                    return;
-                }
-                (round, _waiting) = (_waiting, []);
+                create([.. time.SelectMany(r => r.Ids)], time.Key);
             }
-            foreach (var time in round.GroupBy(w => w.At))
+            catch (Exception ex)
             {
-                try
+                foreach (var request in time)
                 {
-                    create(time.SelectMany(w => w.Ids).ToList(), time.Key);
-                    foreach (var waiting in time)
-                    {
-                        waiting.Created.SetResult();
-                    }
-                }
-                catch (Exception ex)
-                {
-                    foreach (var waiting in time)
-                    {
-                        waiting.Created.SetException(ex);
-                    }
+                    failed[request] = ExceptionDispatchInfo.Capture(ex);
                 }
             }
         }
+        return request =>
+        {
+            failed.GetValueOrDefault(request)?.Throw();
+            return true;
+        };
     }
 }
 

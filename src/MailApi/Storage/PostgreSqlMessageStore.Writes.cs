@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
+using MailApi.Grouping;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -7,7 +8,7 @@ namespace MailApi.Storage;
 
 /// <summary>
 /// The PostgreSQL store's writes of whole messages: new ones in one multi-row insert, and compare-and-set updates in one
-/// multi-row update, each shared by concurrent callers (<see cref="GroupedWrites{TItem, TResult}"/>). Both take the rows
+/// multi-row update, each shared by concurrent callers (<see cref="GroupedCalls{TItem, TResult}"/>). Both take the rows
 /// as one array a column.
 /// </summary>
 public sealed partial class PostgreSqlMessageStore
@@ -40,7 +41,7 @@ public sealed partial class PostgreSqlMessageStore
         {
             // Answered once the statement holding this request's rows has committed; its wait is not cut short, as the
             // statement may commit whatever this caller does.
-            return new AddResult(true, await _inserts.WriteAsync(stored), null);
+            return new AddResult(true, await _inserts.CallAsync(stored), null);
         }
 
         await using var connection = await Db.OpenConnectionAsync(cancellationToken);
@@ -105,13 +106,13 @@ public sealed partial class PostgreSqlMessageStore
     }
 
     /// <remarks>
-    /// Queued before this returns (<see cref="GroupedWrites{TItem, TResult}.WriteAsync"/>); the wait for the shared
+    /// Queued before this returns (<see cref="GroupedCalls{TItem, TResult}.CallAsync"/>); the wait for the shared
     /// statement is not cut short by <paramref name="cancellationToken"/>, since it may commit whatever this caller does.
     /// </remarks>
     public Task<StoredMessage?> TryUpdateAsync(StoredMessage updated, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return _updates.WriteAsync(updated with { Version = updated.Version + 1 });
+        return _updates.CallAsync(updated with { Version = updated.Version + 1 });
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MailApi.Grouping;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -25,11 +26,11 @@ public sealed partial class PostgreSqlMessageStore(PostgreSqlDatabase database) 
     private NpgsqlDataSource Db => database.DataSource;
 
     /// <summary>New messages without an idempotency claim, each request's all or none, concurrent requests in one statement.</summary>
-    private readonly GroupedWrites<IReadOnlyList<StoredMessage>, IReadOnlyList<StoredMessage>> _inserts =
+    private readonly GroupedCalls<IReadOnlyList<StoredMessage>, IReadOnlyList<StoredMessage>> _inserts =
         new(request => request.Select(m => m.Id), requests => InsertRequestsAsync(database.DataSource, requests));
 
     /// <summary>Every compare-and-set, each at its new version; concurrent ones in one statement.</summary>
-    private readonly GroupedWrites<StoredMessage, StoredMessage?> _updates = new(next => [next.Id], rows => UpdateRowsAsync(database.DataSource, rows));
+    private readonly GroupedCalls<StoredMessage, StoredMessage?> _updates = new(next => [next.Id], rows => UpdateRowsAsync(database.DataSource, rows));
 
     public async Task<StoredMessage?> FindAsync(Guid id, CancellationToken cancellationToken)
     {

@@ -5,7 +5,7 @@ using Npgsql;
 namespace MailApi.Tests.Storage;
 
 /// <summary>
-/// The PostgreSQL store's writes in groups (<c>GroupedWrites</c>): callers that come while a write is in flight share one
+/// The PostgreSQL store's writes in groups (<c>GroupedCalls</c>): callers that come while a write is in flight share one
 /// statement, each with its own result. The first write is held by a row lock of the test's own transaction (for an
 /// insert, the uncommitted row with its id), so the next callers are sure to queue up behind it; rows written by one
 /// statement share its transaction id (<c>xmin</c>), which is how the tests count statements.
