@@ -40,6 +40,7 @@ public static class DeliveryExtensions
         builder.Services.AddSingleton<SmtpDelivery>();
         builder.Services.AddSingleton<WorkerIdentity>();
         builder.Services.AddSingleton<InFlightMessages>();
+        builder.Services.AddSingleton<BusyWorkers>();
         builder.Services.AddSingleton<QueueProgress>();
         builder.Services.AddTransient<DeliveryJob>();
         builder.Services.AddSingleton<IDeliveryQueue, HangfireDeliveryQueue>();

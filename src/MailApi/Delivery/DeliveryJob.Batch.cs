@@ -19,7 +19,56 @@ public sealed partial class DeliveryJob
     /// back or ends.
     /// </remarks>
     [AutomaticRetry(Attempts = 0)]
-    public async Task RunManyAsync(Guid[] messageIds, CancellationToken cancellationToken)
+    public Task RunManyAsync(Guid[] messageIds, CancellationToken cancellationToken) =>
+        HoldingAWorkerAsync(() => DeliverManyAsync(messageIds, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// A job's own messages, then those handed to the running jobs while every worker was busy (<see cref="BusyWorkers"/>),
+    /// until none is left. A job that stops early (shutdown, a fault) and is the last to leave gives what is still handed
+    /// off jobs of its own, so no stored message waits for a job that will not come.
+    /// </summary>
+    private async Task HoldingAWorkerAsync(Func<Task> own, CancellationToken cancellationToken)
+    {
+        busyWorkers.Enter();
+        var left = false;
+        try
+        {
+            await own();
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var handedOff = busyWorkers.TakeOrLeave(TakeAtOnce);
+                if (handedOff.Length == 0)
+                {
+                    left = true;
+                    return;
+                }
+                await DeliverManyAsync(handedOff, cancellationToken);
+            }
+        }
+        finally
+        {
+            if (!left && busyWorkers.Leave() is { Length: > 0 } waiting)
+            {
+                await JobsOfTheirOwnAsync(waiting);
+            }
+        }
+    }
+
+    /// <summary>Handed-off messages no running job will take: jobs of their own, or, should that fail, the orphan sweep's.</summary>
+    private async Task JobsOfTheirOwnAsync(Guid[] messageIds)
+    {
+        try
+        {
+            await queue.EnqueueAsync(messageIds);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning("{Count} queued message(s) got no job ({Error}); the orphan sweep queues them again", messageIds.Length, ex.Message);
+        }
+    }
+
+    /// <summary>Messages of a job, or handed off to it, in groups of <see cref="TakeAtOnce"/>.</summary>
+    private async Task DeliverManyAsync(Guid[] messageIds, CancellationToken cancellationToken)
     {
         foreach (var group in messageIds.Chunk(TakeAtOnce))
         {

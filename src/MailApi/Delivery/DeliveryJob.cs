@@ -19,6 +19,7 @@ public sealed partial class DeliveryJob(
     IDeliveryQueue queue,
     WorkerIdentity worker,
     InFlightMessages inFlight,
+    BusyWorkers busyWorkers,
     QueueProgress progress,
     SuppressionCheck suppressions,
     SuppressionList suppressionList,
@@ -35,11 +36,11 @@ public sealed partial class DeliveryJob(
     /// own retries are off: the schedule of <see cref="DeliveryOptions.RetryDelays"/> is the only one.
     /// </summary>
     [AutomaticRetry(Attempts = 0)]
-    public async Task RunAsync(Guid messageId, CancellationToken cancellationToken)
+    public Task RunAsync(Guid messageId, CancellationToken cancellationToken) => HoldingAWorkerAsync(async () =>
     {
         var taken = await TakeQueuedAsync([messageId], cancellationToken);
         await (taken.Remove(messageId, out var message) ? SendTakenAsync(message, cancellationToken) : RunOneAsync(messageId, cancellationToken));
-    }
+    }, cancellationToken);
 
     /// <summary>
     /// A message this job took: its dialogue, then it is no longer held. <c>dialoguesOver</c>, when given, is set once no

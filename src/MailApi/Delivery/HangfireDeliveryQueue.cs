@@ -11,13 +11,19 @@ namespace MailApi.Delivery;
 /// and <see cref="DeliveryJob.RunManyAsync"/> lands here. Hangfire passes its own token for
 /// <see cref="CancellationToken.None"/> when it runs the job.
 /// </remarks>
-public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, IOptions<DeliveryOptions> delivery, IOptions<StorageOptions> storage) : IDeliveryQueue
+public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, BusyWorkers busyWorkers, IOptions<DeliveryOptions> delivery, IOptions<StorageOptions> storage)
+    : IDeliveryQueue
 {
     private readonly GroupCommit _requests = new((ids, at) => CreateJobs(jobs, delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider), ids, at));
 
     public void Schedule(Guid messageId, DateTimeOffset at) => CreateJobs(jobs, 1, [messageId], HangfireSchedule.RoundUpToSecond(at));
 
-    public Task EnqueueAsync(IReadOnlyList<Guid> messageIds) => _requests.AddAsync(messageIds, null);
+    /// <remarks>
+    /// While every worker runs a delivery job, a new job would only wait for one of them: the messages are handed to the
+    /// running jobs instead (<see cref="BusyWorkers"/>), and no job is made.
+    /// </remarks>
+    public Task EnqueueAsync(IReadOnlyList<Guid> messageIds) =>
+        busyWorkers.TryHandOff(messageIds) ? Task.CompletedTask : _requests.AddAsync(messageIds, null);
 
     public Task ScheduleAsync(IReadOnlyList<Guid> messageIds, DateTimeOffset at) => _requests.AddAsync(messageIds, HangfireSchedule.RoundUpToSecond(at));
 

@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Options;
+
+namespace MailApi.Delivery;
+
+/// <summary>
+/// The delivery jobs running on this instance, and the due messages handed to them while every worker runs one. A new
+/// job then would only wait in Hangfire's queue for a worker to come free, at the cost of Hangfire's statements and
+/// commits; instead each running job takes the handed-off messages after its own, before it ends, in the order they came.
+/// A handed-off message is already stored <c>queued</c>: should this instance stop before a job takes it, the last job to
+/// leave gives it a job of its own, and after a crash the orphan sweep finds it.
+/// </summary>
+public sealed class BusyWorkers(IOptions<DeliveryOptions> options)
+{
+    private readonly Lock _gate = new();
+    private readonly Queue<Guid> _handedOff = new();
+    private int _running;
+
+    /// <summary>A delivery job starts.</summary>
+    public void Enter()
+    {
+        lock (_gate)
+        {
+            _running++;
+        }
+    }
+
+    /// <summary>
+    /// True, and the messages are the running jobs' to take, when every worker runs a delivery job; false when a worker is
+    /// free (or busy with other work), so a job of their own starts soon.
+    /// </summary>
+    public bool TryHandOff(IReadOnlyList<Guid> messageIds)
+    {
+        lock (_gate)
+        {
+            if (_running < options.Value.Workers)
+            {
+                return false;
+            }
+            foreach (var id in messageIds)
+            {
+                _handedOff.Enqueue(id);
+            }
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// For a job done with its own messages: up to <paramref name="max"/> handed-off ones to deliver next, or none, and
+    /// then the job has left (it is no longer counted, and must not take more).
+    /// </summary>
+    public Guid[] TakeOrLeave(int max)
+    {
+        lock (_gate)
+        {
+            if (_handedOff.Count == 0)
+            {
+                _running--;
+                return [];
+            }
+            return Dequeue(max);
+        }
+    }
+
+    /// <summary>
+    /// A job leaves without taking more (shutdown, or a fault). The last job to leave gets whatever is still handed off, to
+    /// give it jobs of its own; while any job runs, that one takes them.
+    /// </summary>
+    public Guid[] Leave()
+    {
+        lock (_gate)
+        {
+            _running--;
+            return _running == 0 ? Dequeue(_handedOff.Count) : [];
+        }
+    }
+
+    private Guid[] Dequeue(int max)
+    {
+        var ids = new Guid[Math.Min(max, _handedOff.Count)];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = _handedOff.Dequeue();
+        }
+        return ids;
+    }
+}
