@@ -14,6 +14,21 @@ public sealed class BusyWorkers(IOptions<DeliveryOptions> options)
     private readonly Lock _gate = new();
     private readonly Queue<Guid> _handedOff = new();
     private int _running;
+    private int _unstarted;
+
+    /// <summary>
+    /// Delivery jobs were enqueued: each has a free worker waiting for it, so until they start, that many workers count as
+    /// busy. Otherwise jobs enqueued in a burst could each see a free worker, and wait behind running jobs that keep taking
+    /// handed-off messages. On a database shared by instances another instance may run them: the count is a floor at zero
+    /// taken down by every job that starts here, and no message is handed off unless a job runs here.
+    /// </summary>
+    public void Enqueued(int jobs)
+    {
+        lock (_gate)
+        {
+            _unstarted += jobs;
+        }
+    }
 
     /// <summary>A delivery job starts.</summary>
     public void Enter()
@@ -21,18 +36,19 @@ public sealed class BusyWorkers(IOptions<DeliveryOptions> options)
         lock (_gate)
         {
             _running++;
+            _unstarted = Math.Max(0, _unstarted - 1);
         }
     }
 
     /// <summary>
-    /// True, and the messages are the running jobs' to take, when every worker runs a delivery job; false when a worker is
-    /// free (or busy with other work), so a job of their own starts soon.
+    /// True, and the messages are the running jobs' to take, when every worker runs a delivery job or waits for one just
+    /// enqueued; false when a worker is free (or busy with other work), so a job of their own starts soon.
     /// </summary>
     public bool TryHandOff(IReadOnlyList<Guid> messageIds)
     {
         lock (_gate)
         {
-            if (_running < options.Value.Workers)
+            if (_running == 0 || _running + _unstarted < options.Value.Workers)
             {
                 return false;
             }

@@ -14,9 +14,9 @@ namespace MailApi.Delivery;
 public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, BusyWorkers busyWorkers, IOptions<DeliveryOptions> delivery, IOptions<StorageOptions> storage)
     : IDeliveryQueue
 {
-    private readonly GroupCommit _requests = new((ids, at) => CreateJobs(jobs, delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider), ids, at));
+    private readonly GroupCommit _requests = new((ids, at) => CreateJobs(jobs, busyWorkers, delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider), ids, at));
 
-    public void Schedule(Guid messageId, DateTimeOffset at) => CreateJobs(jobs, 1, [messageId], HangfireSchedule.RoundUpToSecond(at));
+    public void Schedule(Guid messageId, DateTimeOffset at) => CreateJobs(jobs, busyWorkers, 1, [messageId], HangfireSchedule.RoundUpToSecond(at));
 
     /// <remarks>
     /// While every worker runs a delivery job, a new job would only wait for one of them: the messages are handed to the
@@ -27,8 +27,11 @@ public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, BusyWorkers
 
     public Task ScheduleAsync(IReadOnlyList<Guid> messageIds, DateTimeOffset at) => _requests.AddAsync(messageIds, HangfireSchedule.RoundUpToSecond(at));
 
-    /// <summary>One job per <paramref name="perJob"/> of the messages, enqueued or scheduled at <paramref name="at"/> (a single message as RunAsync).</summary>
-    private static void CreateJobs(IBackgroundJobClient jobs, int perJob, IReadOnlyList<Guid> messageIds, DateTime? at)
+    /// <summary>
+    /// One job per <paramref name="perJob"/> of the messages, enqueued or scheduled at <paramref name="at"/> (a single message
+    /// as RunAsync); each enqueued one counted as a worker's until it starts.
+    /// </summary>
+    private static void CreateJobs(IBackgroundJobClient jobs, BusyWorkers busyWorkers, int perJob, IReadOnlyList<Guid> messageIds, DateTime? at)
     {
         foreach (var chunk in messageIds.Chunk(perJob))
         {
@@ -41,6 +44,10 @@ public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, BusyWorkers
             else
             {
                 jobs.Create<DeliveryJob>(job => job.RunManyAsync(chunk, CancellationToken.None), state);
+            }
+            if (at is null)
+            {
+                busyWorkers.Enqueued(1);
             }
         }
     }

@@ -49,6 +49,22 @@ public sealed class BusyWorkersTests
         Assert.False(busy.TryHandOff(ids));
     }
 
+    [Fact]
+    public void A_job_enqueued_but_not_started_keeps_its_worker_and_no_message_is_handed_off_while_no_job_runs_here()
+    {
+        var busy = new BusyWorkers(Microsoft.Extensions.Options.Options.Create(new DeliveryOptions { Workers = 2 }));
+
+        // Enqueued jobs alone (another instance may run them): nobody here to take a message.
+        busy.Enqueued(3);
+        Assert.False(busy.TryHandOff([Guid.NewGuid()]));
+        // One runs, the two others wait for the one free worker: every worker is spoken for.
+        busy.Enter();
+        Assert.True(busy.TryHandOff([Guid.NewGuid()]));
+        Assert.Single(busy.TakeOrLeave(10));
+        Assert.Empty(busy.TakeOrLeave(10));
+        Assert.False(busy.TryHandOff([Guid.NewGuid()]));
+    }
+
     /// <summary>
     /// One worker, held in its dialogue by the relay: two more requests are answered at once and wait <c>queued</c>; once
     /// the relay answers, the running job delivers them too. Hangfire made one job for the three.
