@@ -17,7 +17,7 @@ public sealed class BusyWorkers(IOptions<DeliveryOptions> options)
     private int _unstarted;
 
     /// <summary>
-    /// Delivery jobs were enqueued: each has a free worker waiting for it, so until they start, that many workers count as
+    /// Delivery jobs are being enqueued (negative: their enqueueing failed): each has a free worker waiting for it, so until they start, that many workers count as
     /// busy. Otherwise jobs enqueued in a burst could each see a free worker, and wait behind running jobs that keep taking
     /// handed-off messages. On a database shared by instances another instance may run them: the count is a floor at zero
     /// taken down by every job that starts here, and no message is handed off unless a job runs here.
@@ -26,7 +26,7 @@ public sealed class BusyWorkers(IOptions<DeliveryOptions> options)
     {
         lock (_gate)
         {
-            _unstarted += jobs;
+            _unstarted = Math.Max(0, _unstarted + jobs);
         }
     }
 
@@ -61,19 +61,23 @@ public sealed class BusyWorkers(IOptions<DeliveryOptions> options)
     }
 
     /// <summary>
-    /// For a job done with its own messages: up to <paramref name="max"/> handed-off ones to deliver next, or none, and
-    /// then the job has left (it is no longer counted, and must not take more).
+    /// For a job done with its own messages: up to <paramref name="max"/> handed-off ones to deliver next; or none, and
+    /// then the job has left (it is no longer counted, and must not take more). A job leaves while an enqueued job waits
+    /// for a worker, so that job is never held up behind handed-off messages that keep coming; should it be the last to
+    /// leave, <paramref name="left"/> holds what is still handed off, to give it jobs of its own.
     /// </summary>
-    public Guid[] TakeOrLeave(int max)
+    public Guid[] TakeOrLeave(int max, out Guid[] left)
     {
         lock (_gate)
         {
-            if (_handedOff.Count == 0)
+            if (_handedOff.Count > 0 && _unstarted == 0)
             {
-                _running--;
-                return [];
+                left = [];
+                return Dequeue(max);
             }
-            return Dequeue(max);
+            _running--;
+            left = _running == 0 ? Dequeue(_handedOff.Count) : [];
+            return [];
         }
     }
 

@@ -36,10 +36,14 @@ public sealed partial class DeliveryJob
             await own();
             while (!cancellationToken.IsCancellationRequested)
             {
-                var handedOff = busyWorkers.TakeOrLeave(TakeAtOnce);
+                var handedOff = busyWorkers.TakeOrLeave(TakeAtOnce, out var waiting);
                 if (handedOff.Length == 0)
                 {
                     left = true;
+                    if (waiting.Length > 0)
+                    {
+                        await JobsOfTheirOwnAsync(waiting);
+                    }
                     return;
                 }
                 await DeliverManyAsync(handedOff, cancellationToken);

@@ -36,18 +36,25 @@ public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, BusyWorkers
         foreach (var chunk in messageIds.Chunk(perJob))
         {
             IState state = at is { } time ? new ScheduledState(time) : new EnqueuedState();
-            if (chunk.Length == 1)
+            // Counted before it exists, since a worker may start it before Create returns.
+            var enqueued = at is null ? 1 : 0;
+            busyWorkers.Enqueued(enqueued);
+            try
             {
-                var id = chunk[0];
-                jobs.Create<DeliveryJob>(job => job.RunAsync(id, CancellationToken.None), state);
+                if (chunk.Length == 1)
+                {
+                    var id = chunk[0];
+                    jobs.Create<DeliveryJob>(job => job.RunAsync(id, CancellationToken.None), state);
+                }
+                else
+                {
+                    jobs.Create<DeliveryJob>(job => job.RunManyAsync(chunk, CancellationToken.None), state);
+                }
             }
-            else
+            catch
             {
-                jobs.Create<DeliveryJob>(job => job.RunManyAsync(chunk, CancellationToken.None), state);
-            }
-            if (at is null)
-            {
-                busyWorkers.Enqueued(1);
+                busyWorkers.Enqueued(-enqueued);
+                throw;
             }
         }
     }

@@ -28,10 +28,11 @@ public sealed class BusyWorkersTests
         Assert.True(busy.TryHandOff([ids[0], ids[1], ids[2]]));
         Assert.True(busy.TryHandOff([ids[3], ids[4]]));
 
-        Assert.Equal(ids[..2], busy.TakeOrLeave(2));
-        Assert.Equal(ids[2..], busy.TakeOrLeave(10));
+        Assert.Equal(ids[..2], busy.TakeOrLeave(2, out _));
+        Assert.Equal(ids[2..], busy.TakeOrLeave(10, out _));
         // Nothing left: the job leaves, and a worker is free again.
-        Assert.Empty(busy.TakeOrLeave(10));
+        Assert.Empty(busy.TakeOrLeave(10, out var left));
+        Assert.Empty(left);
         Assert.False(busy.TryHandOff([Guid.NewGuid()]));
     }
 
@@ -60,9 +61,25 @@ public sealed class BusyWorkersTests
         // One runs, the two others wait for the one free worker: every worker is spoken for.
         busy.Enter();
         Assert.True(busy.TryHandOff([Guid.NewGuid()]));
-        Assert.Single(busy.TakeOrLeave(10));
-        Assert.Empty(busy.TakeOrLeave(10));
+        // The job done with its own leaves rather than take it: an enqueued job waits for a worker. Being the last here,
+        // it gets the handed-off message back, for a job of its own.
+        Assert.Empty(busy.TakeOrLeave(10, out var left));
+        Assert.Single(left);
         Assert.False(busy.TryHandOff([Guid.NewGuid()]));
+    }
+
+    [Fact]
+    public void Once_the_waiting_job_starts_the_running_jobs_take_handed_off_messages_again()
+    {
+        var busy = new BusyWorkers(Microsoft.Extensions.Options.Options.Create(new DeliveryOptions { Workers = 2 }));
+        busy.Enter();
+        busy.Enqueued(1);
+        var id = Guid.NewGuid();
+        Assert.True(busy.TryHandOff([id]));
+
+        busy.Enter();
+        Assert.Equal([id], busy.TakeOrLeave(10, out var left));
+        Assert.Empty(left);
     }
 
     /// <summary>
