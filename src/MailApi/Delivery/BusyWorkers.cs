@@ -17,10 +17,10 @@ public sealed class BusyWorkers(IOptions<DeliveryOptions> options)
     private int _unstarted;
 
     /// <summary>
-    /// Delivery jobs are being enqueued (negative: their enqueueing failed): each has a free worker waiting for it, so until they start, that many workers count as
-    /// busy. Otherwise jobs enqueued in a burst could each see a free worker, and wait behind running jobs that keep taking
-    /// handed-off messages. On a database shared by instances another instance may run them: the count is a floor at zero
-    /// taken down by every job that starts here, and no message is handed off unless a job runs here.
+    /// Delivery jobs are being enqueued (negative: their enqueueing failed). Until they start, nothing is handed off, so
+    /// they never wait behind a stream of handed-off messages. On a database shared by instances another instance may run
+    /// them: the count is a floor at zero taken down by every job that starts here, and while it stays above zero this
+    /// instance only makes jobs, as it would without hand-offs.
     /// </summary>
     public void Enqueued(int jobs)
     {
@@ -41,14 +41,16 @@ public sealed class BusyWorkers(IOptions<DeliveryOptions> options)
     }
 
     /// <summary>
-    /// True, and the messages are the running jobs' to take, when every worker runs a delivery job or waits for one just
-    /// enqueued; false when a worker is free (or busy with other work), so a job of their own starts soon.
+    /// True, and the messages are the running jobs' to take, when every worker runs a delivery job and no enqueued job
+    /// waits for one. False when a worker is free (or busy with other work), so a job of their own starts soon; and false
+    /// while an enqueued job waits, so the messages queue behind it in Hangfire, in turn: the running jobs take only what
+    /// was handed off before, then leave their workers to the waiting jobs.
     /// </summary>
     public bool TryHandOff(IReadOnlyList<Guid> messageIds)
     {
         lock (_gate)
         {
-            if (_running == 0 || _running + _unstarted < options.Value.Workers)
+            if (_unstarted > 0 || _running < options.Value.Workers)
             {
                 return false;
             }
@@ -61,23 +63,19 @@ public sealed class BusyWorkers(IOptions<DeliveryOptions> options)
     }
 
     /// <summary>
-    /// For a job done with its own messages: up to <paramref name="max"/> handed-off ones to deliver next; or none, and
-    /// then the job has left (it is no longer counted, and must not take more). A job leaves while an enqueued job waits
-    /// for a worker, so that job is never held up behind handed-off messages that keep coming; should it be the last to
-    /// leave, <paramref name="left"/> holds what is still handed off, to give it jobs of its own.
+    /// For a job done with its own messages: up to <paramref name="max"/> handed-off ones to deliver next, or none, and
+    /// then the job has left (it is no longer counted, and must not take more).
     /// </summary>
-    public Guid[] TakeOrLeave(int max, out Guid[] left)
+    public Guid[] TakeOrLeave(int max)
     {
         lock (_gate)
         {
-            if (_handedOff.Count > 0 && _unstarted == 0)
+            if (_handedOff.Count == 0)
             {
-                left = [];
-                return Dequeue(max);
+                _running--;
+                return [];
             }
-            _running--;
-            left = _running == 0 ? Dequeue(_handedOff.Count) : [];
-            return [];
+            return Dequeue(max);
         }
     }
 

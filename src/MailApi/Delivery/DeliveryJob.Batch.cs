@@ -36,14 +36,10 @@ public sealed partial class DeliveryJob
             await own();
             while (!cancellationToken.IsCancellationRequested)
             {
-                var handedOff = busyWorkers.TakeOrLeave(TakeAtOnce, out var waiting);
+                var handedOff = busyWorkers.TakeOrLeave(TakeAtOnce);
                 if (handedOff.Length == 0)
                 {
                     left = true;
-                    if (waiting.Length > 0)
-                    {
-                        await JobsOfTheirOwnAsync(waiting);
-                    }
                     return;
                 }
                 await DeliverManyAsync(handedOff, cancellationToken);

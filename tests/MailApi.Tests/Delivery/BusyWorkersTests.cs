@@ -28,11 +28,10 @@ public sealed class BusyWorkersTests
         Assert.True(busy.TryHandOff([ids[0], ids[1], ids[2]]));
         Assert.True(busy.TryHandOff([ids[3], ids[4]]));
 
-        Assert.Equal(ids[..2], busy.TakeOrLeave(2, out _));
-        Assert.Equal(ids[2..], busy.TakeOrLeave(10, out _));
+        Assert.Equal(ids[..2], busy.TakeOrLeave(2));
+        Assert.Equal(ids[2..], busy.TakeOrLeave(10));
         // Nothing left: the job leaves, and a worker is free again.
-        Assert.Empty(busy.TakeOrLeave(10, out var left));
-        Assert.Empty(left);
+        Assert.Empty(busy.TakeOrLeave(10));
         Assert.False(busy.TryHandOff([Guid.NewGuid()]));
     }
 
@@ -51,35 +50,26 @@ public sealed class BusyWorkersTests
     }
 
     [Fact]
-    public void A_job_enqueued_but_not_started_keeps_its_worker_and_no_message_is_handed_off_while_no_job_runs_here()
+    public void While_an_enqueued_job_waits_for_a_worker_nothing_is_handed_off_and_once_it_starts_hand_offs_go_on()
     {
         var busy = new BusyWorkers(Microsoft.Extensions.Options.Options.Create(new DeliveryOptions { Workers = 2 }));
 
         // Enqueued jobs alone (another instance may run them): nobody here to take a message.
-        busy.Enqueued(3);
+        busy.Enqueued(1);
         Assert.False(busy.TryHandOff([Guid.NewGuid()]));
-        // One runs, the two others wait for the one free worker: every worker is spoken for.
-        busy.Enter();
-        Assert.True(busy.TryHandOff([Guid.NewGuid()]));
-        // The job done with its own leaves rather than take it: an enqueued job waits for a worker. Being the last here,
-        // it gets the handed-off message back, for a job of its own.
-        Assert.Empty(busy.TakeOrLeave(10, out var left));
-        Assert.Single(left);
-        Assert.False(busy.TryHandOff([Guid.NewGuid()]));
-    }
-
-    [Fact]
-    public void Once_the_waiting_job_starts_the_running_jobs_take_handed_off_messages_again()
-    {
-        var busy = new BusyWorkers(Microsoft.Extensions.Options.Options.Create(new DeliveryOptions { Workers = 2 }));
+        // One runs, the other waits for the free worker: a message queues behind it rather than being handed off.
         busy.Enter();
         busy.Enqueued(1);
+        Assert.False(busy.TryHandOff([Guid.NewGuid()]));
+        // It starts: every worker runs a delivery job and none waits.
+        busy.Enter();
         var id = Guid.NewGuid();
         Assert.True(busy.TryHandOff([id]));
-
-        busy.Enter();
-        Assert.Equal([id], busy.TakeOrLeave(10, out var left));
-        Assert.Empty(left);
+        Assert.Equal([id], busy.TakeOrLeave(10));
+        // A failed enqueue is taken back.
+        busy.Enqueued(1);
+        busy.Enqueued(-1);
+        Assert.True(busy.TryHandOff([id]));
     }
 
     /// <summary>
