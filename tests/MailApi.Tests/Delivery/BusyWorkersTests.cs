@@ -92,10 +92,14 @@ public sealed class BusyWorkersTests
         using var factory = new MailApiFactory(relay.Port, settings);
         var client = factory.ClientFor();
 
-        var first = await PostAsync(client, "r0@domain.local");
+        var first = Guid.Parse(await MailApiFactory.SendAsync(client, Bodies.Valid("r0@domain.local")));
         await relay.WaitForHeldRepliesAsync(1, Patience);
         // Answered while the only worker is held: neither waits for a worker nor for a job.
-        var later = new[] { await PostAsync(client, "r1@domain.local"), await PostAsync(client, "r2@domain.local") };
+        var later = new[]
+        {
+            Guid.Parse(await MailApiFactory.SendAsync(client, Bodies.Valid("r1@domain.local"))),
+            Guid.Parse(await MailApiFactory.SendAsync(client, Bodies.Valid("r2@domain.local"))),
+        };
         var store = factory.Services.GetRequiredService<IMessageStore>();
         foreach (var id in later)
         {
@@ -136,9 +140,9 @@ public sealed class BusyWorkersTests
         using (var stopping = new MailApiFactory(relay.Port, settings))
         {
             var client = stopping.ClientFor();
-            await PostAsync(client, "r0@domain.local");
+            await MailApiFactory.SendAsync(client, Bodies.Valid("r0@domain.local"));
             await relay.WaitForHeldRepliesAsync(1, Patience);
-            handedOff = await PostAsync(client, "r1@domain.local");
+            handedOff = Guid.Parse(await MailApiFactory.SendAsync(client, Bodies.Valid("r1@domain.local")));
         }
         relay.ReleaseFinalReplies();
 
@@ -146,12 +150,5 @@ public sealed class BusyWorkersTests
         var message = await MailApiFactory.WaitForStatusAsync(next.ClientFor(), handedOff.ToString(), Patience, "sent");
         Assert.Single(message["attempts"]!.AsArray());
         Assert.Single(relay.Messages, m => m.Recipients.Contains("r1@domain.local"));
-    }
-
-    private static async Task<Guid> PostAsync(HttpClient client, string to)
-    {
-        var response = await client.PostAsJsonAsync("/v1/messages", Bodies.Valid(to));
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return Guid.Parse((string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!);
     }
 }

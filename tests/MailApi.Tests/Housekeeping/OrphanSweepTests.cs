@@ -23,9 +23,9 @@ public sealed class OrphanSweepTests
             ["Delivery:HeartbeatInterval"] = "00:00:00.05",
         });
         var client = factory.ClientFor();
-        var first = await SendAsync(client, "first@domain.local");
+        var first = await MailApiFactory.SendAsync(client, Bodies.Valid("first@domain.local"));
         await relay.WaitForHeldRepliesAsync(1, TimeSpan.FromMinutes(1));
-        var second = await SendAsync(client, "second@domain.local");
+        var second = await MailApiFactory.SendAsync(client, Bodies.Valid("second@domain.local"));
 
         // The one worker is held in the first dialogue; the second message waits in the queue, handed to that running job
         // (no job of its own: it would only wait for the worker). Let it grow older than the sweep's lateness, then let
@@ -49,10 +49,4 @@ public sealed class OrphanSweepTests
 
     private static int Sweeps(MailApiFactory factory) => factory.Logs.Lines.Count(l => l.Contains("Orphan sweep done"));
 
-    private static async Task<string> SendAsync(HttpClient client, string to)
-    {
-        var response = await client.PostAsJsonAsync("/v1/messages", Bodies.Valid(to));
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-    }
 }

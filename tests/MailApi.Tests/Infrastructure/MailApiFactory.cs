@@ -96,6 +96,14 @@ public sealed class MailApiFactory(int smtpPort, IDictionary<string, string?>? s
         return client;
     }
 
+    /// <summary>POSTs one message, asserts its <c>202</c> and returns its id.</summary>
+    public static async Task<string> SendAsync(HttpClient client, JsonObject body)
+    {
+        var response = await client.PostAsJsonAsync("/v1/messages", body);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+    }
+
     /// <summary>Polls GET /v1/messages/{id} until the status is one of <paramref name="statuses"/>.</summary>
     public static async Task<JsonObject> WaitForStatusAsync(HttpClient client, string id, TimeSpan timeout, params string[] statuses)
     {

@@ -29,13 +29,6 @@ public sealed class MetricsTests
     private static MailApiFactory Service(int relayPort) =>
         new(relayPort, new Dictionary<string, string?> { ["Metrics:QueueDepthInterval"] = QueueDepthInterval });
 
-    private static async Task<string> SendAsync(HttpClient client, JsonObject body)
-    {
-        var response = await client.PostAsJsonAsync("/v1/messages", body);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-    }
-
     /// <summary>
     /// Counts the queue depth as the gauges' periodic count does, then scrapes, until <paramref name="reached"/> holds (the job
     /// counts an attempt just after it stores it). Each round counts afresh: the state is awaited, not the next count.
@@ -67,7 +60,7 @@ public sealed class MetricsTests
         Assert.Equal(0, before.Value("mailapi_relay_paused", ("relay", "gauge-primary")));
         Assert.Contains(before.Samples, s => s.Name == "mailapi_relay_paused" && s.Labels.GetValueOrDefault("relay") == "gauge-backup");
 
-        var id = await SendAsync(client, Bodies.Valid());
+        var id = await MailApiFactory.SendAsync(client, Bodies.Valid());
         await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent");
         var scrape = await ScrapeUntilAsync(factory, s => s.Value("mailapi_delivery_attempts_total", ("relay", "gauge-backup")) >= 1,
             "the backup's attempt to be counted");
@@ -86,7 +79,7 @@ public sealed class MetricsTests
         var client = factory.ClientFor(MailApiFactory.AlphaKey);
         var relayLabel = ("relay", $"127.0.0.1:{relay.Port}");
 
-        var id = await SendAsync(client, Bodies.Valid("student@domain.local"));
+        var id = await MailApiFactory.SendAsync(client, Bodies.Valid("student@domain.local"));
         await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent");
         var scrape = await ScrapeUntilAsync(factory, s => s.Value("mailapi_messages_finished_total") >= 1, "the finished message to be counted");
 
@@ -140,7 +133,7 @@ public sealed class MetricsTests
         var client = factory.ClientFor(MailApiFactory.AlphaKey);
         var relayLabel = ("relay", $"127.0.0.1:{relay.Port}");
 
-        var id = await SendAsync(client, Bodies.Valid("gone@domain.local"));
+        var id = await MailApiFactory.SendAsync(client, Bodies.Valid("gone@domain.local"));
         await MailApiFactory.WaitForStatusAsync(client, id, Patience, "failed");
         var scrape = await ScrapeUntilAsync(factory, s => s.Value("mailapi_messages_finished_total") >= 1, "the failed message to be counted");
 
@@ -159,7 +152,7 @@ public sealed class MetricsTests
         var body = Bodies.Valid();
         body["sendAt"] = DateTimeOffset.UtcNow.AddHours(1).ToString("O");
 
-        await SendAsync(factory.ClientFor(MailApiFactory.AlphaKey), body);
+        await MailApiFactory.SendAsync(factory.ClientFor(MailApiFactory.AlphaKey), body);
         // ScrapeUntilAsync scrapes without any key, as a Prometheus server does.
         var scrape = await ScrapeUntilAsync(factory, s => s.Value("mailapi_messages_pending", ("status", "scheduled")) == 1,
             "the scheduled message in the pending gauge");
@@ -186,7 +179,7 @@ public sealed class MetricsTests
         var hook = await client.PostAsJsonAsync("/v1/webhooks", new JsonObject { ["url"] = receiver.Url(), ["events"] = new JsonArray("message.sent") });
         Assert.Equal(HttpStatusCode.Created, hook.StatusCode);
 
-        var id = await SendAsync(client, Bodies.Valid());
+        var id = await MailApiFactory.SendAsync(client, Bodies.Valid());
         await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent");
         await receiver.WaitForAsync(1);
         var scrape = await ScrapeUntilAsync(factory, s => s.Value("mailapi_webhook_deliveries_total") >= 1
@@ -205,7 +198,7 @@ public sealed class MetricsTests
         var client = factory.ClientFor(MailApiFactory.AlphaKey);
         var body = Bodies.Valid();
         body["sendAt"] = DateTimeOffset.UtcNow.AddHours(1).ToString("O");
-        var id = await SendAsync(client, body);
+        var id = await MailApiFactory.SendAsync(client, body);
 
         var canceled = await client.PostAsync($"/v1/messages/{id}/cancel", null);
         Assert.Equal(HttpStatusCode.OK, canceled.StatusCode);

@@ -23,16 +23,9 @@ public sealed class ConnectionPoolTests
         return new MailApiFactory(port, values);
     }
 
-    private static async Task<string> PostAsync(HttpClient client, JsonObject? body = null)
-    {
-        var response = await client.PostAsJsonAsync("/v1/messages", body ?? Bodies.Valid());
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-    }
-
     /// <summary>Sends one message and waits for its final status.</summary>
     private static async Task<JsonObject> SendAsync(HttpClient client, JsonObject? body = null) =>
-        await MailApiFactory.WaitForStatusAsync(client, await PostAsync(client, body), Patience, "sent", "failed", "partially_sent");
+        await MailApiFactory.WaitForStatusAsync(client, await MailApiFactory.SendAsync(client, body ?? Bodies.Valid()), Patience, "sent", "failed", "partially_sent");
 
     private static JsonObject Attempt(JsonObject message, int index = 0) => message["attempts"]![index]!.AsObject();
 
@@ -262,7 +255,7 @@ public sealed class ConnectionPoolTests
         var big = Bodies.Valid();
         big["text"] = new string('x', 5000);
 
-        var id = await PostAsync(client, big);
+        var id = await MailApiFactory.SendAsync(client, big);
         var failed = await MailApiFactory.WaitForStatusAsync(client, id, Patience, "deferred", "sent", "failed");
         var small = await SendAsync(client);
 
@@ -286,7 +279,7 @@ public sealed class ConnectionPoolTests
         var ids = new List<string>();
         for (var i = 0; i < 30; i++)
         {
-            ids.Add(await PostAsync(client));
+            ids.Add(await MailApiFactory.SendAsync(client, Bodies.Valid()));
         }
         foreach (var id in ids)
         {
