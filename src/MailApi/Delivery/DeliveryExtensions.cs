@@ -1,5 +1,6 @@
 using Hangfire;
 using Hangfire.AspNetCore;
+using Hangfire.Common;
 using Hangfire.InMemory;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
@@ -55,6 +56,10 @@ public static class DeliveryExtensions
         // set its static log provider and activator from each host's services as it starts, racing the other hosts of a
         // test run; this one only hands out the configuration.
         builder.Services.Replace(ServiceDescriptor.Singleton<IGlobalConfiguration>(GlobalConfiguration.Configuration));
+        // The process's filters, and this host's count of waiting jobs (a global filter would count every host's jobs).
+        builder.Services.AddSingleton<WaitingJobsFilter>();
+        builder.Services.Replace(ServiceDescriptor.Singleton<IJobFilterProvider>(services =>
+            new JobFilterProviderCollection(JobFilterProviders.Providers, new JobFilterCollection { services.GetRequiredService<WaitingJobsFilter>() })));
         builder.Services.AddHangfireServer((services, server) =>
         {
             var delivery = services.GetRequiredService<IOptions<DeliveryOptions>>().Value;

@@ -24,30 +24,23 @@ public sealed partial class DeliveryJob
 
     /// <summary>
     /// A job's own messages, then those handed to the running jobs while every worker was busy (<see cref="BusyWorkers"/>),
-    /// until none is left. A job that stops early (shutdown, a fault) and is the last to leave gives what is still handed
+    /// until none is left or another job has waited too long for a worker. The last job to leave gives what is still handed
     /// off jobs of its own, so no stored message waits for a job that will not come.
     /// </summary>
     private async Task HoldingAWorkerAsync(Func<Task> own, CancellationToken cancellationToken)
     {
         busyWorkers.Enter();
-        var left = false;
         try
         {
             await own();
-            while (!cancellationToken.IsCancellationRequested)
+            while (!cancellationToken.IsCancellationRequested && busyWorkers.TryTake(TakeAtOnce, out var handedOff))
             {
-                var handedOff = busyWorkers.TakeOrLeave(TakeAtOnce);
-                if (handedOff.Length == 0)
-                {
-                    left = true;
-                    return;
-                }
                 await DeliverManyAsync(handedOff, cancellationToken);
             }
         }
         finally
         {
-            if (!left && busyWorkers.Leave() is { Length: > 0 } waiting)
+            if (busyWorkers.Leave() is { Length: > 0 } waiting)
             {
                 await JobsOfTheirOwnAsync(waiting);
             }

@@ -14,9 +14,9 @@ namespace MailApi.Delivery;
 public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, BusyWorkers busyWorkers, IOptions<DeliveryOptions> delivery, IOptions<StorageOptions> storage)
     : IDeliveryQueue
 {
-    private readonly GroupCommit _requests = new((ids, at) => CreateJobs(jobs, busyWorkers, delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider), ids, at));
+    private readonly GroupCommit _requests = new((ids, at) => CreateJobs(jobs, delivery.Value.EffectiveMessagesPerJob(storage.Value.Provider), ids, at));
 
-    public void Schedule(Guid messageId, DateTimeOffset at) => CreateJobs(jobs, busyWorkers, 1, [messageId], HangfireSchedule.RoundUpToSecond(at));
+    public void Schedule(Guid messageId, DateTimeOffset at) => CreateJobs(jobs, 1, [messageId], HangfireSchedule.RoundUpToSecond(at));
 
     /// <remarks>
     /// While every worker runs a delivery job, a new job would only wait for one of them: the messages are handed to the
@@ -29,32 +29,21 @@ public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, BusyWorkers
 
     /// <summary>
     /// One job per <paramref name="perJob"/> of the messages, enqueued or scheduled at <paramref name="at"/> (a single message
-    /// as RunAsync); each enqueued one counted as a worker's until it starts.
+    /// as RunAsync).
     /// </summary>
-    private static void CreateJobs(IBackgroundJobClient jobs, BusyWorkers busyWorkers, int perJob, IReadOnlyList<Guid> messageIds, DateTime? at)
+    private static void CreateJobs(IBackgroundJobClient jobs, int perJob, IReadOnlyList<Guid> messageIds, DateTime? at)
     {
         foreach (var chunk in messageIds.Chunk(perJob))
         {
             IState state = at is { } time ? new ScheduledState(time) : new EnqueuedState();
-            // Counted before it exists, since a worker may start it before Create returns.
-            var enqueued = at is null ? 1 : 0;
-            busyWorkers.Enqueued(enqueued);
-            try
+            if (chunk.Length == 1)
             {
-                if (chunk.Length == 1)
-                {
-                    var id = chunk[0];
-                    jobs.Create<DeliveryJob>(job => job.RunAsync(id, CancellationToken.None), state);
-                }
-                else
-                {
-                    jobs.Create<DeliveryJob>(job => job.RunManyAsync(chunk, CancellationToken.None), state);
-                }
+                var id = chunk[0];
+                jobs.Create<DeliveryJob>(job => job.RunAsync(id, CancellationToken.None), state);
             }
-            catch
+            else
             {
-                busyWorkers.Enqueued(-enqueued);
-                throw;
+                jobs.Create<DeliveryJob>(job => job.RunManyAsync(chunk, CancellationToken.None), state);
             }
         }
     }

@@ -1,10 +1,13 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Hangfire;
 using MailApi.Delivery;
 using MailApi.Storage;
 using MailApi.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace MailApi.Tests.Delivery;
 
@@ -17,28 +20,34 @@ public sealed class BusyWorkersTests
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
 
     [Fact]
-    public void Messages_are_handed_off_only_while_every_worker_runs_a_job_and_are_taken_in_the_order_they_came()
+    public void Messages_are_handed_off_only_while_every_worker_is_spoken_for_and_are_taken_in_the_order_they_came()
     {
-        var busy = new BusyWorkers(Microsoft.Extensions.Options.Options.Create(new DeliveryOptions { Workers = 2 }));
+        var busy = NewBusyWorkers(workers: 2, new ManualClock());
         Guid[] ids = [.. Enumerable.Range(0, 5).Select(_ => Guid.NewGuid())];
 
         busy.Enter();
         Assert.False(busy.TryHandOff([ids[0]]));
-        busy.Enter();
+        // A job waits for the free worker: a job of their own would only queue behind it.
+        busy.JobEnqueued();
         Assert.True(busy.TryHandOff([ids[0], ids[1], ids[2]]));
+        busy.JobStarted();
+        busy.Enter();
         Assert.True(busy.TryHandOff([ids[3], ids[4]]));
 
-        Assert.Equal(ids[..2], busy.TakeOrLeave(2));
-        Assert.Equal(ids[2..], busy.TakeOrLeave(10));
+        Assert.True(busy.TryTake(2, out var first));
+        Assert.Equal(ids[..2], first);
+        Assert.True(busy.TryTake(10, out var rest));
+        Assert.Equal(ids[2..], rest);
         // Nothing left: the job leaves, and a worker is free again.
-        Assert.Empty(busy.TakeOrLeave(10));
+        Assert.False(busy.TryTake(10, out _));
+        Assert.Empty(busy.Leave());
         Assert.False(busy.TryHandOff([Guid.NewGuid()]));
     }
 
     [Fact]
     public void A_job_that_stops_early_leaves_the_handed_off_messages_to_the_jobs_still_running_and_the_last_one_gets_them()
     {
-        var busy = new BusyWorkers(Microsoft.Extensions.Options.Options.Create(new DeliveryOptions { Workers = 2 }));
+        var busy = NewBusyWorkers(workers: 2, new ManualClock());
         Guid[] ids = [Guid.NewGuid(), Guid.NewGuid()];
         busy.Enter();
         busy.Enter();
@@ -50,27 +59,69 @@ public sealed class BusyWorkersTests
     }
 
     [Fact]
-    public void While_an_enqueued_job_waits_for_a_worker_nothing_is_handed_off_and_once_it_starts_hand_offs_go_on()
+    public void A_job_that_waits_its_patience_for_a_worker_gets_one_running_jobs_worker_and_the_others_go_on_taking()
     {
-        var busy = new BusyWorkers(Microsoft.Extensions.Options.Options.Create(new DeliveryOptions { Workers = 2 }));
+        var clock = new ManualClock();
+        var busy = NewBusyWorkers(workers: 2, clock);
+        busy.Enter();
+        busy.Enter();
+        Assert.True(busy.TryHandOff([.. Enumerable.Range(0, 4).Select(_ => Guid.NewGuid())]));
 
-        // Enqueued jobs alone (another instance may run them): nobody here to take a message.
-        busy.Enqueued(1);
-        Assert.False(busy.TryHandOff([Guid.NewGuid()]));
-        // One runs, the other waits for the free worker: a message queues behind it rather than being handed off.
-        busy.Enter();
-        busy.Enqueued(1);
-        Assert.False(busy.TryHandOff([Guid.NewGuid()]));
-        // It starts: every worker runs a delivery job and none waits.
-        busy.Enter();
-        var id = Guid.NewGuid();
-        Assert.True(busy.TryHandOff([id]));
-        Assert.Equal([id], busy.TakeOrLeave(10));
-        // A failed enqueue is taken back.
-        busy.Enqueued(1);
-        busy.Enqueued(-1);
-        Assert.True(busy.TryHandOff([id]));
+        // A webhook, say, enqueued while both workers run delivery jobs: within its patience the jobs go on taking.
+        busy.JobEnqueued();
+        Assert.True(busy.TryTake(1, out _));
+        clock.Advance(BusyWorkers.Patience);
+        // Past it, one job leaves its worker to it; the other goes on with what is handed off.
+        Assert.False(busy.TryTake(1, out _));
+        Assert.True(busy.TryTake(1, out _));
+        Assert.Empty(busy.Leave());
+        // It starts in the freed worker; the running job takes the rest.
+        busy.JobStarted();
+        Assert.True(busy.TryTake(1, out _));
     }
+
+    [Fact]
+    public void A_waiting_job_that_never_starts_here_is_forgotten_after_a_while_since_another_instance_ran_it()
+    {
+        var clock = new ManualClock();
+        var busy = NewBusyWorkers(workers: 2, clock);
+        busy.Enter();
+        busy.JobEnqueued();
+        Assert.True(busy.TryHandOff([Guid.NewGuid()]));
+
+        clock.Advance(BusyWorkers.Forgotten);
+        // One worker is free for a job of their own again.
+        Assert.False(busy.TryHandOff([Guid.NewGuid()]));
+        Assert.True(busy.TryTake(10, out _));
+    }
+
+    /// <summary>One delivery worker, in memory or on a fresh PostgreSQL database.</summary>
+    private static async Task<Dictionary<string, string?>> OneWorkerAsync(bool onPostgres)
+    {
+        var settings = new Dictionary<string, string?> { ["Smtp:Security"] = "None", ["Delivery:Workers"] = "1" };
+        if (onPostgres)
+        {
+            settings["Storage:Provider"] = "PostgreSql";
+            settings["Storage:ConnectionString"] = await MailApi.Testing.Postgres.CreateDatabaseAsync();
+        }
+        return settings;
+    }
+
+    /// <summary>A message whose dialogue the relay holds, then two more sent while it does.</summary>
+    private static async Task<(Guid First, Guid[] Later)> SendWhileTheWorkerIsHeldAsync(HttpClient client, TestSmtpServer relay)
+    {
+        var first = Guid.Parse(await MailApiFactory.SendAsync(client, Bodies.Valid("r0@domain.local")));
+        await relay.WaitForHeldRepliesAsync(1, Patience);
+        Guid[] later =
+        [
+            Guid.Parse(await MailApiFactory.SendAsync(client, Bodies.Valid("r1@domain.local"))),
+            Guid.Parse(await MailApiFactory.SendAsync(client, Bodies.Valid("r2@domain.local"))),
+        ];
+        return (first, later);
+    }
+
+    private static BusyWorkers NewBusyWorkers(int workers, TimeProvider clock) =>
+        new(Microsoft.Extensions.Options.Options.Create(new DeliveryOptions { Workers = workers }), clock);
 
     /// <summary>
     /// One worker, held in its dialogue by the relay: two more requests are answered at once and wait <c>queued</c>; once
@@ -83,23 +134,12 @@ public sealed class BusyWorkersTests
     {
         await using var relay = await TestSmtpServer.StartAsync();
         relay.HoldFinalReplies();
-        var settings = new Dictionary<string, string?> { ["Smtp:Security"] = "None", ["Delivery:Workers"] = "1" };
-        if (onPostgres)
-        {
-            settings["Storage:Provider"] = "PostgreSql";
-            settings["Storage:ConnectionString"] = await MailApi.Testing.Postgres.CreateDatabaseAsync();
-        }
+        var settings = await OneWorkerAsync(onPostgres);
         using var factory = new MailApiFactory(relay.Port, settings);
         var client = factory.ClientFor();
 
-        var first = Guid.Parse(await MailApiFactory.SendAsync(client, Bodies.Valid("r0@domain.local")));
-        await relay.WaitForHeldRepliesAsync(1, Patience);
-        // Answered while the only worker is held: neither waits for a worker nor for a job.
-        var later = new[]
-        {
-            Guid.Parse(await MailApiFactory.SendAsync(client, Bodies.Valid("r1@domain.local"))),
-            Guid.Parse(await MailApiFactory.SendAsync(client, Bodies.Valid("r2@domain.local"))),
-        };
+        // The two later ones are answered while the only worker is held: neither waits for a worker nor for a job.
+        var (first, later) = await SendWhileTheWorkerIsHeldAsync(client, relay);
         var store = factory.Services.GetRequiredService<IMessageStore>();
         foreach (var id in later)
         {
@@ -115,6 +155,79 @@ public sealed class BusyWorkersTests
         await factory.WaitUntilIdleAsync(Patience);
         Assert.Equal(1, factory.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi().SucceededListCount());
         Assert.Equal(3, relay.Messages.Select(m => m.QueueId).Distinct().Count());
+    }
+
+    /// <summary>
+    /// One worker, held in its dialogue, with two messages handed off to it; then another Hangfire job is enqueued (here the
+    /// test's own, standing for a webhook or a due retry). Once it has waited its patience, the running job leaves its worker
+    /// to it rather than taking the hand-offs, which get a job of their own behind it: while it holds the only worker, both
+    /// are still queued; after, each is sent once.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_job_that_waits_its_patience_gets_the_worker_before_the_messages_handed_off_after_it(bool onPostgres)
+    {
+        await using var relay = await TestSmtpServer.StartAsync();
+        relay.HoldFinalReplies();
+        var settings = await OneWorkerAsync(onPostgres);
+        var clock = new ManualClock();
+        using var factory = new MailApiFactory(relay.Port, settings)
+        {
+            TestServices = s => s.AddSingleton(p => new BusyWorkers(p.GetRequiredService<IOptions<DeliveryOptions>>(), clock)),
+        };
+        var client = factory.ClientFor();
+
+        var (first, handedOff) = await SendWhileTheWorkerIsHeldAsync(client, relay);
+        var gate = HeldJob.Open();
+        factory.Services.GetRequiredService<IBackgroundJobClient>().Enqueue(() => HeldJob.RunAsync(gate));
+        clock.Advance(BusyWorkers.Patience);
+        relay.ReleaseFinalReplies();
+
+        try
+        {
+            await MailApiFactory.WaitForStatusAsync(client, first.ToString(), Patience, "sent");
+            await HeldJob.Started(gate).WaitAsync(Patience);
+            var store = factory.Services.GetRequiredService<IMessageStore>();
+            foreach (var id in handedOff)
+            {
+                Assert.Equal(MessageStatus.Queued, (await store.FindAsync(id, CancellationToken.None))!.Status);
+            }
+        }
+        finally
+        {
+            HeldJob.Release(gate);
+        }
+
+        foreach (var id in handedOff)
+        {
+            var message = await MailApiFactory.WaitForStatusAsync(client, id.ToString(), Patience, "sent");
+            Assert.Single(message["attempts"]!.AsArray());
+        }
+        Assert.Equal(3, relay.Messages.Select(m => m.QueueId).Distinct().Count());
+    }
+
+    /// <summary>A Hangfire job of the test's: it says when it starts, and holds its worker until the test releases it.</summary>
+    public static class HeldJob
+    {
+        private static readonly ConcurrentDictionary<string, (TaskCompletionSource Started, TaskCompletionSource Released)> Gates = new();
+
+        public static string Open()
+        {
+            var gate = Guid.NewGuid().ToString();
+            Gates[gate] = (new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously));
+            return gate;
+        }
+
+        public static Task Started(string gate) => Gates[gate].Started.Task;
+
+        public static void Release(string gate) => Gates[gate].Released.TrySetResult();
+
+        public static async Task RunAsync(string gate)
+        {
+            Gates[gate].Started.TrySetResult();
+            await Gates[gate].Released.Task;
+        }
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Reflection;
 using MailApi.Messages;
 using MailApi.Storage;
+using MailApi.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace MailApi.Tests.Messages;
@@ -97,15 +98,6 @@ public sealed class BacklogGaugeTests
                 return _asked.Dequeue();
             }
         }
-    }
-
-    private sealed class ManualClock : TimeProvider
-    {
-        private DateTimeOffset _now = new(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
     }
 
     /// <summary>A store that only counts its backlog (below the network line: the gauge's own logic is under test).</summary>
