@@ -1,14 +1,15 @@
+using Hangfire.Server;
 using Hangfire.States;
 using Hangfire.Storage;
 
 namespace MailApi.Delivery;
 
 /// <summary>
-/// Tells <see cref="BusyWorkers"/> of every Hangfire job that enters the queue here (made enqueued, a due schedule or retry,
-/// one put back) and of every one that leaves it here (started, or deleted), whatever its kind. Hangfire applies a state in
-/// the transaction that stores it, so a job is counted before any worker can fetch it.
+/// Tells <see cref="BusyWorkers"/> of every Hangfire job, whatever its kind, that enters the queue here (made enqueued, a
+/// due schedule or retry, one put back) or leaves it here (started, or deleted), and of every job this instance's workers
+/// perform. Hangfire applies a state in the transaction that stores it, so a job is counted before any worker can fetch it.
 /// </summary>
-public sealed class WaitingJobsFilter(BusyWorkers busyWorkers) : IApplyStateFilter
+public sealed class WaitingJobsFilter(BusyWorkers busyWorkers) : IApplyStateFilter, IServerFilter
 {
     public void OnStateApplied(ApplyStateContext context, IWriteOnlyTransaction transaction)
     {
@@ -22,7 +23,11 @@ public sealed class WaitingJobsFilter(BusyWorkers busyWorkers) : IApplyStateFilt
     {
         if (context.OldStateName == EnqueuedState.StateName)
         {
-            busyWorkers.JobStarted();
+            busyWorkers.JobLeftQueue();
         }
     }
+
+    public void OnPerforming(PerformingContext context) => busyWorkers.WorkerTaken();
+
+    public void OnPerformed(PerformedContext context) => busyWorkers.WorkerFreed();
 }

@@ -25,13 +25,13 @@ public sealed class BusyWorkersTests
         var busy = NewBusyWorkers(workers: 2, new ManualClock());
         Guid[] ids = [.. Enumerable.Range(0, 5).Select(_ => Guid.NewGuid())];
 
-        busy.Enter();
+        DeliveryJobStarts(busy);
         Assert.False(busy.TryHandOff([ids[0]]));
         // A job waits for the free worker: a job of their own would only queue behind it.
         busy.JobEnqueued();
         Assert.True(busy.TryHandOff([ids[0], ids[1], ids[2]]));
-        busy.JobStarted();
-        busy.Enter();
+        busy.JobLeftQueue();
+        DeliveryJobStarts(busy);
         Assert.True(busy.TryHandOff([ids[3], ids[4]]));
 
         Assert.True(busy.TryTake(2, out var first));
@@ -41,7 +41,20 @@ public sealed class BusyWorkersTests
         // Nothing left: the job leaves, and a worker is free again.
         Assert.False(busy.TryTake(10, out _));
         Assert.Empty(busy.Leave());
+        busy.WorkerFreed();
         Assert.False(busy.TryHandOff([Guid.NewGuid()]));
+    }
+
+    [Fact]
+    public void A_worker_busy_with_another_kind_of_job_counts_as_spoken_for_but_takes_nothing()
+    {
+        var busy = NewBusyWorkers(workers: 2, new ManualClock());
+        // A webhook alone: no delivery job to take a message.
+        busy.WorkerTaken();
+        Assert.False(busy.TryHandOff([Guid.NewGuid()]));
+        // A delivery job beside it: every worker busy.
+        DeliveryJobStarts(busy);
+        Assert.True(busy.TryHandOff([Guid.NewGuid()]));
     }
 
     [Fact]
@@ -49,8 +62,8 @@ public sealed class BusyWorkersTests
     {
         var busy = NewBusyWorkers(workers: 2, new ManualClock());
         Guid[] ids = [Guid.NewGuid(), Guid.NewGuid()];
-        busy.Enter();
-        busy.Enter();
+        DeliveryJobStarts(busy);
+        DeliveryJobStarts(busy);
         Assert.True(busy.TryHandOff(ids));
 
         Assert.Empty(busy.Leave());
@@ -59,24 +72,29 @@ public sealed class BusyWorkersTests
     }
 
     [Fact]
-    public void A_job_that_waits_its_patience_for_a_worker_gets_one_running_jobs_worker_and_the_others_go_on_taking()
+    public void A_job_that_waits_while_every_worker_is_busy_gets_one_running_jobs_worker_and_the_others_go_on_taking()
     {
-        var clock = new ManualClock();
-        var busy = NewBusyWorkers(workers: 2, clock);
-        busy.Enter();
-        busy.Enter();
+        var busy = NewBusyWorkers(workers: 3, new ManualClock());
+        DeliveryJobStarts(busy);
+        DeliveryJobStarts(busy);
+        Assert.False(busy.TryHandOff([Guid.NewGuid()]));
+        // A webhook holds the third worker: every worker is busy.
+        busy.WorkerTaken();
         Assert.True(busy.TryHandOff([.. Enumerable.Range(0, 4).Select(_ => Guid.NewGuid())]));
 
-        // A webhook, say, enqueued while both workers run delivery jobs: within its patience the jobs go on taking.
+        // Another job is enqueued (a due retry, say): one delivery job leaves its worker to it, the other goes on.
         busy.JobEnqueued();
-        Assert.True(busy.TryTake(1, out _));
-        clock.Advance(BusyWorkers.Patience);
-        // Past it, one job leaves its worker to it; the other goes on with what is handed off.
         Assert.False(busy.TryTake(1, out _));
         Assert.True(busy.TryTake(1, out _));
         Assert.Empty(busy.Leave());
+        busy.WorkerFreed();
         // It starts in the freed worker; the running job takes the rest.
-        busy.JobStarted();
+        busy.JobLeftQueue();
+        busy.WorkerTaken();
+        Assert.True(busy.TryTake(1, out _));
+        // A job enqueued while a worker is free will start in it: nobody leaves.
+        busy.WorkerFreed();
+        busy.JobEnqueued();
         Assert.True(busy.TryTake(1, out _));
     }
 
@@ -85,7 +103,7 @@ public sealed class BusyWorkersTests
     {
         var clock = new ManualClock();
         var busy = NewBusyWorkers(workers: 2, clock);
-        busy.Enter();
+        DeliveryJobStarts(busy);
         busy.JobEnqueued();
         Assert.True(busy.TryHandOff([Guid.NewGuid()]));
 
@@ -93,6 +111,13 @@ public sealed class BusyWorkersTests
         // One worker is free for a job of their own again.
         Assert.False(busy.TryHandOff([Guid.NewGuid()]));
         Assert.True(busy.TryTake(10, out _));
+    }
+
+    /// <summary>What <see cref="WaitingJobsFilter"/> and the delivery job tell it when a worker starts a delivery job.</summary>
+    private static void DeliveryJobStarts(BusyWorkers busy)
+    {
+        busy.WorkerTaken();
+        busy.Enter();
     }
 
     /// <summary>One delivery worker, in memory or on a fresh PostgreSQL database.</summary>
@@ -159,18 +184,19 @@ public sealed class BusyWorkersTests
 
     /// <summary>
     /// One worker, held in its dialogue, with two messages handed off to it; then another Hangfire job is enqueued (here the
-    /// test's own, standing for a webhook or a due retry). Once it has waited its patience, the running job leaves its worker
-    /// to it rather than taking the hand-offs, which get a job of their own behind it: while it holds the only worker, both
-    /// are still queued; after, each is sent once.
+    /// test's own, standing for a webhook or a due retry). As the only worker is busy, the running job leaves it to that job
+    /// rather than taking the hand-offs, which get a job of their own behind it: while it holds the worker, both are still
+    /// queued; after, each is sent once.
     /// </summary>
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task A_job_that_waits_its_patience_gets_the_worker_before_the_messages_handed_off_after_it(bool onPostgres)
+    public async Task A_job_enqueued_while_every_worker_is_busy_gets_the_worker_before_the_messages_handed_off_after_it(bool onPostgres)
     {
         await using var relay = await TestSmtpServer.StartAsync();
         relay.HoldFinalReplies();
         var settings = await OneWorkerAsync(onPostgres);
+        // A clock that stands still: no waiting job is forgotten (BusyWorkers.Forgotten), however slow the machine.
         var clock = new ManualClock();
         using var factory = new MailApiFactory(relay.Port, settings)
         {
@@ -181,7 +207,6 @@ public sealed class BusyWorkersTests
         var (first, handedOff) = await SendWhileTheWorkerIsHeldAsync(client, relay);
         var gate = HeldJob.Open();
         factory.Services.GetRequiredService<IBackgroundJobClient>().Enqueue(() => HeldJob.RunAsync(gate));
-        clock.Advance(BusyWorkers.Patience);
         relay.ReleaseFinalReplies();
 
         try
