@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using MailApi.Grouping;
 
 namespace MailApi.Delivery;
@@ -20,29 +19,15 @@ public sealed class GroupCommit(Action<IReadOnlyList<Guid>, DateTime?> create)
     public Task AddAsync(IReadOnlyList<Guid> ids, DateTime? at) => _requests.CallAsync(new Request(ids, at));
 
     /// <summary>The jobs of a round, one due time at a time: a time whose jobs fail fails its own callers only.</summary>
-    private static Func<Request, bool> CreateJobs(Action<IReadOnlyList<Guid>, DateTime?> create, IReadOnlyList<Request> requests)
-    {
-        var failed = new Dictionary<Request, ExceptionDispatchInfo>(ReferenceEqualityComparer.Instance);
-        foreach (var time in requests.GroupBy(r => r.At))
-        {
-            try
+    private static Task<Func<Request, bool>> CreateJobs(Action<IReadOnlyList<Guid>, DateTime?> create, IReadOnlyList<Request> requests) =>
+        EachPart.ServeAsync<Request, bool>(
+            requests.GroupBy(r => r.At).Select(time => (IReadOnlyList<Request>)[.. time]),
+            time =>
             {
-                create([.. time.SelectMany(r => r.Ids)], time.Key);
-            }
-            catch (Exception ex)
-            {
-                foreach (var request in time)
-                {
-                    failed[request] = ExceptionDispatchInfo.Capture(ex);
-                }
-            }
-        }
-        return request =>
-        {
-            failed.GetValueOrDefault(request)?.Throw();
-            return true;
-        };
-    }
+                create([.. time.SelectMany(r => r.Ids)], time[0].At);
+                return Task.CompletedTask;
+            },
+            _ => true);
 }
 
 /// <summary>Hangfire keeps schedules in whole seconds, truncated: a job's time rounded up keeps it from running early.</summary>

@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using MailApi.Grouping;
 using Npgsql;
@@ -130,23 +129,7 @@ public sealed partial class PostgreSqlMessageStore
         }
         catch (Exception ex) when (requests.Count > 1 && !StorageOutage.Is(ex))
         {
-            var failed = new Dictionary<IReadOnlyList<StoredMessage>, ExceptionDispatchInfo>(ReferenceEqualityComparer.Instance);
-            foreach (var request in requests)
-            {
-                try
-                {
-                    await InsertAsync(db, request);
-                }
-                catch (Exception own)
-                {
-                    failed[request] = ExceptionDispatchInfo.Capture(own);
-                }
-            }
-            return request =>
-            {
-                failed.GetValueOrDefault(request)?.Throw();
-                return request;
-            };
+            return await EachPart.ServeAsync(requests.Select(r => (IReadOnlyList<IReadOnlyList<StoredMessage>>)[r]), alone => InsertAsync(db, alone[0]), r => r);
         }
     }
 
