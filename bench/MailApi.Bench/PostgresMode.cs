@@ -139,17 +139,11 @@ internal static class PostgresMode
                 var wrk = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.IngestSeconds), sink);
                 report["pgIngestion"] = wrk;
                 report["pgIngestionStatements"] = await stats.ReadAsync(wrk.RequestsPerSecond * wrk.Seconds, TimeSpan.Zero);
-                await load.WaitUntilNothingQueuedAsync(TimeSpan.FromMinutes(5));
-                log($"POSTs on PostgreSQL at a fixed {BenchOptions.FixedRatePostgres} a second, open loop, {options.IngestSeconds} s, deliveries running");
-                report["pgFixedRate"] = await FixedRate.RunAsync(service, BenchOptions.FixedRatePostgres, TimeSpan.FromSeconds(options.IngestSeconds), sink);
-                // Last, as in memory: the messages for an hour later stay pending.
-                await load.WaitUntilNothingQueuedAsync(TimeSpan.FromMinutes(5));
-                log("the POST path alone on PostgreSQL (sendAt in an hour: no delivery), wrk at one connection, then at 32");
-                report["pgIngestionOneConnectionScheduled"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
-                await stats.ResetAsync();
-                var alone = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
-                report["pgIngestionScheduled"] = alone;
-                report["pgIngestionScheduledStatements"] = await stats.ReadAsync(alone.RequestsPerSecond * alone.Seconds, TimeSpan.Zero);
+                var closing = await ClosingRuns.RunAsync(service, load, sink, BenchOptions.FixedRatePostgres, options, " on PostgreSQL", log, stats.ResetAsync);
+                report["pgFixedRate"] = closing.FixedRate;
+                report["pgIngestionOneConnectionScheduled"] = closing.OneConnection;
+                report["pgIngestionScheduled"] = closing.Alone;
+                report["pgIngestionScheduledStatements"] = await stats.ReadAsync(closing.Alone.RequestsPerSecond * closing.Alone.Seconds, TimeSpan.Zero);
                 report["pgIngestionPeakRssBytes"] = service.PeakRss;
             }
         }

@@ -102,13 +102,10 @@ await using (var sink = await SmtpSink.StartCountingAsync(1024))
                 runs.Add(await Wrk.RunAsync(service, connections, TimeSpan.FromSeconds(options.IngestSeconds), sink));
             }
             report["ingestion"] = runs;
-            await load.WaitUntilNothingQueuedAsync(TimeSpan.FromMinutes(5));
-            Log($"POSTs at a fixed {BenchOptions.FixedRateInMemory} a second, open loop, {options.IngestSeconds} s, deliveries running");
-            report["fixedRate"] = await FixedRate.RunAsync(service, BenchOptions.FixedRateInMemory, TimeSpan.FromSeconds(options.IngestSeconds), sink);
-            await load.WaitUntilNothingQueuedAsync(TimeSpan.FromMinutes(5));
-            Log("the POST path alone (sendAt in an hour: no delivery), wrk at one connection, then at 32");
-            report["ingestionOneConnectionScheduled"] = await Wrk.RunAsync(service, 1, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
-            report["ingestionScheduled"] = await Wrk.RunAsync(service, BenchOptions.PostgresIngestConnections, TimeSpan.FromSeconds(options.OneConnectionSeconds), sink, scheduled: true);
+            var closing = await ClosingRuns.RunAsync(service, load, sink, BenchOptions.FixedRateInMemory, options, "", Log);
+            report["fixedRate"] = closing.FixedRate;
+            report["ingestionOneConnectionScheduled"] = closing.OneConnection;
+            report["ingestionScheduled"] = closing.Alone;
             report["ingestionPeakRssBytes"] = service.PeakRss;
         }
 
