@@ -36,10 +36,10 @@ public sealed class ActivityPageBouncesBrowserTests
 
         var body = Bodies.Valid(Hard, Ok, Later);
         body["subject"] = "Bounced later";
-        var id = await SendAsync(api, body);
+        var id = await MailApiFactory.SendAsync(api, body);
         var only = Bodies.Valid(Hard);
         only["subject"] = "All bounced";
-        var onlyId = await SendAsync(api, only);
+        var onlyId = await MailApiFactory.SendAsync(api, only);
         await MailApiFactory.WaitForStatusAsync(api, id, Patience, "sent");
         await MailApiFactory.WaitForStatusAsync(api, onlyId, Patience, "sent");
         // The reports as the relay would have mailed them: the hard bounce, then the delay.

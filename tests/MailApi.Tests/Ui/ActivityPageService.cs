@@ -67,13 +67,6 @@ internal sealed class ActivityPageService : IAsyncDisposable
         return client;
     }
 
-    public static async Task<string> SendAsync(HttpClient api, JsonObject body)
-    {
-        var response = await api.PostAsJsonAsync("/v1/messages", body);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-    }
-
     /// <summary>Signs in with <paramref name="key"/> and waits for the view the address names (its heading).</summary>
     public static async Task SignInAsync(IPage page, string key, string landsOn = "Messages")
     {

@@ -33,7 +33,7 @@ public sealed class ActivityPageSuppressionsBrowserTests
         // The relay refuses the address at RCPT TO: the dialogue puts it on the list.
         var first = Bodies.Valid("keep@domain.local", Gone);
         first["subject"] = "First try";
-        var firstId = await SendAsync(api, first);
+        var firstId = await MailApiFactory.SendAsync(api, first);
         await MailApiFactory.WaitForStatusAsync(api, firstId, Patience, "partially_sent");
         var entry = await WaitForEntryAsync(api, Gone);
         Assert.Equal("rejected", (string?)entry["reason"]);
@@ -44,7 +44,7 @@ public sealed class ActivityPageSuppressionsBrowserTests
 
         var second = Bodies.Valid("keep@domain.local", Gone);
         second["subject"] = "Second try";
-        var secondId = await SendAsync(api, second);
+        var secondId = await MailApiFactory.SendAsync(api, second);
         await MailApiFactory.WaitForStatusAsync(api, secondId, Patience, "partially_sent");
 
         var page = await chromium.NewPageAsync(new() { TimezoneId = "UTC", ViewportSize = new() { Width = 1280, Height = 900 } });

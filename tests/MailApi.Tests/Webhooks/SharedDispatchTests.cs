@@ -65,9 +65,7 @@ public sealed class SharedDispatchTests
 
     private static async Task<string> SendAsync(HttpClient client, string to)
     {
-        var response = await client.PostAsJsonAsync("/v1/messages", Bodies.Valid(to));
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var id = await MailApiFactory.SendAsync(client, Bodies.Valid(to));
         await MailApiFactory.WaitForStatusAsync(client, id, TimeSpan.FromMinutes(1), "sent");
         return id;
     }
