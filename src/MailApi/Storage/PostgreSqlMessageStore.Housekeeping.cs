@@ -9,16 +9,15 @@ public sealed partial class PostgreSqlMessageStore
     {
         await using var command = Db.CreateCommand(
             "select m.id from mailapi_messages m left join mailapi_instances i on i.id = m.worker "
-            + "where m.status = any($4) and ("
-            + " (m.status = $7 and m.worker = $5 and not (m.id = any($6)))"
-            + " or (m.status = $7 and m.worker is distinct from $5 and (i.heartbeat_at is null or i.heartbeat_at < $1))"
-            + " or (m.status = $8 and m.updated_at < $2)"
-            + " or (m.status = $9 and m.next_attempt_at < $2)"
-            + " or (m.status = $10 and m.send_at < $2)) limit $3");
+            + $"where m.status in {PendingIn} and ("
+            + " (m.status = $6 and m.worker = $4 and not (m.id = any($5)))"
+            + " or (m.status = $6 and m.worker is distinct from $4 and (i.heartbeat_at is null or i.heartbeat_at < $1))"
+            + " or (m.status = $7 and m.updated_at < $2)"
+            + " or (m.status = $8 and m.next_attempt_at < $2)"
+            + " or (m.status = $9 and m.send_at < $2)) limit $3");
         command.Parameters.Add(new() { Value = deadBefore });
         command.Parameters.Add(new() { Value = dueBefore });
         command.Parameters.Add(new() { Value = limit });
-        command.Parameters.Add(new() { Value = PendingStatuses });
         command.Parameters.Add(new() { Value = self });
         command.Parameters.Add(new() { Value = inFlight.ToArray() });
         foreach (var status in (ReadOnlySpan<MessageStatus>)[MessageStatus.Sending, MessageStatus.Queued, MessageStatus.Deferred, MessageStatus.Scheduled])
@@ -52,8 +51,7 @@ public sealed partial class PostgreSqlMessageStore
 
     public async Task<int> PurgeAsync(DateTimeOffset contentBefore, DateTimeOffset deleteBefore, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var delete = Db.CreateCommand("delete from mailapi_messages where status = any($1) and updated_at < $2");
-        delete.Parameters.Add(new() { Value = FinalStatuses });
+        await using var delete = Db.CreateCommand($"delete from mailapi_messages where status in {FinalIn} and updated_at < $1");
         delete.Parameters.Add(new() { Value = deleteBefore });
         var changed = await delete.ExecuteNonQueryAsync(cancellationToken);
 
@@ -67,8 +65,7 @@ public sealed partial class PostgreSqlMessageStore
         while (true)
         {
             await using var select = Db.CreateCommand(
-                "select doc, version from mailapi_messages where status = any($1) and updated_at < $2 and not content_purged limit $3");
-            select.Parameters.Add(new() { Value = FinalStatuses });
+                $"select doc, version from mailapi_messages where status in {FinalIn} and updated_at < $1 and not content_purged limit $2");
             select.Parameters.Add(new() { Value = contentBefore });
             select.Parameters.Add(new() { Value = PurgePageSize });
             var page = new List<StoredMessage>();

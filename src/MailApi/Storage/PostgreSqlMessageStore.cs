@@ -14,8 +14,16 @@ namespace MailApi.Storage;
 public sealed partial class PostgreSqlMessageStore(PostgreSqlDatabase database) : IMessageStore
 {
     private static readonly JsonSerializerOptions Json = CreateJson();
-    private static readonly string[] PendingStatuses = [.. MessageStatuses.Pending.Select(s => s.Name())];
-    private static readonly string[] FinalStatuses = [.. MessageStatuses.Final.Select(s => s.Name())];
+    /// <summary>
+    /// The unfinished and the final statuses as SQL literals, <c>('queued', …)</c>, not as a parameter: the partial indexes
+    /// <c>mailapi_messages_pending</c> and <c>_finished</c> are for exactly these, and the generic plan PostgreSQL makes for
+    /// a prepared <c>status = any($1)</c> cannot know that, so it read the whole table (80 ms a backlog count in the bench
+    /// with about 50,000 messages stored, 12 % of the database's time a message).
+    /// </summary>
+    private static readonly string PendingIn = SqlList(MessageStatuses.Pending);
+    private static readonly string FinalIn = SqlList(MessageStatuses.Final);
+
+    private static string SqlList(IEnumerable<MessageStatus> statuses) => $"({string.Join(", ", statuses.Select(s => $"'{s.Name()}'"))})";
 
     /// <summary>How far a clock may have stepped back and a message still be found by <c>createdBefore</c> (see ListAsync).</summary>
     private static readonly TimeSpan ClockStepMargin = TimeSpan.FromHours(1);
@@ -130,8 +138,7 @@ public sealed partial class PostgreSqlMessageStore(PostgreSqlDatabase database) 
     public async Task<Backlog> BacklogAsync(CancellationToken cancellationToken)
     {
         await using var command = Db.CreateCommand(
-            "select count(*), coalesce(sum(content_bytes), 0)::bigint from mailapi_messages where status = any($1)");
-        command.Parameters.Add(new() { Value = PendingStatuses });
+            $"select count(*), coalesce(sum(content_bytes), 0)::bigint from mailapi_messages where status in {PendingIn}");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return new Backlog(reader.GetInt64(0), reader.GetInt64(1));
@@ -140,8 +147,7 @@ public sealed partial class PostgreSqlMessageStore(PostgreSqlDatabase database) 
     /// <remarks>Read from the partial index of unfinished messages; the gauge calls it every few seconds, never per scrape.</remarks>
     public async Task<IReadOnlyDictionary<MessageStatus, long>> CountPendingAsync(CancellationToken cancellationToken)
     {
-        await using var command = Db.CreateCommand("select status, count(*) from mailapi_messages where status = any($1) group by status");
-        command.Parameters.Add(new() { Value = PendingStatuses });
+        await using var command = Db.CreateCommand($"select status, count(*) from mailapi_messages where status in {PendingIn} group by status");
         var counts = MessageStatuses.Pending.ToDictionary(s => s, _ => 0L);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
