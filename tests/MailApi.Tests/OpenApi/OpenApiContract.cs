@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Json.Schema;
 
-namespace MailApi.Tests.Contract;
+namespace MailApi.Tests.OpenApi;
 
 /// <summary>
 /// The served OpenAPI document as a judge of real answers. It finds the operation a request went to (method and path

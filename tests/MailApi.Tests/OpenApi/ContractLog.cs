@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc.Testing;
 
-namespace MailApi.Tests.Contract;
+namespace MailApi.Tests.OpenApi;
 
 /// <summary>
 /// Checks every answer a test's clients receive against <see cref="OpenApiContract"/> as it arrives, and keeps what it saw:

@@ -7,7 +7,7 @@ using MailApi.Tests.Infrastructure;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
-namespace MailApi.Tests.Contract;
+namespace MailApi.Tests.OpenApi;
 
 /// <summary>
 /// The served OpenAPI document against the service's real answers: every operation, every status it declares, and the

@@ -2,7 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MailApi.Tests.Infrastructure;
 
-namespace MailApi.Tests.Hosting;
+namespace MailApi.Tests.OpenApi;
 
 /// <summary>
 /// What the served document promises integrators, beside CI's Redocly lint (which checks the form, not these):
