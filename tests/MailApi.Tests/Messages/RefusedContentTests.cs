@@ -13,17 +13,11 @@ namespace MailApi.Tests.Messages;
 /// for the sender, parts MIME cannot be built from, and more parts than docs/API.md allows. Each is a 400 naming the
 /// field, and nothing is stored. The relay is a closed port: delivery is not under test here.
 /// </summary>
-public sealed class RefusedContentTests : IClassFixture<RefusedContentTests.Service>
+public sealed class RefusedContentTests : IClassFixture<NoRelayService>
 {
-    public sealed class Service : IDisposable
-    {
-        public MailApiFactory Factory { get; } = new(FreePort.Get());
-        public void Dispose() => Factory.Dispose();
-    }
-
     private readonly MailApiFactory _factory;
 
-    public RefusedContentTests(Service service) => _factory = service.Factory;
+    public RefusedContentTests(NoRelayService service) => _factory = service.Factory;
 
     private async Task<long> PendingAsync() => (await _factory.Services.GetRequiredService<IMessageStore>().BacklogAsync(CancellationToken.None)).Messages;
 
