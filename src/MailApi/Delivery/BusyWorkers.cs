@@ -14,7 +14,7 @@ namespace MailApi.Delivery;
 /// No job waits behind the hand-offs: while a Hangfire job of any kind (a delivery job, a webhook, a due retry) waits and
 /// every worker is busy, one running delivery job leaves its worker to it instead of taking more (one for each waiting job);
 /// what it leaves is taken by the jobs still running, or given jobs of its own by the last to leave. The counts are fed by
-/// <see cref="WaitingJobsFilter"/>.
+/// <see cref="WorkerCountsFilter"/>.
 /// </remarks>
 public sealed class BusyWorkers(IOptions<DeliveryOptions> options, TimeProvider clock)
 {

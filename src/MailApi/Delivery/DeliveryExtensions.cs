@@ -56,10 +56,11 @@ public static class DeliveryExtensions
         // set its static log provider and activator from each host's services as it starts, racing the other hosts of a
         // test run; this one only hands out the configuration.
         builder.Services.Replace(ServiceDescriptor.Singleton<IGlobalConfiguration>(GlobalConfiguration.Configuration));
-        // The process's filters, and this host's count of waiting jobs (a global filter would count every host's jobs).
-        builder.Services.AddSingleton<WaitingJobsFilter>();
+        // The process's filters, and this host's counts of waiting jobs and busy workers (a global filter would count every
+        // host's jobs).
+        builder.Services.AddSingleton<WorkerCountsFilter>();
         builder.Services.Replace(ServiceDescriptor.Singleton<IJobFilterProvider>(services =>
-            new JobFilterProviderCollection(JobFilterProviders.Providers, new JobFilterCollection { services.GetRequiredService<WaitingJobsFilter>() })));
+            new JobFilterProviderCollection(JobFilterProviders.Providers, new JobFilterCollection { services.GetRequiredService<WorkerCountsFilter>() })));
         builder.Services.AddHangfireServer((services, server) =>
         {
             var delivery = services.GetRequiredService<IOptions<DeliveryOptions>>().Value;

@@ -24,7 +24,7 @@ public sealed partial class DeliveryJob
 
     /// <summary>
     /// A job's own messages, then those handed to the running jobs while every worker was busy (<see cref="BusyWorkers"/>),
-    /// until none is left or another job has waited too long for a worker. The last job to leave gives what is still handed
+    /// until none is left or another job waits while every worker is busy. The last job to leave gives what is still handed
     /// off jobs of its own, so no stored message waits for a job that will not come.
     /// </summary>
     private async Task HoldingAWorkerAsync(Func<Task> own, CancellationToken cancellationToken)

@@ -19,8 +19,8 @@ public sealed class HangfireDeliveryQueue(IBackgroundJobClient jobs, BusyWorkers
     public void Schedule(Guid messageId, DateTimeOffset at) => CreateJobs(jobs, 1, [messageId], HangfireSchedule.RoundUpToSecond(at));
 
     /// <remarks>
-    /// While every worker runs a delivery job, a new job would only wait for one of them: the messages are handed to the
-    /// running jobs instead (<see cref="BusyWorkers"/>), and no job is made.
+    /// While every worker is spoken for, a new job would only wait for one of them: the messages are handed to the
+    /// running delivery jobs instead (<see cref="BusyWorkers"/>), and no job is made.
     /// </remarks>
     public Task EnqueueAsync(IReadOnlyList<Guid> messageIds) =>
         busyWorkers.TryHandOff(messageIds) ? Task.CompletedTask : _requests.AddAsync(messageIds, null);

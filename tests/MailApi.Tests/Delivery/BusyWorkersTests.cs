@@ -113,7 +113,7 @@ public sealed class BusyWorkersTests
         Assert.True(busy.TryTake(10, out _));
     }
 
-    /// <summary>What <see cref="WaitingJobsFilter"/> and the delivery job tell it when a worker starts a delivery job.</summary>
+    /// <summary>What <see cref="WorkerCountsFilter"/> and the delivery job tell it when a worker starts a delivery job.</summary>
     private static void DeliveryJobStarts(BusyWorkers busy)
     {
         busy.WorkerTaken();

@@ -9,7 +9,7 @@ namespace MailApi.Delivery;
 /// due schedule or retry, one put back) or leaves it here (started, or deleted), and of every job this instance's workers
 /// perform. Hangfire applies a state in the transaction that stores it, so a job is counted before any worker can fetch it.
 /// </summary>
-public sealed class WaitingJobsFilter(BusyWorkers busyWorkers) : IApplyStateFilter, IServerFilter
+public sealed class WorkerCountsFilter(BusyWorkers busyWorkers) : IApplyStateFilter, IServerFilter
 {
     public void OnStateApplied(ApplyStateContext context, IWriteOnlyTransaction transaction)
     {
