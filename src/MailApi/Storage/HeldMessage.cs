@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -44,14 +45,48 @@ internal sealed class HeldMessage
             _live = message;
             return;
         }
-        var json = JsonSerializer.SerializeToUtf8Bytes(message, HeldJson.Default.StoredMessage);
-        var buffer = new byte[BrotliEncoder.GetMaxCompressedLength(json.Length)];
-        if (!BrotliEncoder.TryCompress(json, buffer, out var written, BrotliQuality, BrotliWindow))
+        var json = Document(message);
+        var buffer = ArrayPool<byte>.Shared.Rent(BrotliEncoder.GetMaxCompressedLength(json.Length));
+        try
         {
-            throw new InvalidOperationException("A message did not compress into a buffer of its maximum compressed length.");
+            if (!BrotliEncoder.TryCompress(json, buffer, out var written, BrotliQuality, BrotliWindow))
+            {
+                throw new InvalidOperationException("A message did not compress into a buffer of its maximum compressed length.");
+            }
+            _packed = buffer.AsSpan(0, written).ToArray();
+            _length = json.Length;
         }
-        _packed = buffer[..written];
-        _length = json.Length;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// A document larger than this (a message with attachments) gets a buffer of its own rather than leaving the thread's
+    /// reused one that large.
+    /// </summary>
+    private const int ReusedBufferBytes = 64 * 1024;
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? _document;
+    [ThreadStatic] private static Utf8JsonWriter? _writer;
+
+    /// <summary>
+    /// The message's JSON in this thread's reused buffer, valid until the thread's next call: the document is only read
+    /// to be compressed, so the collector sees the compressed copy alone instead of both.
+    /// </summary>
+    private static ReadOnlySpan<byte> Document(StoredMessage message)
+    {
+        var document = _document ??= new ArrayBufferWriter<byte>(ReusedBufferBytes);
+        document.ResetWrittenCount();
+        var writer = _writer ??= new Utf8JsonWriter(document, new JsonWriterOptions { Encoder = HeldJson.Default.Options.Encoder, SkipValidation = true });
+        writer.Reset(document);
+        JsonSerializer.Serialize(writer, message, HeldJson.Default.StoredMessage);
+        if (document.Capacity > ReusedBufferBytes)
+        {
+            (_document, _writer) = (null, null);
+        }
+        return document.WrittenSpan;
     }
 
     /// <summary><paramref name="message"/> as the store holds it: compressed when final.</summary>
@@ -83,12 +118,19 @@ internal sealed class HeldMessage
         {
             return _live;
         }
-        var json = new byte[_length];
-        if (!BrotliDecoder.TryDecompress(_packed, json, out var written) || written != _length)
+        var json = ArrayPool<byte>.Shared.Rent(_length);
+        try
         {
-            throw new InvalidOperationException($"The held document of message {Id} did not decompress.");
+            if (!BrotliDecoder.TryDecompress(_packed, json, out var written) || written != _length)
+            {
+                throw new InvalidOperationException($"The held document of message {Id} did not decompress.");
+            }
+            return JsonSerializer.Deserialize(json.AsSpan(0, _length), HeldJson.Default.StoredMessage)!;
         }
-        return JsonSerializer.Deserialize(json, HeldJson.Default.StoredMessage)!;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(json);
+        }
     }
 }
 
