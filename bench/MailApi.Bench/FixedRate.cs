@@ -6,7 +6,7 @@ namespace MailApi.Bench;
 
 /// <summary>Figures of one fixed-rate run: the rate asked for and reached, and each POST's latency from its planned start.</summary>
 internal sealed record FixedRateFigures(int Rate, double Seconds, int Sent, double AchievedPerSecond, double P50Ms, double P99Ms, double MaxMs,
-    int Non2xx, int Errors, double DeliveredPerSecond);
+    int Non2xx, int Errors, double DeliveredPerSecond, ThreadPoolFigures? ThreadPool);
 
 /// <summary>
 /// POST /v1/messages at a fixed rate, open loop: each request is started at its planned time whether or not the earlier
@@ -33,6 +33,7 @@ internal static class FixedRate
         var errors = 0;
         var requests = new List<Task>(total);
         var sinkBefore = sink?.Messages ?? 0;
+        var from = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
 
         async Task PostAsync(int i, TimeSpan planned)
@@ -68,7 +69,8 @@ internal static class FixedRate
         var delivered = sink is null ? double.NaN : (sink.Messages - sinkBefore) / clock.Elapsed.TotalSeconds;
         Array.Sort(latencies);
         return new FixedRateFigures(rate, duration.TotalSeconds, total, total / planEnded.TotalSeconds,
-            Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies[^1], non2xx, errors, delivered);
+            Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies[^1], non2xx, errors, delivered,
+            service.ThreadPoolBetween(from, DateTimeOffset.UtcNow));
     }
 
     private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];

@@ -296,5 +296,10 @@ internal static class HangfireCeiling
     }
 }
 
+/// <summary>
+/// The service's thread pool, CPU and garbage collector between two moments, from the probe's 100 ms samples; the last three
+/// are the milliseconds a second the GC paused the service, the most pause in one 100 ms sample, and the MB a second the
+/// service allocated.
+/// </summary>
 internal sealed record ThreadPoolFigures(double QueueLengthMean, double QueueLengthMax, double ThreadsMax, double CpuCores,
-    double LockContentionsPerSecond, double Gen0PerSecond);
+    double LockContentionsPerSecond, double Gen0PerSecond, double GcPauseMsPerSecond, double GcPauseMaxMsIn100Ms, double AllocatedMBPerSecond);

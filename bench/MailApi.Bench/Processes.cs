@@ -227,7 +227,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
             while (reader.ReadLine() is { } line)
             {
                 var f = line.Split(',');
-                if (f.Length == 9 && f.All(x => long.TryParse(x, out _)) && long.Parse(f[0]) is var at && at >= a && at <= b)
+                if (f.Length == 11 && f.All(x => long.TryParse(x, out _)) && long.Parse(f[0]) is var at && at >= a && at <= b)
                 {
                     rows.Add([.. f.Select(long.Parse)]);
                 }
@@ -240,7 +240,8 @@ internal sealed class ServiceProcess : IAsyncDisposable
         var (first, last) = (rows[0], rows[^1]);
         var seconds = (last[0] - first[0]) / 1000.0;
         return new ThreadPoolFigures(rows.Average(r => r[1]), rows.Max(r => r[1]), rows.Max(r => r[2]),
-            (last[8] - first[8]) / 1000.0 / seconds, (last[4] - first[4]) / seconds, (last[5] - first[5]) / seconds);
+            (last[8] - first[8]) / 1000.0 / seconds, (last[4] - first[4]) / seconds, (last[5] - first[5]) / seconds,
+            (last[9] - first[9]) / seconds, rows.Zip(rows.Skip(1), (x, y) => y[9] - x[9]).Max(), (last[10] - first[10]) / 1024.0 / seconds);
     }
 
     private async Task SampleAsync()

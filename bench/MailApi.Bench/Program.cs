@@ -30,6 +30,22 @@ if (options.Bounces)
 {
     return await BounceBench.RunAsync(root, options, report, Log); // bench/MailApi.Bench/Bounces.cs
 }
+if (options.FixedRateRounds > 0)
+{
+    // For profiling the in-memory fixed-rate run alone: one warmed service, that run a few times over (BENCH_SERVICE_ENV sets
+    // its runtime settings, e.g. DOTNET_gcServer=0).
+    await using var sink = await SmtpSink.StartCountingAsync(1024);
+    await using var service = await ServiceProcess.StartAsync(root, sink.Port, c, pool: true);
+    using var load = new ServiceLoad(service);
+    await WarmAsync(load, "fixedRate", sink);
+    for (var round = 1; round <= options.FixedRateRounds; round++)
+    {
+        await load.WaitUntilNothingQueuedAsync(TimeSpan.FromMinutes(5));
+        var figures = await FixedRate.RunAsync(service, BenchOptions.FixedRateInMemory, TimeSpan.FromSeconds(options.IngestSeconds), sink);
+        Console.WriteLine($"round {round}: {Table.Fixed(figures)}");
+    }
+    return 0;
+}
 
 await using (var sink = await SmtpSink.StartCountingAsync(1024))
 {
@@ -211,6 +227,8 @@ namespace MailApi.Bench
         public const int FixedRatePostgres = 500;
         public string? Output { get; private set; }
         public bool OnlyDelivery { get; private set; }
+        /// <summary>Only the in-memory fixed-rate run, this many times on one service (for profiling); 0: the whole bench.</summary>
+        public int FixedRateRounds { get; private set; }
         /// <summary>Only the suppression list's cost (Suppressions.cs): entries on the full list, seconds and rounds of the lookup alone.</summary>
         public bool Suppressions { get; private set; }
         public int SuppressionEntries { get; private set; } = 100_000;
@@ -247,6 +265,7 @@ namespace MailApi.Bench
                     case "--ceiling-variants": o.CeilingVariants = Next().Split(',', StringSplitOptions.RemoveEmptyEntries); break;
                     case "--pg-phases": o.PgPhases = Next().Split(',', StringSplitOptions.RemoveEmptyEntries); break; // e.g. pair: only that, for profiling
                     case "--only-delivery": o.OnlyDelivery = true; break; // the limits and the reuse-on run into smtp-sink, for profiling
+                    case "--only-fixed-rate": o.FixedRateRounds = int.Parse(Next(), CultureInfo.InvariantCulture); break; // N rounds, for profiling
 
                     case "--suppressions": o.Suppressions = true; break;
                     case "--suppression-entries": o.SuppressionEntries = int.Parse(Next(), CultureInfo.InvariantCulture); break;

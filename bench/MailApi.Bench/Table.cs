@@ -235,8 +235,11 @@ internal static class Table
         sb.AppendLine($"| event → webhook 2xx during that run ({d.Sent:N0} message.sent events, {w.Requests:N0} requests, {w.Repeated} repeated) | p50 {w.LoadedP50Ms:N0} ms, p99 {w.LoadedP99Ms:N0} ms; last webhook {w.LastWebhookAfterLastSentMs:N0} ms after the last sent | | |");
     }
 
-    private static string Fixed(FixedRateFigures f) =>
-        $"{f.AchievedPerSecond:N0} req/s started, p50 {f.P50Ms:F1} ms, p99 {f.P99Ms:F1} ms, max {f.MaxMs:F0} ms{(f.Non2xx + f.Errors > 0 ? $", {f.Non2xx} non-2xx, {f.Errors} errors" : "")}; {f.DeliveredPerSecond:N0} msg/s delivered meanwhile";
+    internal static string Fixed(FixedRateFigures f) =>
+        $"{f.AchievedPerSecond:N0} req/s started, p50 {f.P50Ms:F1} ms, p99 {f.P99Ms:F1} ms, max {f.MaxMs:F0} ms{(f.Non2xx + f.Errors > 0 ? $", {f.Non2xx} non-2xx, {f.Errors} errors" : "")}; {f.DeliveredPerSecond:N0} msg/s delivered meanwhile{Gc(f.ThreadPool, f.AchievedPerSecond)}";
+
+    private static string Gc(ThreadPoolFigures? t, double messagesPerSecond) =>
+        t is null ? "" : $"; the service allocated {t.AllocatedMBPerSecond * 1024 / messagesPerSecond:F0} KB a message, GC paused it {t.GcPauseMsPerSecond:F1} ms a second, at most {t.GcPauseMaxMsIn100Ms:F0} ms in 100 ms; thread-pool queue max {t.QueueLengthMax:F0}, threads ≤ {t.ThreadsMax:F0}";
 
     private static string Wrk(IngestionFigures w) =>
         $"{w.RequestsPerSecond:N0} req/s, p50 {w.P50Ms:F1} ms, p99 {w.P99Ms:F1} ms{(w.Non2xx > 0 ? $", {w.Non2xx} non-2xx" : "")}";
