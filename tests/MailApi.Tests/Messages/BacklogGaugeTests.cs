@@ -3,16 +3,20 @@ using MailApi.Messages;
 using MailApi.Storage;
 using MailApi.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace MailApi.Tests.Messages;
 
 /// <summary>Back-pressure reads the backlog in the background: a POST never waits for a count once there is a value.</summary>
 public sealed class BacklogGaugeTests
 {
+    /// <summary>Limits the backlogs of these tests (10 to 50 messages) are near: a read is stale after <see cref="BacklogGauge.Freshness"/>.</summary>
+    private static readonly LimitsOptions Near = new() { MaxPendingMessages = 20 };
+
     [Fact]
     public async Task A_stale_backlog_is_answered_at_once_while_the_next_count_runs_and_is_used_once_it_is_in()
     {
-        var (counts, clock, gauge) = NewGauge();
+        var (counts, clock, gauge) = NewGauge(Near);
 
         // The first request has nothing to go by: it waits for the count.
         var first = gauge.CurrentAsync(CancellationToken.None).AsTask();
@@ -36,7 +40,7 @@ public sealed class BacklogGaugeTests
     [Fact]
     public async Task A_message_stored_while_a_count_runs_stays_counted_when_the_count_missed_it()
     {
-        var (counts, clock, gauge) = NewGauge();
+        var (counts, clock, gauge) = NewGauge(Near);
         var first = gauge.CurrentAsync(CancellationToken.None).AsTask();
         (await counts.NextAsync()).SetResult(new Backlog(10, 1000));
         await first;
@@ -54,11 +58,37 @@ public sealed class BacklogGaugeTests
         Assert.Equal(new Backlog(21, 2100), now);
     }
 
-    private static (HeldCounts Counts, ManualClock Clock, BacklogGauge Gauge) NewGauge()
+    [Theory]
+    [InlineData(0, 0, false)]
+    [InlineData(49_999, 1_073_741_823, false)]
+    [InlineData(50_000, 0, true)]
+    [InlineData(0, 1_073_741_824, true)]
+    public void A_read_is_stale_sooner_from_half_of_either_limit_on(long messages, long bytes, bool near)
+    {
+        var (_, _, gauge) = NewGauge(new LimitsOptions { MaxPendingMessages = 100_000, MaxPendingBytes = 2L * 1024 * 1024 * 1024 });
+
+        Assert.Equal(near ? BacklogGauge.Freshness : BacklogGauge.FarFreshness, gauge.MaxAge(new Backlog(messages, bytes)));
+    }
+
+    [Fact]
+    public async Task Far_below_the_limits_a_read_is_counted_again_once_it_is_far_freshness_old()
+    {
+        var (counts, clock, gauge) = NewGauge(new LimitsOptions());
+        var first = gauge.CurrentAsync(CancellationToken.None).AsTask();
+        (await counts.NextAsync()).SetResult(new Backlog(10, 1000));
+        await first;
+
+        clock.Advance(BacklogGauge.FarFreshness);
+        Assert.Equal(new Backlog(10, 1000), await gauge.CurrentAsync(CancellationToken.None));
+        (await counts.NextAsync()).SetResult(new Backlog(30, 3000));
+        await Poll.UntilAsync(async () => await gauge.CurrentAsync(CancellationToken.None) == new Backlog(30, 3000), TimeSpan.FromSeconds(10), () => "the new count used");
+    }
+
+    private static (HeldCounts Counts, ManualClock Clock, BacklogGauge Gauge) NewGauge(LimitsOptions limits)
     {
         var counts = new HeldCounts();
         var clock = new ManualClock();
-        return (counts, clock, new BacklogGauge(counts.Store, clock, NullLogger<BacklogGauge>.Instance));
+        return (counts, clock, new BacklogGauge(counts.Store, Options.Create(limits), clock, NullLogger<BacklogGauge>.Instance));
     }
 
     /// <summary>Counts of the backlog that wait until the test answers them, one at a time in the order they were asked.</summary>

@@ -74,7 +74,7 @@ public sealed class MailboxesTests
         var store = new InMemoryMessageStore();
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var metrics = new MailApiMetrics(services.GetRequiredService<IMeterFactory>());
-        var submitter = new MessageSubmitter(store, new BacklogGauge(store, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<BacklogGauge>.Instance), metrics, new NoQueue(),
+        var submitter = new MessageSubmitter(store, new BacklogGauge(store, Options.Create(new LimitsOptions()), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<BacklogGauge>.Instance), metrics, new NoQueue(),
             new SuppressionCheck(new InMemorySuppressionStore(), metrics, TimeProvider.System), Options.Create(new SmtpOptions()),
             Options.Create(new LimitsOptions()), TimeProvider.System, NullLogger<MessageSubmitter>.Instance);
 
