@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Aggregates a dotnet-trace speedscope file (--profile dotnet-sampled-thread-time --format speedscope) into inclusive
-shares of the on-CPU (CPU_TIME) samples, with a few MailApi/Hangfire/Npgsql buckets.  Usage: speedscope_cpu.py FILE [TOP]"""
+shares of the on-CPU (CPU_TIME) samples, with a few MailApi/Hangfire/Npgsql buckets.  Usage: speedscope_cpu.py FILE [TOP]
+On the bench machine the sampler also files threads blocked in a wait under CPU_TIME (Task.SpinWait, ManualResetEventSlim.Wait
+lead): read the shares of work frames against each other, and take CPU shares from perf (bench/README.md, "Profiling tools")."""
 import json,collections,sys
 d=json.load(open(sys.argv[1]))
 frames=[f['name'] for f in d['shared']['frames']]
