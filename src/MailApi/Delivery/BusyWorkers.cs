@@ -4,17 +4,25 @@ namespace MailApi.Delivery;
 
 /// <summary>
 /// This instance's workers: how many perform a job, the Hangfire jobs waiting for one, the delivery jobs running, and the due
-/// messages handed to those while every worker is spoken for. A new job then would only wait in Hangfire's queue for a
-/// worker to come free, at the cost of Hangfire's statements and commits; instead each running delivery job takes the
-/// handed-off messages after its own, in the order they came. A handed-off message is already stored <c>queued</c>: should
-/// this instance stop before a job takes it, the last job to leave gives it a job of its own, and after a crash the orphan
-/// sweep finds it.
+/// messages handed to those jobs instead of a Hangfire job of their own. Each running delivery job takes the handed-off
+/// messages after its own, in the order they came, so a steady stream of requests keeps a few jobs busy rather than making
+/// a job each (a job costs Hangfire about 37 statements and 15 commits on PostgreSQL, and 14 KB in memory). A handed-off
+/// message is already stored <c>queued</c>: should this instance stop before a job takes it, the last job to leave gives
+/// it a job of its own, and after a crash the orphan sweep finds it.
 /// </summary>
 /// <remarks>
-/// No job waits behind the hand-offs: while a Hangfire job of any kind (a delivery job, a webhook, a due retry) waits and
-/// every worker is busy, one running delivery job leaves its worker to it instead of taking more (one for each waiting job);
-/// what it leaves is taken by the jobs still running, or given jobs of its own by the last to leave. The counts are fed by
-/// <see cref="WorkerCountsFilter"/>.
+/// <para>
+/// Messages are handed off while a delivery job runs and either every worker is spoken for (a job of their own would only
+/// wait for one), or fewer than <see cref="DeliveryJob.TakeAtOnce"/> a running job wait handed off (one take each). Beyond
+/// that a request's messages get a job, which a free worker starts, and which takes hand-offs in its turn.
+/// </para>
+/// <para>
+/// No message waits long behind a slow dialogue while a worker is free: one handed off for <see cref="Patience"/> is taken
+/// back (<see cref="TakeOverdue"/>) for a job of its own. No job waits behind the hand-offs: while a Hangfire job of any
+/// kind (a delivery job, a webhook, a due retry) waits and every worker is busy, one running delivery job leaves its
+/// worker to it instead of taking more (one for each waiting job); what it leaves is taken by the jobs still running, or
+/// given jobs of their own by the last to leave. The counts are fed by <see cref="WorkerCountsFilter"/>.
+/// </para>
 /// </remarks>
 public sealed class BusyWorkers(IOptions<DeliveryOptions> options, TimeProvider clock)
 {
@@ -25,7 +33,14 @@ public sealed class BusyWorkers(IOptions<DeliveryOptions> options, TimeProvider 
     public static readonly TimeSpan Forgotten = TimeSpan.FromSeconds(30);
 
     private readonly Lock _gate = new();
-    private readonly Queue<Guid> _handedOff = new();
+    /// <summary>
+    /// How long a handed-off message may wait for a running job while a worker is free before it is taken back for a job of
+    /// its own: longer than a busy job's next take (a few dialogues), shorter than a new job's start on PostgreSQL (its
+    /// queue is polled every 500 ms).
+    /// </summary>
+    public static readonly TimeSpan Patience = TimeSpan.FromMilliseconds(250);
+
+    private readonly Queue<(Guid Id, DateTimeOffset At)> _handedOff = new();
     private readonly Queue<DateTimeOffset> _waiting = new();
     private int _busy;
     private int _running;
@@ -82,23 +97,65 @@ public sealed class BusyWorkers(IOptions<DeliveryOptions> options, TimeProvider 
     }
 
     /// <summary>
-    /// True, and the messages are the running delivery jobs' to take, when one runs and every worker is spoken for: each
-    /// performs a job, or a waiting job is about to start in it. False when a worker would be free for a job of their own.
+    /// True, and the messages are the running delivery jobs' to take, when one runs and either every worker is spoken for
+    /// (each performs a job, or a waiting job is about to start in it) or fewer than <see cref="DeliveryJob.TakeAtOnce"/> a
+    /// running job are handed off already. False when the messages should have a job of their own.
     /// </summary>
     public bool TryHandOff(IReadOnlyList<Guid> messageIds)
     {
         lock (_gate)
         {
             ForgetStale();
-            if (_running == 0 || _busy + _waiting.Count < options.Value.Workers)
+            if (_running == 0 || (!EveryWorkerSpokenFor() && _handedOff.Count >= _running * DeliveryJob.TakeAtOnce))
             {
                 return false;
             }
+            var now = clock.GetUtcNow();
             foreach (var id in messageIds)
             {
-                _handedOff.Enqueue(id);
+                _handedOff.Enqueue((id, now));
             }
             return true;
+        }
+    }
+
+    /// <summary>
+    /// The handed-off messages that have waited <see cref="Patience"/> or longer, taken back for a job of their own, while a
+    /// worker is free to run it (the running jobs are slow: a relay that takes its time, say). Empty while every worker is
+    /// spoken for, since a new job would only wait too.
+    /// </summary>
+    public Guid[] TakeOverdue()
+    {
+        lock (_gate)
+        {
+            ForgetStale();
+            if (EveryWorkerSpokenFor())
+            {
+                return [];
+            }
+            var due = clock.GetUtcNow() - Patience;
+            var count = 0;
+            foreach (var (_, at) in _handedOff)
+            {
+                if (at > due)
+                {
+                    break;
+                }
+                count++;
+            }
+            return Dequeue(count);
+        }
+    }
+
+    /// <summary>Whether any message waits handed off.</summary>
+    public bool AnyHandedOff
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _handedOff.Count > 0;
+            }
         }
     }
 
@@ -140,6 +197,8 @@ public sealed class BusyWorkers(IOptions<DeliveryOptions> options, TimeProvider 
         }
     }
 
+    private bool EveryWorkerSpokenFor() => _busy + _waiting.Count >= options.Value.Workers;
+
     private void ForgetStale()
     {
         var now = clock.GetUtcNow();
@@ -154,7 +213,7 @@ public sealed class BusyWorkers(IOptions<DeliveryOptions> options, TimeProvider 
         var ids = new Guid[Math.Min(max, _handedOff.Count)];
         for (var i = 0; i < ids.Length; i++)
         {
-            ids[i] = _handedOff.Dequeue();
+            ids[i] = _handedOff.Dequeue().Id;
         }
         return ids;
     }

@@ -23,7 +23,7 @@ public sealed partial class DeliveryJob
         HoldingAWorkerAsync(() => DeliverManyAsync(messageIds, cancellationToken), cancellationToken);
 
     /// <summary>
-    /// A job's own messages, then those handed to the running jobs while every worker was busy (<see cref="BusyWorkers"/>),
+    /// A job's own messages, then those handed to the running jobs (<see cref="BusyWorkers"/>),
     /// until none is left or another job waits while every worker is busy. The last job to leave gives what is still handed
     /// off jobs of its own, so no stored message waits for a job that will not come.
     /// </summary>

@@ -9,8 +9,8 @@ public interface IDeliveryQueue
     /// <summary>
     /// A request's due messages (or those the orphan sweep queues again): delivered as soon as a worker is free, in jobs of up to
     /// <see cref="DeliveryOptions.MessagesPerJob"/> messages shared with the requests that come at the same moment, so
-    /// that under load a job carries several requests and at light load none waits; while every worker is spoken for,
-    /// handed to the running delivery jobs instead (<see cref="BusyWorkers"/>). Each message still has its own transaction, replies,
+    /// that under load a job carries several requests and at light load none waits; while a delivery job runs and will
+    /// take them soon, handed to the running delivery jobs instead (<see cref="BusyWorkers"/>). Each message still has its own transaction, replies,
     /// status and retries. Ends when the jobs exist or the running jobs have the messages (a request's 202 waits for it).
     /// </summary>
     Task EnqueueAsync(IReadOnlyList<Guid> messageIds);

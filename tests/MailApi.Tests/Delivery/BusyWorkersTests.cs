@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -20,17 +21,16 @@ public sealed class BusyWorkersTests
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
 
     [Fact]
-    public void Messages_are_handed_off_only_while_every_worker_is_spoken_for_and_are_taken_in_the_order_they_came()
+    public void Messages_are_handed_off_while_a_delivery_job_runs_and_are_taken_in_the_order_they_came()
     {
         var busy = NewBusyWorkers(workers: 2, new ManualClock());
         Guid[] ids = [.. Enumerable.Range(0, 5).Select(_ => Guid.NewGuid())];
 
-        DeliveryJobStarts(busy);
+        // No delivery job runs: a job of their own.
         Assert.False(busy.TryHandOff([ids[0]]));
-        // A job waits for the free worker: a job of their own would only queue behind it.
-        busy.JobEnqueued();
+        DeliveryJobStarts(busy);
+        // One runs and a worker is free: the running job takes them next, rather than a new job.
         Assert.True(busy.TryHandOff([ids[0], ids[1], ids[2]]));
-        busy.JobLeftQueue();
         DeliveryJobStarts(busy);
         Assert.True(busy.TryHandOff([ids[3], ids[4]]));
 
@@ -38,11 +38,56 @@ public sealed class BusyWorkersTests
         Assert.Equal(ids[..2], first);
         Assert.True(busy.TryTake(10, out var rest));
         Assert.Equal(ids[2..], rest);
-        // Nothing left: the job leaves, and a worker is free again.
+        // Nothing left: the jobs leave, and the next request's messages get a job.
         Assert.False(busy.TryTake(10, out _));
         Assert.Empty(busy.Leave());
         busy.WorkerFreed();
+        Assert.Empty(busy.Leave());
+        busy.WorkerFreed();
         Assert.False(busy.TryHandOff([Guid.NewGuid()]));
+    }
+
+    [Fact]
+    public void While_a_worker_is_free_up_to_one_take_a_running_job_is_handed_off_and_the_rest_get_a_job()
+    {
+        var busy = NewBusyWorkers(workers: 3, new ManualClock());
+        DeliveryJobStarts(busy);
+        Assert.True(busy.TryHandOff([.. NewIds(DeliveryJob.TakeAtOnce - 1)]));
+        Assert.True(busy.TryHandOff([.. NewIds(5)]));
+        // A take's worth waits for the one running job: the next request's messages start in a free worker.
+        Assert.False(busy.TryHandOff([Guid.NewGuid()]));
+        // With a second job running, each may have a take's worth waiting.
+        DeliveryJobStarts(busy);
+        Assert.True(busy.TryHandOff([Guid.NewGuid()]));
+        // Every worker busy: a new job would only wait, so the messages are handed off however many wait.
+        busy.WorkerTaken();
+        Assert.True(busy.TryHandOff([.. NewIds(3 * DeliveryJob.TakeAtOnce)]));
+    }
+
+    [Fact]
+    public void A_message_handed_off_for_a_while_is_taken_back_for_a_job_of_its_own_once_a_worker_is_free()
+    {
+        var clock = new ManualClock();
+        var busy = NewBusyWorkers(workers: 2, clock);
+        DeliveryJobStarts(busy);
+        Guid[] early = [Guid.NewGuid(), Guid.NewGuid()];
+        Assert.True(busy.TryHandOff(early));
+        clock.Advance(BusyWorkers.Patience / 2);
+        Guid[] late = [Guid.NewGuid()];
+        Assert.True(busy.TryHandOff(late));
+        Assert.Empty(busy.TakeOverdue());
+
+        clock.Advance(BusyWorkers.Patience / 2);
+        // Every worker busy: a job of their own would wait as long.
+        busy.WorkerTaken();
+        Assert.Empty(busy.TakeOverdue());
+        busy.WorkerFreed();
+        // The running job is slow (a relay that takes its time) and a worker is free: the overdue ones get a job.
+        Assert.Equal(early, busy.TakeOverdue());
+        Assert.True(busy.AnyHandedOff);
+        Assert.True(busy.TryTake(10, out var rest));
+        Assert.Equal(late, rest);
+        Assert.False(busy.AnyHandedOff);
     }
 
     [Fact]
@@ -77,10 +122,9 @@ public sealed class BusyWorkersTests
         var busy = NewBusyWorkers(workers: 3, new ManualClock());
         DeliveryJobStarts(busy);
         DeliveryJobStarts(busy);
-        Assert.False(busy.TryHandOff([Guid.NewGuid()]));
         // A webhook holds the third worker: every worker is busy.
         busy.WorkerTaken();
-        Assert.True(busy.TryHandOff([.. Enumerable.Range(0, 4).Select(_ => Guid.NewGuid())]));
+        Assert.True(busy.TryHandOff([.. NewIds(4)]));
 
         // Another job is enqueued (a due retry, say): one delivery job leaves its worker to it, the other goes on.
         busy.JobEnqueued();
@@ -105,13 +149,18 @@ public sealed class BusyWorkersTests
         var busy = NewBusyWorkers(workers: 2, clock);
         DeliveryJobStarts(busy);
         busy.JobEnqueued();
-        Assert.True(busy.TryHandOff([Guid.NewGuid()]));
+        Guid[] handedOff = [Guid.NewGuid()];
+        Assert.True(busy.TryHandOff(handedOff));
 
-        clock.Advance(BusyWorkers.Forgotten);
+        // The waiting job stands for the free worker: the overdue message would only wait for a job of its own too.
+        clock.Advance(BusyWorkers.Patience);
+        Assert.Empty(busy.TakeOverdue());
+        clock.Advance(BusyWorkers.Forgotten - BusyWorkers.Patience);
         // One worker is free for a job of their own again.
-        Assert.False(busy.TryHandOff([Guid.NewGuid()]));
-        Assert.True(busy.TryTake(10, out _));
+        Assert.Equal(handedOff, busy.TakeOverdue());
     }
+
+    private static IEnumerable<Guid> NewIds(int count) => Enumerable.Range(0, count).Select(_ => Guid.NewGuid());
 
     /// <summary>What <see cref="WorkerCountsFilter"/> and the delivery job tell it when a worker starts a delivery job.</summary>
     private static void DeliveryJobStarts(BusyWorkers busy)
@@ -149,21 +198,29 @@ public sealed class BusyWorkersTests
         new(Microsoft.Extensions.Options.Options.Create(new DeliveryOptions { Workers = workers }), clock);
 
     /// <summary>
-    /// One worker, held in its dialogue by the relay: two more requests are answered at once and wait <c>queued</c>; once
-    /// the relay answers, the running job delivers them too. Hangfire made one job for the three.
+    /// A delivery job held in its dialogue by the relay: two more requests are answered at once and wait <c>queued</c>,
+    /// handed to that job, whether or not another worker is free (the clock stands still, so none is overdue); once the
+    /// relay answers, the running job delivers them too. Hangfire made one job for the three.
     /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Requests_that_come_while_every_worker_is_busy_are_answered_at_once_and_delivered_by_the_running_job(bool onPostgres)
+    [InlineData(false, 1)]
+    [InlineData(true, 1)]
+    [InlineData(false, 2)]
+    [InlineData(true, 2)]
+    public async Task Requests_that_come_while_a_delivery_job_runs_are_answered_at_once_and_delivered_by_the_running_job(bool onPostgres, int workers)
     {
         await using var relay = await TestSmtpServer.StartAsync();
         relay.HoldFinalReplies();
         var settings = await OneWorkerAsync(onPostgres);
-        using var factory = new MailApiFactory(relay.Port, settings);
+        settings["Delivery:Workers"] = workers.ToString(CultureInfo.InvariantCulture);
+        var clock = new ManualClock();
+        using var factory = new MailApiFactory(relay.Port, settings)
+        {
+            TestServices = s => s.AddSingleton(p => new BusyWorkers(p.GetRequiredService<IOptions<DeliveryOptions>>(), clock)),
+        };
         var client = factory.ClientFor();
 
-        // The two later ones are answered while the only worker is held: neither waits for a worker nor for a job.
+        // The two later ones are answered while the job is held: neither waits for a worker nor for a job.
         var (first, later) = await SendWhileTheWorkerIsHeldAsync(client, relay);
         var store = factory.Services.GetRequiredService<IMessageStore>();
         foreach (var id in later)
@@ -180,6 +237,43 @@ public sealed class BusyWorkersTests
         await factory.WaitUntilIdleAsync(Patience);
         Assert.Equal(1, factory.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi().SucceededListCount());
         Assert.Equal(3, relay.Messages.Select(m => m.QueueId).Distinct().Count());
+    }
+
+    /// <summary>
+    /// Two workers, the first message's dialogue held by the relay: the next message, handed to that job, does not wait
+    /// for the relay to answer it. Once overdue it gets a job of its own, which the free worker runs: both dialogues are
+    /// held at once.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_message_handed_to_a_job_held_in_a_slow_dialogue_gets_the_free_worker_once_overdue(bool onPostgres)
+    {
+        await using var relay = await TestSmtpServer.StartAsync();
+        relay.HoldFinalReplies();
+        var settings = await OneWorkerAsync(onPostgres);
+        settings["Delivery:Workers"] = "2";
+        using var factory = new MailApiFactory(relay.Port, settings);
+        var client = factory.ClientFor();
+
+        var first = await MailApiFactory.SendAsync(client, Bodies.Valid("r0@domain.local"));
+        await relay.WaitForHeldRepliesAsync(1, Patience);
+        var second = await MailApiFactory.SendAsync(client, Bodies.Valid("r1@domain.local"));
+        try
+        {
+            await relay.WaitForHeldRepliesAsync(2, Patience);
+        }
+        finally
+        {
+            relay.ReleaseFinalReplies();
+        }
+
+        foreach (var id in (string[])[first, second])
+        {
+            var message = await MailApiFactory.WaitForStatusAsync(client, id, Patience, "sent");
+            Assert.Single(message["attempts"]!.AsArray());
+        }
+        Assert.Equal(2, relay.Messages.Select(m => m.QueueId).Distinct().Count());
     }
 
     /// <summary>
