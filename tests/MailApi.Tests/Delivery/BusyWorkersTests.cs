@@ -169,16 +169,33 @@ public sealed class BusyWorkersTests
         busy.Enter();
     }
 
-    /// <summary>One delivery worker, in memory or on a fresh PostgreSQL database.</summary>
-    private static async Task<Dictionary<string, string?>> OneWorkerAsync(bool onPostgres)
+    /// <summary>This many delivery workers, in memory or on a fresh PostgreSQL database.</summary>
+    private static async Task<Dictionary<string, string?>> WorkersAsync(bool onPostgres, int workers = 1)
     {
-        var settings = new Dictionary<string, string?> { ["Smtp:Security"] = "None", ["Delivery:Workers"] = "1" };
+        var settings = new Dictionary<string, string?>
+        {
+            ["Smtp:Security"] = "None",
+            ["Delivery:Workers"] = workers.ToString(CultureInfo.InvariantCulture),
+        };
         if (onPostgres)
         {
             settings["Storage:Provider"] = "PostgreSql";
             settings["Storage:ConnectionString"] = await MailApi.Testing.Postgres.CreateDatabaseAsync();
         }
         return settings;
+    }
+
+    /// <summary>
+    /// The service with a clock that stands still for <see cref="BusyWorkers"/>: no hand-off becomes overdue and no waiting
+    /// job is forgotten (<see cref="BusyWorkers.Forgotten"/>), however slow the machine.
+    /// </summary>
+    private static MailApiFactory WithStandingClock(TestSmtpServer relay, Dictionary<string, string?> settings)
+    {
+        var clock = new ManualClock();
+        return new MailApiFactory(relay.Port, settings)
+        {
+            TestServices = s => s.AddSingleton(p => new BusyWorkers(p.GetRequiredService<IOptions<DeliveryOptions>>(), clock)),
+        };
     }
 
     /// <summary>A message whose dialogue the relay holds, then two more sent while it does.</summary>
@@ -211,13 +228,7 @@ public sealed class BusyWorkersTests
     {
         await using var relay = await TestSmtpServer.StartAsync();
         relay.HoldFinalReplies();
-        var settings = await OneWorkerAsync(onPostgres);
-        settings["Delivery:Workers"] = workers.ToString(CultureInfo.InvariantCulture);
-        var clock = new ManualClock();
-        using var factory = new MailApiFactory(relay.Port, settings)
-        {
-            TestServices = s => s.AddSingleton(p => new BusyWorkers(p.GetRequiredService<IOptions<DeliveryOptions>>(), clock)),
-        };
+        using var factory = WithStandingClock(relay, await WorkersAsync(onPostgres, workers));
         var client = factory.ClientFor();
 
         // The two later ones are answered while the job is held: neither waits for a worker nor for a job.
@@ -251,9 +262,7 @@ public sealed class BusyWorkersTests
     {
         await using var relay = await TestSmtpServer.StartAsync();
         relay.HoldFinalReplies();
-        var settings = await OneWorkerAsync(onPostgres);
-        settings["Delivery:Workers"] = "2";
-        using var factory = new MailApiFactory(relay.Port, settings);
+        using var factory = new MailApiFactory(relay.Port, await WorkersAsync(onPostgres, workers: 2));
         var client = factory.ClientFor();
 
         var first = await MailApiFactory.SendAsync(client, Bodies.Valid("r0@domain.local"));
@@ -289,13 +298,7 @@ public sealed class BusyWorkersTests
     {
         await using var relay = await TestSmtpServer.StartAsync();
         relay.HoldFinalReplies();
-        var settings = await OneWorkerAsync(onPostgres);
-        // A clock that stands still: no waiting job is forgotten (BusyWorkers.Forgotten), however slow the machine.
-        var clock = new ManualClock();
-        using var factory = new MailApiFactory(relay.Port, settings)
-        {
-            TestServices = s => s.AddSingleton(p => new BusyWorkers(p.GetRequiredService<IOptions<DeliveryOptions>>(), clock)),
-        };
+        using var factory = WithStandingClock(relay, await WorkersAsync(onPostgres));
         var client = factory.ClientFor();
 
         var (first, handedOff) = await SendWhileTheWorkerIsHeldAsync(client, relay);
